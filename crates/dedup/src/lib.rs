@@ -1,0 +1,199 @@
+//! newsriver's dedup stage: decides whether an article was already seen (same canonical
+//! URL, same normalized text, or nearly the same text) and which story it belongs to.
+//!
+//! The [`Deduper`] is an in-memory index; the state store persists its entries and
+//! reloads them on start, so decisions survive restarts.
+
+mod canonical;
+mod minhash;
+mod normalize;
+
+use std::collections::HashMap;
+
+use newsriver_model::DuplicateReason;
+use xxhash_rust::xxh3::xxh3_128;
+
+pub use canonical::{canonicalize_url, UrlError};
+pub use minhash::{Signature, BANDS, BINS, SHINGLE_WORDS};
+pub use normalize::{normalize_text, normalized_words};
+
+/// What deduplication remembers about one article.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint {
+    pub canonical_url: String,
+    /// xxh3-128 of the normalized text, hex; empty text has no hash.
+    pub content_hash: Option<String>,
+    pub signature: Option<Signature>,
+}
+
+impl Fingerprint {
+    pub fn new(canonical_url: &str, text: &str) -> Fingerprint {
+        let words: Vec<String> = normalized_words(text).collect();
+        let content_hash = (!words.is_empty()).then(|| format!("{:032x}", xxh3_128(words.join(" ").as_bytes())));
+        Fingerprint {
+            canonical_url: canonical_url.to_string(),
+            content_hash,
+            signature: Signature::from_words(&words),
+        }
+    }
+}
+
+/// An earlier article that a new one duplicates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Match {
+    pub id: String,
+    pub story_id: String,
+    pub reason: DuplicateReason,
+    /// Estimated Jaccard similarity (1.0 for URL and exact-text matches).
+    pub similarity: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct DedupConfig {
+    /// Estimated Jaccard similarity of word shingles at or above which two texts are
+    /// near-duplicates.
+    pub near_threshold: f64,
+}
+
+impl Default for DedupConfig {
+    fn default() -> Self {
+        Self { near_threshold: 0.8 }
+    }
+}
+
+struct Entry {
+    id: String,
+    story_id: String,
+    signature: Option<Signature>,
+}
+
+/// In-memory duplicate index over the articles of the retention window.
+pub struct Deduper {
+    config: DedupConfig,
+    entries: Vec<Entry>,
+    by_url: HashMap<String, usize>,
+    by_hash: HashMap<String, usize>,
+    by_band: HashMap<u64, Vec<usize>>,
+}
+
+impl Deduper {
+    pub fn new(config: DedupConfig) -> Self {
+        Self {
+            config,
+            entries: Vec::new(),
+            by_url: HashMap::new(),
+            by_hash: HashMap::new(),
+            by_band: HashMap::new(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The earlier article `fp` duplicates, if any: URL first, then exact text, then the
+    /// most similar near-duplicate at or above the threshold.
+    pub fn find(&self, fp: &Fingerprint) -> Option<Match> {
+        let exact = |idx: usize, reason| {
+            let e = &self.entries[idx];
+            Match {
+                id: e.id.clone(),
+                story_id: e.story_id.clone(),
+                reason,
+                similarity: 1.0,
+            }
+        };
+        if let Some(&idx) = self.by_url.get(&fp.canonical_url) {
+            return Some(exact(idx, DuplicateReason::Url));
+        }
+        if let Some(&idx) = fp.content_hash.as_ref().and_then(|h| self.by_hash.get(h)) {
+            return Some(exact(idx, DuplicateReason::Text));
+        }
+        let sig = fp.signature.as_ref()?;
+        let mut best: Option<(usize, f64)> = None;
+        for key in sig.band_keys() {
+            for &idx in self.by_band.get(&key).map(Vec::as_slice).unwrap_or_default() {
+                if best.map(|(b, _)| b == idx).unwrap_or(false) {
+                    continue;
+                }
+                let Some(other) = &self.entries[idx].signature else {
+                    continue;
+                };
+                let sim = sig.similarity(other);
+                if sim >= self.config.near_threshold && best.map(|(_, s)| sim > s).unwrap_or(true) {
+                    best = Some((idx, sim));
+                }
+            }
+        }
+        best.map(|(idx, similarity)| {
+            let e = &self.entries[idx];
+            Match {
+                id: e.id.clone(),
+                story_id: e.story_id.clone(),
+                reason: DuplicateReason::NearText,
+                similarity,
+            }
+        })
+    }
+
+    /// Remembers an article so later copies are recognized.
+    pub fn insert(&mut self, id: &str, story_id: &str, fp: &Fingerprint) {
+        let idx = self.entries.len();
+        self.by_url.entry(fp.canonical_url.clone()).or_insert(idx);
+        if let Some(h) = &fp.content_hash {
+            self.by_hash.entry(h.clone()).or_insert(idx);
+        }
+        if let Some(sig) = &fp.signature {
+            for key in sig.band_keys() {
+                self.by_band.entry(key).or_default().push(idx);
+            }
+        }
+        self.entries.push(Entry {
+            id: id.to_string(),
+            story_id: story_id.to_string(),
+            signature: fp.signature.clone(),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str = "The United States and Iraq said in a joint statement on Friday that the \
+        military mission of the US-led coalition in Iraq will end by September 2025, with a \
+        transition to bilateral security partnerships. The United States has about 2,500 troops \
+        in Iraq and 900 in neighbouring Syria as part of the coalition formed in 2014 to fight \
+        Islamic State as it rampaged through both countries.";
+
+    #[test]
+    fn url_text_and_near_duplicates() {
+        let mut d = Deduper::new(DedupConfig::default());
+        let a = Fingerprint::new("https://a.test/1", TEXT);
+        assert!(d.find(&a).is_none());
+        d.insert("a", "a", &a);
+
+        let same_url = Fingerprint::new("https://a.test/1", "other text entirely");
+        assert_eq!(d.find(&same_url).unwrap().reason, DuplicateReason::Url);
+
+        let same_text = Fingerprint::new("https://b.test/9", &TEXT.to_uppercase());
+        assert_eq!(d.find(&same_text).unwrap().reason, DuplicateReason::Text);
+
+        let edited = TEXT.replace("Friday", "Thursday");
+        let near = Fingerprint::new("https://c.test/2", &edited);
+        let m = d.find(&near).unwrap();
+        assert_eq!(m.reason, DuplicateReason::NearText);
+        assert_eq!(m.id, "a");
+
+        let different = Fingerprint::new(
+            "https://d.test/3",
+            "Farmers in the valley moved their animals to higher ground after heavy rain on \
+             Tuesday raised the river by two metres, officials said, and schools closed.",
+        );
+        assert!(d.find(&different).is_none());
+    }
+}

@@ -1,0 +1,111 @@
+//! Decoding fetched bytes to text: BOM, then the HTTP charset, then `<meta charset>` or the
+//! XML prolog, then statistical detection (chardetng) for pages that declare nothing.
+
+use std::sync::LazyLock;
+
+use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
+use regex::bytes::Regex;
+
+static META_CHARSET: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)<meta[^>]{0,200}?charset\s*=\s*["']?\s*([a-z0-9_.:\-]+)"#)
+        .expect("meta charset pattern is valid")
+});
+static XML_ENCODING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"^\s*<\?xml[^>]{0,200}?encoding\s*=\s*["']([a-z0-9_.:\-]+)["']"#)
+        .expect("xml encoding pattern is valid")
+});
+
+/// Charset parameter of a Content-Type header value.
+pub fn charset_from_content_type(content_type: &str) -> Option<&'static Encoding> {
+    content_type.split(';').skip(1).find_map(|param| {
+        let (k, v) = param.split_once('=')?;
+        if k.trim().eq_ignore_ascii_case("charset") {
+            Encoding::for_label(v.trim().trim_matches(['"', '\'']).as_bytes())
+        } else {
+            None
+        }
+    })
+}
+
+/// Decodes `bytes` and says which encoding was used.
+pub fn decode(bytes: &[u8], content_type: Option<&str>) -> (String, &'static Encoding) {
+    if let Some((enc, bom_len)) = Encoding::for_bom(bytes) {
+        let (text, _) = enc.decode_without_bom_handling(&bytes[bom_len..]);
+        return (text.into_owned(), enc);
+    }
+    let declared = content_type
+        .and_then(charset_from_content_type)
+        .or_else(|| {
+            let head = &bytes[..bytes.len().min(4096)];
+            XML_ENCODING
+                .captures(head)
+                .or_else(|| META_CHARSET.captures(head))
+                .and_then(|c| Encoding::for_label(&c[1]))
+        })
+        // UTF-16 labels inside an ASCII-compatible document are lies (HTML spec).
+        .map(|e| if e.output_encoding() != e { UTF_8 } else { e });
+    let enc = match declared {
+        // Latin-1 labels are the most common mislabel for UTF-8 pages; trust valid UTF-8.
+        Some(e) if e == WINDOWS_1252 && std::str::from_utf8(bytes).is_ok() => UTF_8,
+        Some(e) => e,
+        None => {
+            if std::str::from_utf8(bytes).is_ok() {
+                UTF_8
+            } else {
+                let mut det = chardetng::EncodingDetector::new();
+                det.feed(bytes, true);
+                det.guess(None, true)
+            }
+        }
+    };
+    let (text, _, _) = enc.decode(bytes);
+    (text.into_owned(), enc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ARABIC: &str = "قالت الولايات المتحدة والعراق في بيان مشترك يوم الجمعة إن المهمة العسكرية للتحالف ستنتهي";
+
+    fn cp1256(s: &str) -> Vec<u8> {
+        encoding_rs::WINDOWS_1256.encode(s).0.into_owned()
+    }
+
+    #[test]
+    fn header_charset_wins() {
+        let bytes = cp1256(ARABIC);
+        let (text, enc) = decode(&bytes, Some("text/html; charset=windows-1256"));
+        assert_eq!(enc.name(), "windows-1256");
+        assert_eq!(text, ARABIC);
+    }
+
+    #[test]
+    fn meta_charset_and_iso_8859_6() {
+        let mut page = b"<html><head><meta charset=\"windows-1256\"></head><body>".to_vec();
+        page.extend(cp1256(ARABIC));
+        let (text, _) = decode(&page, Some("text/html"));
+        assert!(text.contains(ARABIC));
+
+        let mut page = b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=iso-8859-6\">".to_vec();
+        page.extend(encoding_rs::ISO_8859_6.encode("العراق").0.iter());
+        let (text, enc) = decode(&page, None);
+        assert_eq!(enc.name(), "ISO-8859-6");
+        assert!(text.contains("العراق"));
+    }
+
+    #[test]
+    fn undeclared_arabic_is_detected() {
+        let bytes = cp1256(&ARABIC.repeat(5));
+        let (text, _) = decode(&bytes, None);
+        assert!(text.contains(ARABIC));
+    }
+
+    #[test]
+    fn bom_and_mislabelled_utf8() {
+        let mut bytes = vec![0xEF, 0xBB, 0xBF];
+        bytes.extend(ARABIC.as_bytes());
+        assert_eq!(decode(&bytes, Some("text/html; charset=windows-1256")).0, ARABIC);
+        assert_eq!(decode(ARABIC.as_bytes(), Some("text/html; charset=iso-8859-1")).0, ARABIC);
+    }
+}

@@ -1,0 +1,120 @@
+//! Types shared by every newsriver stage.
+//!
+//! The [`Article`] record is the public output contract: its JSON form is described by
+//! `schema/article.schema.json` and versioned by [`SCHEMA_VERSION`]. Change both together.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Version of the output record schema. Bump the minor part for added fields, the major
+/// part for anything a consumer could trip on (renamed, removed or retyped fields).
+pub const SCHEMA_VERSION: &str = "1.0.0";
+
+/// `source` value for articles that came from a URL list rather than a feed.
+pub const BACKFILL_SOURCE: &str = "backfill";
+
+/// Stable article identifier: the first 128 bits of SHA-256 over the canonical URL, in hex.
+///
+/// Derived from the URL rather than the content so that a re-fetch or an edit of the same
+/// article keeps its id (and its Kafka partition).
+pub fn article_id(canonical_url: &str) -> String {
+    let digest = Sha256::digest(canonical_url.as_bytes());
+    hex::encode(&digest[..16])
+}
+
+/// One published article: the record written to JSON lines and Kafka.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Article {
+    pub schema_version: String,
+    pub id: String,
+    /// The URL the article was requested under (feed link or backfill line).
+    pub url: String,
+    pub canonical_url: String,
+    pub title: Option<String>,
+    pub text: String,
+    pub published_at: Option<DateTime<Utc>>,
+    pub modified_at: Option<DateTime<Utc>>,
+    pub authors: Vec<String>,
+    /// BCP 47-ish language code (`ar`, `en`, `fr`...), when known.
+    pub language: Option<String>,
+    pub image: Option<String>,
+    /// Feed URL the article was listed in, or `"backfill"`.
+    pub source: String,
+    pub fetched_at: DateTime<Utc>,
+    pub dedup: DedupInfo,
+}
+
+/// What deduplication decided about an article.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DedupInfo {
+    pub status: DedupStatus,
+    /// Id of the earlier article this one duplicates, when `status` is `duplicate`.
+    pub duplicate_of: Option<String>,
+    /// Why it is a duplicate: `url`, `text` or `near_text`.
+    pub reason: Option<DuplicateReason>,
+    /// Articles about the same event share a story id (the id of the story's first article).
+    pub story_id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DedupStatus {
+    Unique,
+    Duplicate,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DuplicateReason {
+    /// Same canonical URL as an article already seen.
+    Url,
+    /// Same normalized text.
+    Text,
+    /// Text similar above the configured Jaccard threshold.
+    NearText,
+}
+
+/// Hints a feed gives about an item, used when the page itself lacks them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ItemHints {
+    pub title: Option<String>,
+    pub published_at: Option<DateTime<Utc>>,
+    pub authors: Vec<String>,
+}
+
+/// A page to fetch: what flows from the sources (feed poller, URL list) into the fetcher.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageJob {
+    /// URL as listed.
+    pub url: String,
+    /// Feed URL or [`BACKFILL_SOURCE`].
+    pub source: String,
+    pub hints: ItemHints,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn article_id_is_stable_and_url_specific() {
+        let a = article_id("https://example.com/a");
+        assert_eq!(a.len(), 32);
+        assert_eq!(a, article_id("https://example.com/a"));
+        assert_ne!(a, article_id("https://example.com/b"));
+    }
+
+    #[test]
+    fn dedup_status_serializes_snake_case() {
+        let info = DedupInfo {
+            status: DedupStatus::Duplicate,
+            duplicate_of: Some("x".into()),
+            reason: Some(DuplicateReason::NearText),
+            story_id: "s".into(),
+        };
+        let json = serde_json::to_value(&info).unwrap();
+        assert_eq!(json["status"], "duplicate");
+        assert_eq!(json["reason"], "near_text");
+    }
+}

@@ -1,0 +1,193 @@
+//! Configuration: embedded defaults (config/newsriver.toml), then an optional file, then
+//! NEWSRIVER_SECTION__KEY environment variables.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use figment::providers::{Env, Format, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+pub const DEFAULT_CONFIG: &str = include_str!("../../../config/newsriver.toml");
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub feeds: FeedsConfig,
+    pub poll: PollConfig,
+    pub fetch: FetchSettings,
+    pub strip: StripSettings,
+    pub dedup: DedupSettings,
+    pub output: OutputConfig,
+    pub state: StateConfig,
+    pub pipeline: PipelineConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedsConfig {
+    pub urls: Vec<String>,
+    pub opml: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PollConfig {
+    pub interval_secs: u64,
+    pub max_error_backoff_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FetchSettings {
+    pub user_agent: String,
+    pub connect_timeout_secs: u64,
+    pub timeout_secs: u64,
+    pub max_body_bytes: usize,
+    pub max_redirects: usize,
+    pub concurrency: usize,
+    pub per_host_concurrency: usize,
+    pub per_host_delay_ms: u64,
+    pub retries: usize,
+    pub max_attempts: u32,
+    pub retry_delay_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StripSettings {
+    pub workers: usize,
+    pub max_html_bytes: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DuplicatePolicy {
+    Drop,
+    Flag,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DedupSettings {
+    pub policy: DuplicatePolicy,
+    pub near_threshold: f64,
+    pub window_days: u32,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputConfig {
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateConfig {
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineConfig {
+    pub channel_capacity: usize,
+    pub batch_size: usize,
+}
+
+impl Config {
+    /// Loads defaults, then `file` if given, then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Config> {
+        let mut fig = Figment::from(Toml::string(DEFAULT_CONFIG));
+        if let Some(path) = file {
+            if !path.exists() {
+                bail!("config file {} does not exist", path.display());
+            }
+            fig = fig.merge(Toml::file(path));
+        }
+        fig = fig.merge(Env::prefixed("NEWSRIVER_").split("__"));
+        let cfg: Config = fig.extract().context("invalid configuration")?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> Result<()> {
+        if !(0.0..=1.0).contains(&self.dedup.near_threshold) {
+            bail!("dedup.near_threshold must be between 0 and 1");
+        }
+        if self.pipeline.channel_capacity == 0 || self.pipeline.batch_size == 0 {
+            bail!("pipeline.channel_capacity and pipeline.batch_size must be at least 1");
+        }
+        if self.fetch.concurrency == 0 || self.fetch.per_host_concurrency == 0 {
+            bail!("fetch.concurrency and fetch.per_host_concurrency must be at least 1");
+        }
+        Ok(())
+    }
+
+    pub fn fetch_config(&self) -> newsriver_fetcher::FetchConfig {
+        let f = &self.fetch;
+        newsriver_fetcher::FetchConfig {
+            user_agent: f.user_agent.clone(),
+            connect_timeout: Duration::from_secs(f.connect_timeout_secs),
+            timeout: Duration::from_secs(f.timeout_secs),
+            max_body_bytes: f.max_body_bytes,
+            max_redirects: f.max_redirects,
+            per_host_concurrency: f.per_host_concurrency,
+            per_host_delay: Duration::from_millis(f.per_host_delay_ms),
+            retries: f.retries,
+            ..Default::default()
+        }
+    }
+
+    pub fn strip_workers(&self) -> usize {
+        if self.strip.workers == 0 {
+            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        } else {
+            self.strip.workers
+        }
+    }
+
+    /// Configured feeds plus those of the OPML file, deduplicated.
+    pub fn feed_urls(&self) -> Result<Vec<String>> {
+        let mut urls = self.feeds.urls.clone();
+        if !self.feeds.opml.is_empty() {
+            let xml = std::fs::read_to_string(&self.feeds.opml)
+                .with_context(|| format!("reading OPML file {}", self.feeds.opml))?;
+            urls.extend(newsriver_fetcher::parse_opml(&xml)?);
+        }
+        urls.sort();
+        urls.dedup();
+        Ok(urls)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_defaults_load_and_env_overrides() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("NEWSRIVER_FETCH__TIMEOUT_SECS", "7");
+            jail.set_env("NEWSRIVER_DEDUP__POLICY", "flag");
+            let cfg = Config::load(None).expect("defaults load");
+            assert_eq!(cfg.fetch.timeout_secs, 7);
+            assert_eq!(cfg.dedup.policy, DuplicatePolicy::Flag);
+            assert!(!cfg.feeds.urls.is_empty());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn file_overrides_defaults_and_unknown_keys_fail() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("a.toml", "[output]\npath = \"x.jsonl\"\n")?;
+            let cfg = Config::load(Some(Path::new("a.toml"))).expect("loads");
+            assert_eq!(cfg.output.path, "x.jsonl");
+            assert_eq!(cfg.poll.interval_secs, 900);
+            jail.create_file("b.toml", "[output]\npaht = \"typo\"\n")?;
+            assert!(Config::load(Some(Path::new("b.toml"))).is_err());
+            Ok(())
+        });
+    }
+}

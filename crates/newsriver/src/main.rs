@@ -1,0 +1,363 @@
+//! The `newsriver` command: wires the stages together and exposes them as a daemon
+//! (`run`), a one-shot URL list job (`backfill`) and debugging tools (`extract`, `feeds`).
+
+mod config;
+mod pipeline;
+mod sources;
+
+use std::collections::HashSet;
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context as _, Result};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use newsriver_dedup::{DedupConfig, Deduper};
+use newsriver_fetcher::Fetcher;
+use newsriver_publisher::{Destination, JsonLinesSink, Sink};
+use newsriver_store::Store;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::pipeline::{Context, Stats};
+
+/// Exit code when some items failed (backfill) or the pipeline stopped on an error.
+const EXIT_FAILURES: u8 = 1;
+/// Exit code for bad usage or configuration (clap uses it for argument errors too).
+const EXIT_USAGE: u8 = 2;
+/// Exit code after a second interrupt forced an immediate stop.
+const EXIT_INTERRUPTED: u8 = 130;
+
+#[derive(Parser)]
+#[command(
+    name = "newsriver",
+    version,
+    about = "Streaming news ingestion: feeds and article URLs in, clean deduplicated articles out",
+    long_about = "Streaming news ingestion: polls RSS/Atom/JSON feeds, fetches article pages, \
+strips them to clean text and metadata, drops duplicates, and publishes JSON lines.\n\n\
+Configuration: embedded defaults (see config/newsriver.toml), merged with --config FILE, \
+then NEWSRIVER_<SECTION>__<KEY> environment variables. Logs go to stderr; RUST_LOG sets the \
+level (default info).\n\n\
+Exit codes: 0 success; 1 some items failed or the pipeline stopped on an error; \
+2 bad usage or configuration; 130 stopped by a second interrupt."
+)]
+struct Cli {
+    /// TOML config file merged over the embedded defaults.
+    #[arg(long, short, global = true, env = "NEWSRIVER_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Poll the configured feeds and publish new articles until SIGINT/SIGTERM.
+    ///
+    /// On a signal: stop polling, finish what is in flight, flush the sink, exit 0.
+    /// Work accepted but not acknowledged when the process dies is redone on the next start.
+    Run {
+        /// Poll every feed once, process everything, then exit.
+        #[arg(long)]
+        once: bool,
+        /// Write JSON lines here instead of the configured output ("-" for stdout).
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<String>,
+    },
+    /// Fetch, strip, dedup and publish a list of article URLs (one per line; blank lines
+    /// and lines starting with # are skipped).
+    ///
+    /// Prints a summary on stderr. Exit 0 when every URL was handled (published, or
+    /// recognized as a duplicate), 1 when some failed.
+    Backfill {
+        /// File with one URL per line, or "-" for standard input.
+        #[arg(default_value = "-", value_name = "FILE|-")]
+        input: String,
+        /// Write JSON lines here instead of the configured output ("-" for stdout).
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<String>,
+        /// Never show the progress bar (it is shown only when stderr is a terminal).
+        #[arg(long)]
+        no_progress: bool,
+    },
+    /// Strip one page and print the result as JSON (for debugging and benchmarks).
+    Extract {
+        /// An HTML file, an http(s) URL to fetch, or "-" for standard input.
+        #[arg(default_value = "-", value_name = "FILE|URL|-")]
+        input: String,
+        /// Print only the main text.
+        #[arg(long)]
+        text: bool,
+        /// The page's URL, for resolving links and dates when reading a file.
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+    },
+    /// List the feeds in the state store with their poll status.
+    Feeds,
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("newsriver: {e:#}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("newsriver: cannot start async runtime: {e}");
+            return ExitCode::from(EXIT_FAILURES);
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Run { once, output } => cmd_run(config, once, output).await,
+            Command::Backfill {
+                input,
+                output,
+                no_progress,
+            } => cmd_backfill(config, &input, output, no_progress).await,
+            Command::Extract { input, text, url } => cmd_extract(config, &input, text, url).await,
+            Command::Feeds => cmd_feeds(config),
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("newsriver: {e:#}");
+            ExitCode::from(EXIT_FAILURES)
+        }
+    }
+}
+
+/// Everything a pipeline run needs, built from the config.
+async fn setup(config: Config, output: Option<String>) -> Result<(Arc<Context>, Deduper, Sink)> {
+    let store = Store::open(&config.state.path)
+        .with_context(|| format!("opening state database {}", config.state.path.display()))?;
+    let window = chrono::Duration::days(i64::from(config.dedup.window_days));
+    let cutoff = chrono::Utc::now() - window;
+    let expired = store.expire(cutoff)?;
+    let mut deduper = Deduper::new(DedupConfig {
+        near_threshold: config.dedup.near_threshold,
+    });
+    for r in store.remembered_since(cutoff)? {
+        deduper.insert(&r.id, &r.story_id, &r.fingerprint);
+    }
+    tracing::info!(
+        state = %config.state.path.display(),
+        remembered = deduper.len(),
+        expired,
+        pending = store.pending_count()?,
+        "state loaded"
+    );
+    let dest = Destination::parse(output.as_deref().unwrap_or(&config.output.path));
+    let sink = Sink::JsonLines(JsonLinesSink::open(&dest).await?);
+    let fetcher = Fetcher::new(config.fetch_config())?;
+    let ctx = Context {
+        config,
+        fetcher: Arc::new(fetcher),
+        store: Arc::new(Mutex::new(store)),
+        stats: Arc::new(Stats::default()),
+        in_flight: Arc::new(Mutex::new(HashSet::new())),
+        on_done: None,
+    };
+    Ok((Arc::new(ctx), deduper, sink))
+}
+
+/// Cancels `token` on the first SIGINT/SIGTERM; exits at once on the second.
+fn spawn_signal_handler(token: CancellationToken) {
+    tokio::spawn(async move {
+        let mut count = 0;
+        loop {
+            wait_for_signal().await;
+            count += 1;
+            if count == 1 {
+                tracing::info!("shutting down: finishing in-flight work (signal again to force)");
+                token.cancel();
+            } else {
+                eprintln!("newsriver: forced stop; unacknowledged work will be redone on next start");
+                std::process::exit(i32::from(EXIT_INTERRUPTED));
+            }
+        }
+    });
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+async fn cmd_run(config: Config, once: bool, output: Option<String>) -> Result<ExitCode> {
+    let feeds = config.feed_urls()?;
+    if feeds.is_empty() {
+        anyhow::bail!("no feeds configured (feeds.urls or feeds.opml)");
+    }
+    let (ctx, deduper, sink) = setup(config, output).await?;
+    let cancel = CancellationToken::new();
+    spawn_signal_handler(cancel.clone());
+    tracing::info!(feeds = feeds.len(), once, "starting");
+    let (tx, rx) = mpsc::channel(ctx.config.pipeline.channel_capacity);
+    let source = tokio::spawn(sources::feed_source(ctx.clone(), feeds, tx, cancel.clone(), once));
+    let pipeline = pipeline::run(ctx.clone(), rx, deduper, sink).await;
+    let source = source.await?;
+    let s = &ctx.stats;
+    tracing::info!(
+        fetched = s.get(&s.fetched),
+        extracted = s.get(&s.extracted),
+        published = s.get(&s.published),
+        duplicates = s.get(&s.duplicates),
+        failed = s.get(&s.failed),
+        retry_later = s.get(&s.deferred),
+        "stopped"
+    );
+    pipeline?;
+    source?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_input(input: &str) -> Result<Vec<u8>> {
+    if input == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin().read_to_end(&mut buf).context("reading standard input")?;
+        Ok(buf)
+    } else {
+        std::fs::read(input).with_context(|| format!("reading {input}"))
+    }
+}
+
+async fn cmd_backfill(
+    config: Config,
+    input: &str,
+    output: Option<String>,
+    no_progress: bool,
+) -> Result<ExitCode> {
+    let raw = read_input(input)?;
+    let lines: Vec<String> = String::from_utf8_lossy(&raw).lines().map(str::to_string).collect();
+    let (ctx, deduper, sink) = setup(config, output).await?;
+    let (jobs, listed) = sources::backfill_jobs(&ctx, &lines)?;
+
+    let bar = if no_progress || !std::io::stderr().is_terminal() {
+        ProgressBar::hidden()
+    } else {
+        let b = ProgressBar::with_draw_target(Some(jobs.len() as u64), ProgressDrawTarget::stderr());
+        b.set_style(
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} ({per_sec}, eta {eta})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        b
+    };
+    let ctx = {
+        let mut ctx = Arc::into_inner(ctx).context("pipeline context still shared")?;
+        let b = bar.clone();
+        ctx.on_done = Some(Box::new(move || b.inc(1)));
+        Arc::new(ctx)
+    };
+    let cancel = CancellationToken::new();
+    spawn_signal_handler(cancel.clone());
+    let (tx, rx) = mpsc::channel(ctx.config.pipeline.channel_capacity);
+    let feeder = tokio::spawn(async move {
+        for job in jobs {
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                sent = tx.send(job) => if sent.is_err() { break },
+            }
+        }
+    });
+    let result = pipeline::run(ctx.clone(), rx, deduper, sink).await;
+    feeder.await?;
+    bar.finish_and_clear();
+    result?;
+
+    let s = &ctx.stats;
+    let failed = s.get(&s.failed) + listed.invalid;
+    let duplicates = s.get(&s.duplicates) + listed.already_seen;
+    eprintln!(
+        "backfill: {} urls, fetched {}, extracted {}, published {}, duplicates {} ({} seen before), failed {}",
+        listed.queued + listed.already_seen + listed.invalid,
+        s.get(&s.fetched),
+        s.get(&s.extracted),
+        s.get(&s.published),
+        duplicates,
+        listed.already_seen,
+        failed
+    );
+    let handled = s.get(&s.published) + s.get(&s.duplicates) + s.get(&s.failed) + s.get(&s.deferred);
+    if failed > 0 || handled < listed.queued {
+        return Ok(ExitCode::from(EXIT_FAILURES));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn cmd_extract(config: Config, input: &str, text_only: bool, url: Option<String>) -> Result<ExitCode> {
+    let (html, page_url) = if input.starts_with("http://") || input.starts_with("https://") {
+        let fetcher = Fetcher::new(config.fetch_config())?;
+        let page = fetcher.fetch_page(input).await?;
+        (page.html, Some(page.final_url))
+    } else {
+        let bytes = read_input(input)?;
+        (newsriver_fetcher::decode(&bytes, None).0, url)
+    };
+    let options = newsriver_stripper::Options {
+        max_html_bytes: config.strip.max_html_bytes,
+    };
+    let extracted = newsriver_stripper::extract_with(&html, page_url.as_deref(), &options)?;
+    if text_only {
+        println!("{}", extracted.text);
+    } else {
+        println!("{}", serde_json::to_string_pretty(&extracted)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_feeds(config: Config) -> Result<ExitCode> {
+    let store = Store::open(&config.state.path)?;
+    let fmt = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+            .unwrap_or_else(|| "-".into())
+    };
+    println!("{:<12} {:<20} {:<20} {:>6}  url / last error", "status", "last success", "next poll", "errors");
+    for f in store.feeds()? {
+        println!(
+            "{:<12} {:<20} {:<20} {:>6}  {}{}",
+            f.last_status.as_deref().unwrap_or("never"),
+            fmt(f.last_success_at),
+            fmt(f.next_poll_at),
+            f.error_count,
+            f.url,
+            f.last_error.map(|e| format!("\n{:>63}{e}", "")).unwrap_or_default()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

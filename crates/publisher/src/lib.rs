@@ -1,0 +1,185 @@
+//! newsriver's publisher: sinks that take batches of articles and acknowledge them.
+//!
+//! A sink's `publish` returns only after the batch is durable at the destination (written
+//! and flushed to stdout, written and fsynced to a file); the pipeline marks articles done
+//! only after that, which is what makes delivery at-least-once.
+
+use std::path::{Path, PathBuf};
+
+use newsriver_model::Article;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    #[error("cannot open output file {path}: {source}")]
+    Open { path: PathBuf, source: std::io::Error },
+    #[error("writing output: {0}")]
+    Write(#[from] std::io::Error),
+    #[error("serializing article {id}: {reason}")]
+    Serialize { id: String, reason: String },
+}
+
+/// Where JSON lines go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    Stdout,
+    /// Appended to; created if missing.
+    File(PathBuf),
+}
+
+impl Destination {
+    /// `-` means standard output.
+    pub fn parse(s: &str) -> Destination {
+        if s == "-" || s.is_empty() {
+            Destination::Stdout
+        } else {
+            Destination::File(PathBuf::from(s))
+        }
+    }
+}
+
+/// Writes one JSON object per line.
+pub struct JsonLinesSink {
+    out: Box<dyn AsyncWrite + Send + Unpin>,
+    file: Option<tokio::fs::File>,
+    buf: Vec<u8>,
+}
+
+impl JsonLinesSink {
+    pub async fn open(dest: &Destination) -> Result<JsonLinesSink, SinkError> {
+        match dest {
+            Destination::Stdout => Ok(JsonLinesSink {
+                out: Box::new(tokio::io::stdout()),
+                file: None,
+                buf: Vec::new(),
+            }),
+            Destination::File(path) => {
+                let file = open_append(path).await?;
+                Ok(JsonLinesSink {
+                    out: Box::new(tokio::io::sink()),
+                    file: Some(file),
+                    buf: Vec::new(),
+                })
+            }
+        }
+    }
+
+    /// Writes the batch and returns once it is flushed (and fsynced, for files).
+    pub async fn publish(&mut self, batch: &[Article]) -> Result<(), SinkError> {
+        self.buf.clear();
+        for article in batch {
+            serde_json::to_writer(&mut self.buf, article).map_err(|e| SinkError::Serialize {
+                id: article.id.clone(),
+                reason: e.to_string(),
+            })?;
+            self.buf.push(b'\n');
+        }
+        match &mut self.file {
+            Some(f) => {
+                f.write_all(&self.buf).await?;
+                f.flush().await?;
+                f.sync_data().await?;
+            }
+            None => {
+                self.out.write_all(&self.buf).await?;
+                self.out.flush().await?;
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn close(&mut self) -> Result<(), SinkError> {
+        match &mut self.file {
+            Some(f) => {
+                f.flush().await?;
+                f.sync_all().await?;
+            }
+            None => self.out.flush().await?,
+        }
+        Ok(())
+    }
+}
+
+async fn open_append(path: &Path) -> Result<tokio::fs::File, SinkError> {
+    let open_err = |source| SinkError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        tokio::fs::create_dir_all(dir).await.map_err(open_err)?;
+    }
+    tokio::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .await
+        .map_err(open_err)
+}
+
+/// The configured sink. An enum rather than a trait object: the set of sinks is ours and
+/// small, and async methods stay plain.
+pub enum Sink {
+    JsonLines(JsonLinesSink),
+}
+
+impl Sink {
+    pub async fn publish(&mut self, batch: &[Article]) -> Result<(), SinkError> {
+        match self {
+            Sink::JsonLines(s) => s.publish(batch).await,
+        }
+    }
+
+    pub async fn close(&mut self) -> Result<(), SinkError> {
+        match self {
+            Sink::JsonLines(s) => s.close().await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use newsriver_model::{DedupInfo, DedupStatus, SCHEMA_VERSION};
+
+    fn article(id: &str) -> Article {
+        Article {
+            schema_version: SCHEMA_VERSION.into(),
+            id: id.into(),
+            url: "http://a.test/x".into(),
+            canonical_url: "http://a.test/x".into(),
+            title: Some("T".into()),
+            text: "body".into(),
+            published_at: None,
+            modified_at: None,
+            authors: vec![],
+            language: Some("en".into()),
+            image: None,
+            source: "backfill".into(),
+            fetched_at: chrono::Utc::now(),
+            dedup: DedupInfo {
+                status: DedupStatus::Unique,
+                duplicate_of: None,
+                reason: None,
+                story_id: id.into(),
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn file_sink_appends_json_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out/articles.jsonl");
+        let dest = Destination::File(path.clone());
+        let mut sink = JsonLinesSink::open(&dest).await.unwrap();
+        sink.publish(&[article("a"), article("b")]).await.unwrap();
+        sink.close().await.unwrap();
+        let mut sink = JsonLinesSink::open(&dest).await.unwrap();
+        sink.publish(&[article("c")]).await.unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let ids: Vec<String> = text
+            .lines()
+            .map(|l| serde_json::from_str::<Article>(l).unwrap().id)
+            .collect();
+        assert_eq!(ids, ["a", "b", "c"]);
+    }
+}

@@ -1,0 +1,452 @@
+//! newsriver's state store: one embedded SQLite database (WAL mode) holding feed poll
+//! state, accepted-but-unfinished work, and what was already published.
+//!
+//! The at-least-once contract lives here: an item becomes *pending* in the same
+//! transaction that records the feed poll which found it, and leaves *pending* only in the
+//! transaction that records its outcome, after the sink acknowledged it. A crash anywhere
+//! in between leaves it pending, and the next start processes it again.
+
+use std::path::Path;
+
+use chrono::{DateTime, TimeZone, Utc};
+use newsriver_dedup::{Fingerprint, Signature};
+use newsriver_model::ItemHints;
+use rusqlite::{params, Connection, OptionalExtension};
+
+const SCHEMA_VERSION: i64 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("state database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("cannot create state directory {path}: {source}")]
+    Dir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("state database {path} has schema version {found}, this build understands {SCHEMA_VERSION}")]
+    Version { path: String, found: i64 },
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Poll state of one feed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FeedState {
+    pub url: String,
+    pub title: Option<String>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub next_poll_at: Option<DateTime<Utc>>,
+    pub last_polled_at: Option<DateTime<Utc>>,
+    pub last_success_at: Option<DateTime<Utc>>,
+    /// `ok`, `not_modified`, or an error summary.
+    pub last_status: Option<String>,
+    pub error_count: u32,
+    pub last_error: Option<String>,
+}
+
+/// An accepted item waiting to be fetched, processed and acknowledged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingItem {
+    pub canonical_url: String,
+    pub url: String,
+    pub source: String,
+    pub hints: ItemHints,
+    pub attempts: u32,
+}
+
+/// How an item ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Written to the sink and acknowledged.
+    Published,
+    /// Recognized as already seen and not published (drop policy).
+    Duplicate,
+    /// Given up on after repeated failures.
+    Failed,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Published => "published",
+            Outcome::Duplicate => "duplicate",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+/// A published article as dedup needs to remember it.
+#[derive(Debug, Clone)]
+pub struct Remembered {
+    pub id: String,
+    pub story_id: String,
+    pub fingerprint: Fingerprint,
+}
+
+pub struct Store {
+    conn: Connection,
+}
+
+fn ts(t: DateTime<Utc>) -> i64 {
+    t.timestamp()
+}
+
+fn from_ts(v: Option<i64>) -> Option<DateTime<Utc>> {
+    v.and_then(|s| Utc.timestamp_opt(s, 0).single())
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        let conn = Connection::open(path)?;
+        let store = Store { conn };
+        store.init(&path.display().to_string())?;
+        Ok(store)
+    }
+
+    /// An in-memory store, for tests and dry runs.
+    pub fn open_in_memory() -> Result<Store> {
+        let store = Store {
+            conn: Connection::open_in_memory()?,
+        };
+        store.init(":memory:")?;
+        Ok(store)
+    }
+
+    fn init(&self, path: &str) -> Result<()> {
+        self.conn.pragma_update(None, "journal_mode", "WAL")?;
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        self.conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let version: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::Version {
+                path: path.to_string(),
+                found: version,
+            });
+        }
+        self.conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS feeds (
+                url TEXT PRIMARY KEY,
+                title TEXT,
+                etag TEXT,
+                last_modified TEXT,
+                next_poll_at INTEGER,
+                last_polled_at INTEGER,
+                last_success_at INTEGER,
+                last_status TEXT,
+                error_count INTEGER NOT NULL DEFAULT 0,
+                last_error TEXT
+            );
+            CREATE TABLE IF NOT EXISTS pending (
+                canonical_url TEXT PRIMARY KEY,
+                url TEXT NOT NULL,
+                source TEXT NOT NULL,
+                hints TEXT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_attempt_at INTEGER NOT NULL DEFAULT 0,
+                last_error TEXT,
+                enqueued_at INTEGER NOT NULL
+            );
+            CREATE TABLE IF NOT EXISTS seen (
+                canonical_url TEXT PRIMARY KEY,
+                article_id TEXT,
+                outcome TEXT NOT NULL,
+                seen_at INTEGER NOT NULL
+            );
+            CREATE INDEX IF NOT EXISTS seen_at ON seen(seen_at);
+            CREATE TABLE IF NOT EXISTS articles (
+                id TEXT PRIMARY KEY,
+                canonical_url TEXT NOT NULL,
+                content_hash TEXT,
+                signature BLOB,
+                story_id TEXT NOT NULL,
+                stored_at INTEGER NOT NULL
+            );
+            CREATE INDEX IF NOT EXISTS articles_stored_at ON articles(stored_at);",
+        )?;
+        self.conn
+            .pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        Ok(())
+    }
+
+    /// Makes sure every configured feed has a row; new feeds are due at once.
+    pub fn ensure_feeds(&self, urls: &[String]) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("INSERT OR IGNORE INTO feeds (url, next_poll_at) VALUES (?1, 0)")?;
+        for url in urls {
+            stmt.execute([url])?;
+        }
+        Ok(())
+    }
+
+    pub fn feeds(&self) -> Result<Vec<FeedState>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT url, title, etag, last_modified, next_poll_at, last_polled_at,
+                    last_success_at, last_status, error_count, last_error
+             FROM feeds ORDER BY url",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(FeedState {
+                url: r.get(0)?,
+                title: r.get(1)?,
+                etag: r.get(2)?,
+                last_modified: r.get(3)?,
+                next_poll_at: from_ts(r.get(4)?),
+                last_polled_at: from_ts(r.get(5)?),
+                last_success_at: from_ts(r.get(6)?),
+                last_status: r.get(7)?,
+                error_count: r.get(8)?,
+                last_error: r.get(9)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn feed(&self, url: &str) -> Result<Option<FeedState>> {
+        Ok(self.feeds()?.into_iter().find(|f| f.url == url))
+    }
+
+    /// Records a successful poll and accepts its new items, in one transaction: either
+    /// both the new validators and the pending items are stored, or neither.
+    /// Returns how many items were new.
+    pub fn record_poll(&mut self, feed: &FeedState, items: &[PendingItem]) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO feeds (url, title, etag, last_modified, next_poll_at, last_polled_at,
+                                last_success_at, last_status, error_count, last_error)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT(url) DO UPDATE SET title = excluded.title, etag = excluded.etag,
+                last_modified = excluded.last_modified, next_poll_at = excluded.next_poll_at,
+                last_polled_at = excluded.last_polled_at, last_success_at = excluded.last_success_at,
+                last_status = excluded.last_status, error_count = excluded.error_count,
+                last_error = excluded.last_error",
+            params![
+                feed.url,
+                feed.title,
+                feed.etag,
+                feed.last_modified,
+                feed.next_poll_at.map(ts),
+                feed.last_polled_at.map(ts),
+                feed.last_success_at.map(ts),
+                feed.last_status,
+                feed.error_count,
+                feed.last_error,
+            ],
+        )?;
+        let mut added = 0;
+        {
+            let mut seen = tx.prepare_cached("SELECT 1 FROM seen WHERE canonical_url = ?1")?;
+            let mut insert = tx.prepare_cached(
+                "INSERT OR IGNORE INTO pending (canonical_url, url, source, hints, enqueued_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            let now = ts(Utc::now());
+            for item in items {
+                if seen.exists([&item.canonical_url])? {
+                    continue;
+                }
+                let hints = hints_json(&item.hints);
+                added += insert.execute(params![item.canonical_url, item.url, item.source, hints, now])?;
+            }
+        }
+        tx.commit()?;
+        Ok(added)
+    }
+
+    /// Pending items whose next attempt is due, oldest first.
+    pub fn due_pending(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<PendingItem>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT canonical_url, url, source, hints, attempts FROM pending
+             WHERE next_attempt_at <= ?1 ORDER BY enqueued_at, canonical_url LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![ts(now), limit as i64], |r| {
+            let hints: String = r.get(3)?;
+            Ok(PendingItem {
+                canonical_url: r.get(0)?,
+                url: r.get(1)?,
+                source: r.get(2)?,
+                hints: serde_json::from_str(&hints).unwrap_or_default(),
+                attempts: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn pending_count(&self) -> Result<u64> {
+        Ok(self.conn.query_row("SELECT COUNT(*) FROM pending", [], |r| r.get(0))?)
+    }
+
+    /// Whether an item with this canonical URL already ended (published, duplicate, failed).
+    pub fn is_seen(&self, canonical_url: &str) -> Result<bool> {
+        let mut stmt = self.conn.prepare_cached("SELECT 1 FROM seen WHERE canonical_url = ?1")?;
+        Ok(stmt.exists([canonical_url])?)
+    }
+
+    /// Records how an item ended and forgets it as pending, in one transaction.
+    /// `urls` are every canonical URL the item was known under (listed and page canonical).
+    pub fn complete(
+        &mut self,
+        urls: &[&str],
+        outcome: Outcome,
+        article: Option<&Remembered>,
+    ) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        let now = ts(Utc::now());
+        {
+            let mut seen = tx.prepare_cached(
+                "INSERT INTO seen (canonical_url, article_id, outcome, seen_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(canonical_url) DO UPDATE SET outcome = excluded.outcome,
+                    article_id = COALESCE(excluded.article_id, seen.article_id), seen_at = excluded.seen_at",
+            )?;
+            let mut unpend = tx.prepare_cached("DELETE FROM pending WHERE canonical_url = ?1")?;
+            for url in urls {
+                seen.execute(params![url, article.map(|a| a.id.as_str()), outcome.as_str(), now])?;
+                unpend.execute([url])?;
+            }
+            if let Some(a) = article {
+                tx.execute(
+                    "INSERT OR REPLACE INTO articles (id, canonical_url, content_hash, signature, story_id, stored_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![
+                        a.id,
+                        a.fingerprint.canonical_url,
+                        a.fingerprint.content_hash,
+                        a.fingerprint.signature.as_ref().map(Signature::to_bytes),
+                        a.story_id,
+                        now
+                    ],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records a failed attempt; the item stays pending until `retry_at`.
+    pub fn record_attempt_failure(
+        &self,
+        canonical_url: &str,
+        error: &str,
+        retry_at: DateTime<Utc>,
+    ) -> Result<u32> {
+        self.conn.execute(
+            "UPDATE pending SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3
+             WHERE canonical_url = ?1",
+            params![canonical_url, error, ts(retry_at)],
+        )?;
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT attempts FROM pending WHERE canonical_url = ?1",
+                [canonical_url],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0))
+    }
+
+    /// Articles stored at or after `since`, oldest first, to rebuild the dedup index.
+    pub fn remembered_since(&self, since: DateTime<Utc>) -> Result<Vec<Remembered>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, canonical_url, content_hash, signature, story_id FROM articles
+             WHERE stored_at >= ?1 ORDER BY stored_at, rowid",
+        )?;
+        let rows = stmt.query_map([ts(since)], |r| {
+            let sig: Option<Vec<u8>> = r.get(3)?;
+            Ok(Remembered {
+                id: r.get(0)?,
+                story_id: r.get(4)?,
+                fingerprint: Fingerprint {
+                    canonical_url: r.get(1)?,
+                    content_hash: r.get(2)?,
+                    signature: sig.as_deref().and_then(Signature::from_bytes),
+                },
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Forgets articles and seen URLs older than `before` (the retention window).
+    pub fn expire(&self, before: DateTime<Utc>) -> Result<usize> {
+        let a = self
+            .conn
+            .execute("DELETE FROM articles WHERE stored_at < ?1", [ts(before)])?;
+        let s = self
+            .conn
+            .execute("DELETE FROM seen WHERE seen_at < ?1", [ts(before)])?;
+        Ok(a + s)
+    }
+}
+
+fn hints_json(h: &ItemHints) -> String {
+    serde_json::to_string(h).unwrap_or_else(|_| "{}".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(u: &str) -> PendingItem {
+        PendingItem {
+            canonical_url: u.to_string(),
+            url: u.to_string(),
+            source: "feed".into(),
+            hints: ItemHints::default(),
+            attempts: 0,
+        }
+    }
+
+    #[test]
+    fn pending_survives_reopen_until_completed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state/newsriver.sqlite");
+        {
+            let mut s = Store::open(&path).unwrap();
+            let feed = FeedState {
+                url: "http://f".into(),
+                etag: Some("e1".into()),
+                ..Default::default()
+            };
+            assert_eq!(s.record_poll(&feed, &[item("http://a"), item("http://b")]).unwrap(), 2);
+            // Listing the same items again adds nothing.
+            assert_eq!(s.record_poll(&feed, &[item("http://a")]).unwrap(), 0);
+        }
+        let mut s = Store::open(&path).unwrap();
+        assert_eq!(s.feed("http://f").unwrap().unwrap().etag.as_deref(), Some("e1"));
+        assert_eq!(s.due_pending(Utc::now(), 10).unwrap().len(), 2);
+        let fp = Fingerprint::new("http://a", "some words to sign here and more");
+        let rem = Remembered {
+            id: "id-a".into(),
+            story_id: "id-a".into(),
+            fingerprint: fp.clone(),
+        };
+        s.complete(&["http://a"], Outcome::Published, Some(&rem)).unwrap();
+        assert!(s.is_seen("http://a").unwrap());
+        assert_eq!(s.pending_count().unwrap(), 1);
+        let feed = s.feed("http://f").unwrap().unwrap();
+        assert_eq!(s.record_poll(&feed, &[item("http://a")]).unwrap(), 0);
+        let back = s.remembered_since(Utc::now() - chrono::Duration::days(1)).unwrap();
+        assert_eq!(back.len(), 1);
+        assert_eq!(back[0].fingerprint, fp);
+    }
+
+    #[test]
+    fn failures_delay_retries() {
+        let mut s = Store::open_in_memory().unwrap();
+        s.record_poll(&FeedState { url: "f".into(), ..Default::default() }, &[item("u")])
+            .unwrap();
+        let later = Utc::now() + chrono::Duration::minutes(5);
+        assert_eq!(s.record_attempt_failure("u", "500", later).unwrap(), 1);
+        assert!(s.due_pending(Utc::now(), 10).unwrap().is_empty());
+        assert_eq!(s.due_pending(later, 10).unwrap().len(), 1);
+    }
+}

@@ -1,0 +1,228 @@
+//! Linearizes a parsed page into text blocks, each remembering the elements it sits in.
+//!
+//! The walk is iterative (ego-tree's `traverse`), so pathological nesting cannot overflow
+//! the stack; ancestor chains are capped at [`MAX_TRACKED_DEPTH`] so memory stays linear.
+
+use ego_tree::iter::Edge;
+use ego_tree::NodeId;
+use scraper::{Html, Node};
+
+use crate::rules;
+
+/// Deeper elements are treated as part of the element at this depth.
+pub(crate) const MAX_TRACKED_DEPTH: usize = 256;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BlockKind {
+    Heading(u8),
+    Paragraph,
+    ListItem,
+    Quote,
+    Preformatted,
+    Cell,
+    /// Text directly inside a generic container (div, section, td...).
+    Loose,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Block {
+    pub text: String,
+    /// Characters of `text` that are inside links.
+    pub link_chars: usize,
+    pub kind: BlockKind,
+    /// Element ids from the root down to the element holding the block (capped).
+    pub ancestors: Vec<NodeId>,
+    /// Inside an element whose tag, class or id marks it as page chrome.
+    pub boilerplate: bool,
+}
+
+impl Block {
+    pub fn chars(&self) -> usize {
+        self.text.chars().count()
+    }
+
+    pub fn link_density(&self) -> f32 {
+        let n = self.chars();
+        if n == 0 {
+            0.0
+        } else {
+            self.link_chars as f32 / n as f32
+        }
+    }
+}
+
+/// Per-element facts the scorer needs, gathered during the walk.
+#[derive(Debug, Clone)]
+pub(crate) struct ElementInfo {
+    pub tag: String,
+    pub class_weight: i32,
+    pub parent: Option<NodeId>,
+}
+
+pub(crate) struct Linearized {
+    pub blocks: Vec<Block>,
+    pub elements: std::collections::HashMap<NodeId, ElementInfo>,
+}
+
+struct Open {
+    id: NodeId,
+    block: bool,
+    link: bool,
+    boilerplate: bool,
+    kind: BlockKind,
+}
+
+struct Builder {
+    blocks: Vec<Block>,
+    text: String,
+    link_chars: usize,
+    pending_space: bool,
+}
+
+impl Builder {
+    fn push_text(&mut self, s: &str, in_link: bool) {
+        for c in s.chars() {
+            if c.is_whitespace() || c == '\u{a0}' || c == '\u{200b}' {
+                self.pending_space = true;
+                continue;
+            }
+            if self.pending_space && !self.text.is_empty() && !self.text.ends_with('\n') {
+                self.text.push(' ');
+                if in_link {
+                    self.link_chars += 1;
+                }
+            }
+            self.pending_space = false;
+            self.text.push(c);
+            if in_link {
+                self.link_chars += 1;
+            }
+        }
+    }
+
+    fn line_break(&mut self) {
+        if !self.text.is_empty() && !self.text.ends_with('\n') {
+            self.text.push('\n');
+        }
+        self.pending_space = false;
+    }
+
+    fn flush(&mut self, stack: &[Open], closing: Option<&Open>, boilerplate: bool) {
+        let text = self.text.trim().to_string();
+        self.text.clear();
+        self.pending_space = false;
+        let link_chars = std::mem::take(&mut self.link_chars);
+        if text.is_empty() {
+            return;
+        }
+        let kind = closing
+            .into_iter()
+            .chain(stack.iter().rev())
+            .find(|o| o.block)
+            .map(|o| o.kind)
+            .unwrap_or(BlockKind::Loose);
+        let link_chars = link_chars.min(text.chars().count());
+        self.blocks.push(Block {
+            text,
+            link_chars,
+            kind,
+            ancestors: stack
+                .iter()
+                .chain(closing)
+                .take(MAX_TRACKED_DEPTH)
+                .map(|o| o.id)
+                .collect(),
+            boilerplate,
+        });
+    }
+}
+
+pub(crate) fn linearize(doc: &Html) -> Linearized {
+    let mut builder = Builder {
+        blocks: Vec::new(),
+        text: String::new(),
+        link_chars: 0,
+        pending_space: false,
+    };
+    let mut elements = std::collections::HashMap::new();
+    let mut stack: Vec<Open> = Vec::new();
+    // Depth inside a subtree whose text is never content (script, style, nav...).
+    let mut skipping = 0usize;
+    // Number of open elements marked as page chrome.
+    let mut boiler_depth = 0usize;
+
+    for edge in doc.tree.root().traverse() {
+        match edge {
+            Edge::Open(node) => match node.value() {
+                Node::Element(el) => {
+                    if skipping > 0 {
+                        skipping += 1;
+                        continue;
+                    }
+                    let tag = el.name();
+                    if rules::is_skipped_element(el) {
+                        skipping = 1;
+                        continue;
+                    }
+                    if tag == "br" {
+                        builder.line_break();
+                        continue;
+                    }
+                    let block = rules::is_block_tag(tag);
+                    if block {
+                        builder.flush(&stack, None, boiler_depth > 0);
+                    }
+                    let boilerplate = rules::is_boilerplate_container(el);
+                    boiler_depth += usize::from(boilerplate);
+                    if stack.len() < MAX_TRACKED_DEPTH {
+                        elements.insert(
+                            node.id(),
+                            ElementInfo {
+                                tag: tag.to_string(),
+                                class_weight: rules::class_weight(el),
+                                parent: stack.last().map(|o| o.id),
+                            },
+                        );
+                    }
+                    stack.push(Open {
+                        id: node.id(),
+                        block,
+                        link: tag == "a",
+                        boilerplate,
+                        kind: rules::block_kind(tag),
+                    });
+                }
+                Node::Text(t) => {
+                    if skipping == 0 {
+                        let in_link = stack.iter().rev().take(8).any(|o| o.link);
+                        builder.push_text(t, in_link);
+                    }
+                }
+                _ => {}
+            },
+            Edge::Close(node) => {
+                if let Node::Element(el) = node.value() {
+                    if skipping > 0 {
+                        skipping -= 1;
+                        continue;
+                    }
+                    if el.name() == "br" {
+                        continue;
+                    }
+                    if let Some(open) = stack.pop() {
+                        if open.block {
+                            builder.flush(&stack, Some(&open), boiler_depth > 0);
+                        }
+                        boiler_depth -= usize::from(open.boilerplate);
+                    }
+                }
+            }
+        }
+    }
+    builder.flush(&stack, None, boiler_depth > 0);
+    Linearized {
+        blocks: builder.blocks,
+        elements,
+    }
+}
+

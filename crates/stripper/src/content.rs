@@ -1,0 +1,212 @@
+//! Main-content selection: score containers by the paragraph text they hold
+//! (readability-style), keep the best one and its content-like siblings, then drop the
+//! chrome that lives inside article containers (read-more lines, tag lists, comment forms).
+
+use std::collections::{HashMap, HashSet};
+
+use ego_tree::NodeId;
+
+use crate::blocks::{Block, BlockKind, ElementInfo, Linearized};
+use crate::rules;
+
+/// Blocks shorter than this do not vote for their containers.
+const MIN_SCORING_CHARS: usize = 25;
+
+#[derive(Default, Clone, Copy)]
+struct Tally {
+    score: f32,
+    chars: usize,
+    link_chars: usize,
+}
+
+fn tag_prior(tag: &str) -> f32 {
+    match tag {
+        "article" | "main" => 10.0,
+        "div" | "section" => 5.0,
+        "pre" | "td" | "blockquote" => 3.0,
+        "address" | "ol" | "ul" | "dl" | "dd" | "dt" | "li" | "form" => -3.0,
+        "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "th" => -5.0,
+        _ => 0.0,
+    }
+}
+
+fn is_paragraph_like(kind: BlockKind) -> bool {
+    matches!(
+        kind,
+        BlockKind::Paragraph | BlockKind::Quote | BlockKind::Preformatted | BlockKind::Loose
+    )
+}
+
+fn commas(text: &str) -> usize {
+    text.chars()
+        .filter(|c| matches!(c, ',' | '،' | '，' | '、' | '。' | '؛' | ';'))
+        .count()
+}
+
+/// Picks the elements that hold the article text.
+fn choose_containers(lin: &Linearized, use_boilerplate_flags: bool) -> Option<HashSet<NodeId>> {
+    let mut tallies: HashMap<NodeId, Tally> = HashMap::new();
+    for block in &lin.blocks {
+        if use_boilerplate_flags && block.boilerplate {
+            continue;
+        }
+        let n = block.chars();
+        for id in &block.ancestors {
+            let t = tallies.entry(*id).or_default();
+            t.chars += n;
+            t.link_chars += block.link_chars;
+        }
+        if n < MIN_SCORING_CHARS || !is_paragraph_like(block.kind) || block.link_density() > 0.5
+        {
+            continue;
+        }
+        let score = 1.0 + commas(&block.text) as f32 + (n as f32 / 100.0).min(3.0);
+        // The element holding the text is the paragraph itself; its container and the
+        // container's container are the candidates.
+        let holder_is_paragraph = matches!(block.kind, BlockKind::Paragraph | BlockKind::Quote);
+        let mut levels = block.ancestors.iter().rev();
+        if holder_is_paragraph {
+            levels.next();
+        }
+        for (level, id) in levels.take(5).enumerate() {
+            let divider = match level {
+                0 => 1.0,
+                1 => 2.0,
+                l => l as f32 * 3.0,
+            };
+            tallies.entry(*id).or_default().score += score / divider;
+        }
+    }
+
+    let final_score = |info: &ElementInfo, t: &Tally| -> f32 {
+        let link_density = if t.chars == 0 {
+            0.0
+        } else {
+            t.link_chars as f32 / t.chars as f32
+        };
+        (t.score + tag_prior(&info.tag) + info.class_weight as f32) * (1.0 - link_density)
+    };
+
+    let mut best: Option<(NodeId, f32)> = None;
+    for (id, t) in &tallies {
+        if t.score <= 0.0 {
+            continue;
+        }
+        let Some(info) = lin.elements.get(id) else {
+            continue;
+        };
+        if matches!(info.tag.as_str(), "html" | "body") {
+            continue;
+        }
+        let s = final_score(info, t);
+        if best.map(|(_, b)| s > b).unwrap_or(true) {
+            best = Some((*id, s));
+        }
+    }
+    let (top, top_score) = best?;
+    let mut chosen = HashSet::from([top]);
+
+    // Content split over several sibling containers (a lead box, then the body) is common.
+    if let Some(parent) = lin.elements.get(&top).and_then(|i| i.parent) {
+        let threshold = (top_score * 0.2).max(10.0);
+        for (id, info) in &lin.elements {
+            if info.parent != Some(parent) || *id == top {
+                continue;
+            }
+            if let Some(t) = tallies.get(id) {
+                if t.score > 0.0 && final_score(info, t) >= threshold {
+                    chosen.insert(*id);
+                }
+            }
+        }
+    }
+    Some(chosen)
+}
+
+fn inside(block: &Block, containers: &HashSet<NodeId>) -> bool {
+    block.ancestors.iter().any(|id| containers.contains(id))
+}
+
+/// Returns the article paragraphs, in document order.
+pub(crate) fn main_text(lin: &Linearized, title: Option<&str>) -> Vec<String> {
+    let mut paragraphs = select(lin, title, true);
+    let total: usize = paragraphs.iter().map(|p| p.chars().count()).sum();
+    if total < 200 {
+        // Some templates put the whole page in a wrapper named like chrome
+        // (`sidebar-layout`, `has-comments`...): retry trusting only the scores.
+        let relaxed = select(lin, title, false);
+        let relaxed_total: usize = relaxed.iter().map(|p| p.chars().count()).sum();
+        if relaxed_total > total * 2 {
+            paragraphs = relaxed;
+        }
+    }
+    paragraphs
+}
+
+fn select(lin: &Linearized, title: Option<&str>, use_boilerplate_flags: bool) -> Vec<String> {
+    let Some(containers) = choose_containers(lin, use_boilerplate_flags) else {
+        return Vec::new();
+    };
+    let title_key = title.map(normalize_for_compare);
+    let mut out: Vec<String> = Vec::new();
+    let mut body_chars = 0usize;
+    for block in &lin.blocks {
+        if !inside(block, &containers) || (use_boilerplate_flags && block.boilerplate) {
+            continue;
+        }
+        if let BlockKind::Heading(level) = block.kind {
+            if level == 1 || title_key.as_deref() == Some(&normalize_for_compare(&block.text)) {
+                continue;
+            }
+        }
+        let lines: Vec<&str> = block
+            .text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        if lines.len() == 1 && rules::is_end_marker(lines[0]) && body_chars >= 150 {
+            break;
+        }
+        if block.link_density() > 0.5 && block.chars() < 400 {
+            continue;
+        }
+        let kept: Vec<&str> = lines
+            .into_iter()
+            .filter(|l| !rules::is_chrome_line(l) && !rules::is_term_list(l) && !rules::is_end_marker(l))
+            .collect();
+        if kept.is_empty() {
+            continue;
+        }
+        let text = kept.join("\n");
+        if out.last() == Some(&text) {
+            continue;
+        }
+        body_chars += text.chars().count();
+        out.push(text);
+    }
+    trim_trailing_chrome(&mut out);
+    out
+}
+
+/// Short link-less lines left at the very end (bylines, "Photo: ...") are rarely content
+/// when the body ended with a full paragraph before them.
+fn trim_trailing_chrome(out: &mut Vec<String>) {
+    while out.len() > 1 {
+        let last = out.last().map(|s| s.chars().count()).unwrap_or(0);
+        let last_text = out.last().cloned().unwrap_or_default();
+        let looks_like_sentence = last_text.ends_with(['.', '!', '?', '。', '؟', '"', '”', '»']);
+        if last < 20 && !looks_like_sentence {
+            out.pop();
+        } else {
+            break;
+        }
+    }
+}
+
+pub(crate) fn normalize_for_compare(s: &str) -> String {
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
