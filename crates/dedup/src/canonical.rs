@@ -132,13 +132,22 @@ mod tests {
             c("HTTPS://News.Example.COM:443/a/b/?utm_source=x&b=2&fbclid=y&a=1#top"),
             "https://news.example.com/a/b?a=1&b=2"
         );
-        assert_eq!(c("http://example.com/x?utm_medium=rss"), "http://example.com/x");
+        assert_eq!(
+            c("http://example.com/x?utm_medium=rss"),
+            "http://example.com/x"
+        );
     }
 
     #[test]
     fn maps_amp_back() {
-        assert_eq!(c("https://example.com/story/amp/"), "https://example.com/story");
-        assert_eq!(c("https://amp.example.com/story?amp=1"), "https://example.com/story");
+        assert_eq!(
+            c("https://example.com/story/amp/"),
+            "https://example.com/story"
+        );
+        assert_eq!(
+            c("https://amp.example.com/story?amp=1"),
+            "https://example.com/story"
+        );
         assert_eq!(
             c("https://example-com.cdn.ampproject.org/c/s/example.com/story/amp"),
             "https://example.com/story"
@@ -147,8 +156,14 @@ mod tests {
 
     #[test]
     fn refuses_other_schemes() {
-        assert!(matches!(canonicalize_url("file:///etc/passwd"), Err(UrlError::Scheme(_))));
-        assert!(matches!(canonicalize_url("javascript:alert(1)"), Err(UrlError::Scheme(_))));
+        assert!(matches!(
+            canonicalize_url("file:///etc/passwd"),
+            Err(UrlError::Scheme(_))
+        ));
+        assert!(matches!(
+            canonicalize_url("javascript:alert(1)"),
+            Err(UrlError::Scheme(_))
+        ));
         assert!(canonicalize_url("not a url").is_err());
     }
 }

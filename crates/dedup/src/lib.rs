@@ -29,7 +29,8 @@ pub struct Fingerprint {
 impl Fingerprint {
     pub fn new(canonical_url: &str, text: &str) -> Fingerprint {
         let words: Vec<String> = normalized_words(text).collect();
-        let content_hash = (!words.is_empty()).then(|| format!("{:032x}", xxh3_128(words.join(" ").as_bytes())));
+        let content_hash =
+            (!words.is_empty()).then(|| format!("{:032x}", xxh3_128(words.join(" ").as_bytes())));
         Fingerprint {
             canonical_url: canonical_url.to_string(),
             content_hash,
@@ -57,7 +58,9 @@ pub struct DedupConfig {
 
 impl Default for DedupConfig {
     fn default() -> Self {
-        Self { near_threshold: 0.8 }
+        Self {
+            near_threshold: 0.8,
+        }
     }
 }
 
@@ -116,7 +119,12 @@ impl Deduper {
         let sig = fp.signature.as_ref()?;
         let mut best: Option<(usize, f64)> = None;
         for key in sig.band_keys() {
-            for &idx in self.by_band.get(&key).map(Vec::as_slice).unwrap_or_default() {
+            for &idx in self
+                .by_band
+                .get(&key)
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+            {
                 if best.map(|(b, _)| b == idx).unwrap_or(false) {
                     continue;
                 }

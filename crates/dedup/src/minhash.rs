@@ -99,7 +99,9 @@ fn densify(bins: &mut [u32]) {
         while original[(i + d) % n] == EMPTY {
             d += 1;
         }
-        bins[i] = original[(i + d) % n].wrapping_add(0x8000_0000).wrapping_add(d as u32 * 0x0100_0000);
+        bins[i] = original[(i + d) % n]
+            .wrapping_add(0x8000_0000)
+            .wrapping_add(d as u32 * 0x0100_0000);
     }
 }
 

@@ -22,7 +22,11 @@ fn fold_char(c: char) -> Option<char> {
 /// Normalized words of `text`: NFKC, Arabic folding, lower case; punctuation and symbols
 /// separate words and are dropped.
 pub fn normalized_words(text: &str) -> impl Iterator<Item = String> + '_ {
-    let mut chars = text.nfkc().filter_map(fold_char).flat_map(char::to_lowercase).peekable();
+    let mut chars = text
+        .nfkc()
+        .filter_map(fold_char)
+        .flat_map(char::to_lowercase)
+        .peekable();
     std::iter::from_fn(move || {
         let mut word = String::new();
         loop {

@@ -66,7 +66,8 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>) -> (String, &'static Enc
 mod tests {
     use super::*;
 
-    const ARABIC: &str = "قالت الولايات المتحدة والعراق في بيان مشترك يوم الجمعة إن المهمة العسكرية للتحالف ستنتهي";
+    const ARABIC: &str =
+        "قالت الولايات المتحدة والعراق في بيان مشترك يوم الجمعة إن المهمة العسكرية للتحالف ستنتهي";
 
     fn cp1256(s: &str) -> Vec<u8> {
         encoding_rs::WINDOWS_1256.encode(s).0.into_owned()
@@ -87,7 +88,9 @@ mod tests {
         let (text, _) = decode(&page, Some("text/html"));
         assert!(text.contains(ARABIC));
 
-        let mut page = b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=iso-8859-6\">".to_vec();
+        let mut page =
+            b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=iso-8859-6\">"
+                .to_vec();
         page.extend(encoding_rs::ISO_8859_6.encode("العراق").0.iter());
         let (text, enc) = decode(&page, None);
         assert_eq!(enc.name(), "ISO-8859-6");
@@ -105,7 +108,13 @@ mod tests {
     fn bom_and_mislabelled_utf8() {
         let mut bytes = vec![0xEF, 0xBB, 0xBF];
         bytes.extend(ARABIC.as_bytes());
-        assert_eq!(decode(&bytes, Some("text/html; charset=windows-1256")).0, ARABIC);
-        assert_eq!(decode(ARABIC.as_bytes(), Some("text/html; charset=iso-8859-1")).0, ARABIC);
+        assert_eq!(
+            decode(&bytes, Some("text/html; charset=windows-1256")).0,
+            ARABIC
+        );
+        assert_eq!(
+            decode(ARABIC.as_bytes(), Some("text/html; charset=iso-8859-1")).0,
+            ARABIC
+        );
     }
 }

@@ -52,14 +52,26 @@ pub fn parse_feed(bytes: &[u8], feed_url: &str) -> Result<ParsedFeed, FetchError
             Some(b) => b.join(link.trim()).map(|u| u.to_string()).unwrap_or(link),
             None => link,
         };
-        let guid = if entry.id.is_empty() { url.clone() } else { entry.id.clone() };
+        let guid = if entry.id.is_empty() {
+            url.clone()
+        } else {
+            entry.id.clone()
+        };
         items.push(FeedItem {
             url,
             guid,
             hints: ItemHints {
-                title: entry.title.map(|t| t.content.trim().to_string()).filter(|t| !t.is_empty()),
+                title: entry
+                    .title
+                    .map(|t| t.content.trim().to_string())
+                    .filter(|t| !t.is_empty()),
                 published_at: entry.published.or(entry.updated),
-                authors: entry.authors.into_iter().map(|p| p.name).filter(|n| !n.is_empty()).collect(),
+                authors: entry
+                    .authors
+                    .into_iter()
+                    .map(|p| p.name)
+                    .filter(|n| !n.is_empty())
+                    .collect(),
             },
         });
     }
@@ -106,15 +118,24 @@ mod tests {
 
         let atom = br#"<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><id>x</id><updated>2024-09-27T10:00:00Z</updated>
             <entry><id>urn:1</id><title>A</title><updated>2024-09-27T10:00:00Z</updated><link rel="alternate" href="http://x.test/a"/></entry></feed>"#;
-        assert_eq!(parse_feed(atom, "http://x.test/atom").unwrap().items[0].url, "http://x.test/a");
+        assert_eq!(
+            parse_feed(atom, "http://x.test/atom").unwrap().items[0].url,
+            "http://x.test/a"
+        );
 
         let json = br#"{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[{"id":"1","url":"http://x.test/j","title":"J1"}]}"#;
-        assert_eq!(parse_feed(json, "http://x.test/j.json").unwrap().items[0].url, "http://x.test/j");
+        assert_eq!(
+            parse_feed(json, "http://x.test/j.json").unwrap().items[0].url,
+            "http://x.test/j"
+        );
     }
 
     #[test]
     fn broken_feed_is_an_error() {
-        assert!(matches!(parse_feed(b"<html>not a feed", "http://x"), Err(FetchError::Feed { .. })));
+        assert!(matches!(
+            parse_feed(b"<html>not a feed", "http://x"),
+            Err(FetchError::Feed { .. })
+        ));
     }
 
     #[test]
@@ -122,6 +143,9 @@ mod tests {
         let xml = r#"<opml version="2.0"><head><title>s</title></head><body>
             <outline text="news"><outline text="a" type="rss" xmlUrl="http://a.test/rss"/></outline>
             <outline text="b" type="rss" xmlUrl="http://b.test/atom"/></body></opml>"#;
-        assert_eq!(parse_opml(xml).unwrap(), vec!["http://a.test/rss", "http://b.test/atom"]);
+        assert_eq!(
+            parse_opml(xml).unwrap(),
+            vec!["http://a.test/rss", "http://b.test/atom"]
+        );
     }
 }

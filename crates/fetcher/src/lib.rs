@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
 use futures::StreamExt;
-use reqwest::header::{HeaderMap, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER};
+use reqwest::header::{
+    HeaderMap, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER,
+};
 use reqwest::StatusCode;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
@@ -178,10 +180,14 @@ impl Fetcher {
     async fn get_once(&self, url: &Url, headers: HeaderMap) -> Result<Response, FetchError> {
         let u = url.to_string();
         let gate = self.gate(url.host_str().unwrap_or_default());
-        let _permit = gate.permits.acquire().await.map_err(|_| FetchError::Network {
-            url: u.clone(),
-            reason: "fetcher shut down".into(),
-        })?;
+        let _permit = gate
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| FetchError::Network {
+                url: u.clone(),
+                reason: "fetcher shut down".into(),
+            })?;
         {
             let mut next = gate.next_start.lock().await;
             tokio::time::sleep_until(*next).await;
@@ -223,8 +229,15 @@ impl Fetcher {
             });
         }
         let limit = self.config.max_body_bytes;
-        if resp.content_length().map(|l| l as usize > limit).unwrap_or(false) {
-            return Err(FetchError::TooLarge { url: u.clone(), limit });
+        if resp
+            .content_length()
+            .map(|l| l as usize > limit)
+            .unwrap_or(false)
+        {
+            return Err(FetchError::TooLarge {
+                url: u.clone(),
+                limit,
+            });
         }
         // Counted after decompression: a small gzip bomb stops at the limit too.
         let mut body = Vec::new();
@@ -232,7 +245,10 @@ impl Fetcher {
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(map_err)?;
             if body.len() + chunk.len() > limit {
-                return Err(FetchError::TooLarge { url: u.clone(), limit });
+                return Err(FetchError::TooLarge {
+                    url: u.clone(),
+                    limit,
+                });
             }
             body.extend_from_slice(&chunk);
         }
@@ -255,7 +271,9 @@ impl Fetcher {
         let max_after = self.config.max_retry_after;
         (|| self.get_once(&parsed, headers.clone()))
             .retry(backoff)
-            .when(|e: &FetchError| e.is_transient() && e.retry_after().map(|d| d <= max_after).unwrap_or(true))
+            .when(|e: &FetchError| {
+                e.is_transient() && e.retry_after().map(|d| d <= max_after).unwrap_or(true)
+            })
             .adjust(|e, dur| e.retry_after().or(dur))
             .notify(|e, dur| tracing::debug!(error = %e, retry_in = ?dur, "retrying"))
             .await
@@ -274,12 +292,20 @@ impl Fetcher {
     }
 
     /// Polls a feed with conditional GET.
-    pub async fn poll_feed(&self, url: &str, validators: &Validators) -> Result<FeedPoll, FetchError> {
+    pub async fn poll_feed(
+        &self,
+        url: &str,
+        validators: &Validators,
+    ) -> Result<FeedPoll, FetchError> {
         let mut headers = HeaderMap::new();
         if let Some(v) = validators.etag.as_deref().and_then(|v| v.parse().ok()) {
             headers.insert(IF_NONE_MATCH, v);
         }
-        if let Some(v) = validators.last_modified.as_deref().and_then(|v| v.parse().ok()) {
+        if let Some(v) = validators
+            .last_modified
+            .as_deref()
+            .and_then(|v| v.parse().ok())
+        {
             headers.insert(IF_MODIFIED_SINCE, v);
         }
         let resp = self.get(url, headers).await?;

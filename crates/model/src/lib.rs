@@ -118,3 +118,53 @@ mod tests {
         assert_eq!(json["reason"], "near_text");
     }
 }
+
+#[cfg(test)]
+mod schema_tests {
+    use super::*;
+
+    /// The published JSON Schema and the Rust type must describe the same record.
+    #[test]
+    fn schema_file_matches_article_type() {
+        let schema: serde_json::Value = serde_json::from_str(include_str!("../../../schema/article.schema.json"))
+            .expect("schema is JSON");
+        assert_eq!(schema["properties"]["schema_version"]["const"], SCHEMA_VERSION);
+        let article = Article {
+            schema_version: SCHEMA_VERSION.into(),
+            id: article_id("https://x.test/a"),
+            url: "https://x.test/a?utm_source=x".into(),
+            canonical_url: "https://x.test/a".into(),
+            title: None,
+            text: String::new(),
+            published_at: None,
+            modified_at: None,
+            authors: vec![],
+            language: None,
+            image: None,
+            source: BACKFILL_SOURCE.into(),
+            fetched_at: Utc::now(),
+            dedup: DedupInfo {
+                status: DedupStatus::Unique,
+                duplicate_of: None,
+                reason: None,
+                story_id: "s".into(),
+            },
+        };
+        let value = serde_json::to_value(&article).unwrap();
+        let keys = |v: &serde_json::Value| -> Vec<String> {
+            let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+            k.sort();
+            k
+        };
+        let mut required: Vec<String> = schema["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect();
+        required.sort();
+        assert_eq!(keys(&value), keys(&schema["properties"]));
+        assert_eq!(keys(&value), required);
+        assert_eq!(keys(&value["dedup"]), keys(&schema["properties"]["dedup"]["properties"]));
+    }
+}

@@ -46,7 +46,13 @@ Exit codes: 0 success; 1 some items failed or the pipeline stopped on an error; 
 )]
 struct Cli {
     /// TOML config file merged over the embedded defaults.
-    #[arg(long, short, global = true, env = "NEWSRIVER_CONFIG", value_name = "FILE")]
+    #[arg(
+        long,
+        short,
+        global = true,
+        env = "NEWSRIVER_CONFIG",
+        value_name = "FILE"
+    )]
     config: Option<PathBuf>,
 
     #[command(subcommand)]
@@ -118,7 +124,10 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("newsriver: cannot start async runtime: {e}");
@@ -191,7 +200,9 @@ fn spawn_signal_handler(token: CancellationToken) {
                 tracing::info!("shutting down: finishing in-flight work (signal again to force)");
                 token.cancel();
             } else {
-                eprintln!("newsriver: forced stop; unacknowledged work will be redone on next start");
+                eprintln!(
+                    "newsriver: forced stop; unacknowledged work will be redone on next start"
+                );
                 std::process::exit(i32::from(EXIT_INTERRUPTED));
             }
         }
@@ -229,7 +240,13 @@ async fn cmd_run(config: Config, once: bool, output: Option<String>) -> Result<E
     spawn_signal_handler(cancel.clone());
     tracing::info!(feeds = feeds.len(), once, "starting");
     let (tx, rx) = mpsc::channel(ctx.config.pipeline.channel_capacity);
-    let source = tokio::spawn(sources::feed_source(ctx.clone(), feeds, tx, cancel.clone(), once));
+    let source = tokio::spawn(sources::feed_source(
+        ctx.clone(),
+        feeds,
+        tx,
+        cancel.clone(),
+        once,
+    ));
     let pipeline = pipeline::run(ctx.clone(), rx, deduper, sink).await;
     let source = source.await?;
     let s = &ctx.stats;
@@ -250,7 +267,9 @@ async fn cmd_run(config: Config, once: bool, output: Option<String>) -> Result<E
 fn read_input(input: &str) -> Result<Vec<u8>> {
     if input == "-" {
         let mut buf = Vec::new();
-        std::io::stdin().read_to_end(&mut buf).context("reading standard input")?;
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .context("reading standard input")?;
         Ok(buf)
     } else {
         std::fs::read(input).with_context(|| format!("reading {input}"))
@@ -264,17 +283,23 @@ async fn cmd_backfill(
     no_progress: bool,
 ) -> Result<ExitCode> {
     let raw = read_input(input)?;
-    let lines: Vec<String> = String::from_utf8_lossy(&raw).lines().map(str::to_string).collect();
+    let lines: Vec<String> = String::from_utf8_lossy(&raw)
+        .lines()
+        .map(str::to_string)
+        .collect();
     let (ctx, deduper, sink) = setup(config, output).await?;
     let (jobs, listed) = sources::backfill_jobs(&ctx, &lines)?;
 
     let bar = if no_progress || !std::io::stderr().is_terminal() {
         ProgressBar::hidden()
     } else {
-        let b = ProgressBar::with_draw_target(Some(jobs.len() as u64), ProgressDrawTarget::stderr());
+        let b =
+            ProgressBar::with_draw_target(Some(jobs.len() as u64), ProgressDrawTarget::stderr());
         b.set_style(
-            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} ({per_sec}, eta {eta})")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} ({per_sec}, eta {eta})",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         b
     };
@@ -302,10 +327,10 @@ async fn cmd_backfill(
 
     let s = &ctx.stats;
     let failed = s.get(&s.failed) + listed.invalid;
-    let duplicates = s.get(&s.duplicates) + listed.already_seen;
+    let duplicates = s.get(&s.duplicates) + listed.already_seen + listed.listed_twice;
     eprintln!(
         "backfill: {} urls, fetched {}, extracted {}, published {}, duplicates {} ({} seen before), failed {}",
-        listed.queued + listed.already_seen + listed.invalid,
+        listed.queued + listed.already_seen + listed.listed_twice + listed.invalid,
         s.get(&s.fetched),
         s.get(&s.extracted),
         s.get(&s.published),
@@ -313,14 +338,20 @@ async fn cmd_backfill(
         listed.already_seen,
         failed
     );
-    let handled = s.get(&s.published) + s.get(&s.duplicates) + s.get(&s.failed) + s.get(&s.deferred);
+    let handled =
+        s.get(&s.published) + s.get(&s.duplicates) + s.get(&s.failed) + s.get(&s.deferred);
     if failed > 0 || handled < listed.queued {
         return Ok(ExitCode::from(EXIT_FAILURES));
     }
     Ok(ExitCode::SUCCESS)
 }
 
-async fn cmd_extract(config: Config, input: &str, text_only: bool, url: Option<String>) -> Result<ExitCode> {
+async fn cmd_extract(
+    config: Config,
+    input: &str,
+    text_only: bool,
+    url: Option<String>,
+) -> Result<ExitCode> {
     let (html, page_url) = if input.starts_with("http://") || input.starts_with("https://") {
         let fetcher = Fetcher::new(config.fetch_config())?;
         let page = fetcher.fetch_page(input).await?;
@@ -347,7 +378,10 @@ fn cmd_feeds(config: Config) -> Result<ExitCode> {
         t.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
             .unwrap_or_else(|| "-".into())
     };
-    println!("{:<12} {:<20} {:<20} {:>6}  url / last error", "status", "last success", "next poll", "errors");
+    println!(
+        "{:<12} {:<20} {:<20} {:>6}  url / last error",
+        "status", "last success", "next poll", "errors"
+    );
     for f in store.feeds()? {
         println!(
             "{:<12} {:<20} {:<20} {:>6}  {}{}",
@@ -356,7 +390,9 @@ fn cmd_feeds(config: Config) -> Result<ExitCode> {
             fmt(f.next_poll_at),
             f.error_count,
             f.url,
-            f.last_error.map(|e| format!("\n{:>63}{e}", "")).unwrap_or_default()
+            f.last_error
+                .map(|e| format!("\n{:>63}{e}", ""))
+                .unwrap_or_default()
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -19,7 +19,9 @@ use chrono::Utc;
 use futures::StreamExt;
 use newsriver_dedup::{Deduper, Fingerprint};
 use newsriver_fetcher::{Fetcher, Page};
-use newsriver_model::{article_id, Article, DedupInfo, DedupStatus, PageJob, SCHEMA_VERSION};
+use newsriver_model::{
+    article_id, Article, DedupInfo, DedupStatus, DuplicateReason, PageJob, SCHEMA_VERSION,
+};
 use newsriver_publisher::Sink;
 use newsriver_store::{Outcome, Remembered, Store};
 use newsriver_stripper::Extracted;
@@ -56,7 +58,7 @@ struct ToPublish {
 }
 
 enum Done {
-    Published(ToPublish),
+    Published(Box<ToPublish>),
     Duplicate {
         job: Job,
         article_canonical: String,
@@ -124,7 +126,13 @@ pub async fn run(
 
     let fetch = tokio::spawn(fetch_stage(ctx.clone(), jobs, page_tx, done_tx.clone()));
     let strip = tokio::spawn(strip_stage(ctx.clone(), page_rx, strip_tx, done_tx.clone()));
-    let dedup = tokio::spawn(dedup_stage(ctx.clone(), deduper, strip_rx, pub_tx, done_tx.clone()));
+    let dedup = tokio::spawn(dedup_stage(
+        ctx.clone(),
+        deduper,
+        strip_rx,
+        pub_tx,
+        done_tx.clone(),
+    ));
     let publish = tokio::spawn(publish_stage(ctx.clone(), sink, pub_rx, done_tx));
     let complete = tokio::spawn(completion_stage(ctx.clone(), done_rx));
 
@@ -202,7 +210,11 @@ async fn strip_stage(
         .map(|f| {
             let options = options.clone();
             tokio::task::spawn_blocking(move || {
-                let result = newsriver_stripper::extract_with(&f.page.html, Some(&f.page.final_url), &options);
+                let result = newsriver_stripper::extract_with(
+                    &f.page.html,
+                    Some(&f.page.final_url),
+                    &options,
+                );
                 (f, result)
             })
         })
@@ -269,8 +281,11 @@ impl Context {
 fn article_canonical(job: &Job, final_url: &str, declared: Option<&str>) -> String {
     let site = |u: &str| {
         newsriver_dedup::canonicalize_url(u).ok().and_then(|u| {
-            u.host_str()
-                .map(|h| h.trim_start_matches("www.").trim_start_matches("amp.").to_string())
+            u.host_str().map(|h| {
+                h.trim_start_matches("www.")
+                    .trim_start_matches("amp.")
+                    .to_string()
+            })
         })
     };
     let listed_site = site(&job.canonical_url);
@@ -293,12 +308,17 @@ async fn dedup_stage(
 ) {
     let policy = ctx.config.dedup.policy;
     while let Some(s) = input.recv().await {
-        let canonical = article_canonical(&s.job, &s.final_url, s.extracted.canonical_url.as_deref());
+        let canonical =
+            article_canonical(&s.job, &s.final_url, s.extracted.canonical_url.as_deref());
         let id = article_id(&canonical);
         let fp = Fingerprint::new(&canonical, &s.extracted.text);
-        // The same article coming back (a retry after a sink failure) is not its own copy.
-        let found = deduper.find(&fp).filter(|m| m.id != id);
-        if found.is_some() && policy == DuplicatePolicy::Drop {
+        let found = deduper.find(&fp);
+        // A URL match is the same article again (same id): never worth a second record.
+        let same_article = found
+            .as_ref()
+            .map(|m| m.reason == DuplicateReason::Url)
+            .unwrap_or(false);
+        if same_article || (found.is_some() && policy == DuplicatePolicy::Drop) {
             Stats::add(&ctx.stats.duplicates);
             let _ = done
                 .send(Done::Duplicate {
@@ -349,7 +369,11 @@ async fn dedup_stage(
             text: e.text,
             published_at: e.published_at.or(hints.published_at),
             modified_at: e.modified_at,
-            authors: if e.authors.is_empty() { hints.authors.clone() } else { e.authors },
+            authors: if e.authors.is_empty() {
+                hints.authors.clone()
+            } else {
+                e.authors
+            },
             language: e.language,
             image: e.image,
             source: s.job.page.source.clone(),
@@ -392,10 +416,13 @@ async fn publish_stage(
         if let Err(e) = sink.publish(&articles).await {
             // Nothing in this batch was acknowledged: it stays pending in the state store
             // and is processed again on the next start.
-            return Err(anyhow!("sink failed, stopping without acknowledging {} articles: {e}", batch.len()));
+            return Err(anyhow!(
+                "sink failed, stopping without acknowledging {} articles: {e}",
+                batch.len()
+            ));
         }
         for item in batch.drain(..) {
-            if done.send(Done::Published(item)).await.is_err() {
+            if done.send(Done::Published(Box::new(item))).await.is_err() {
                 return Err(anyhow!("completion stage stopped early"));
             }
         }
@@ -417,14 +444,21 @@ async fn completion_stage(ctx: Arc<Context>, mut input: mpsc::Receiver<Done>) ->
             match &done {
                 Done::Published(p) => {
                     Stats::add(&ctx.stats.published);
-                    let urls = [p.job.canonical_url.as_str(), p.article.canonical_url.as_str()];
+                    let urls = [
+                        p.job.canonical_url.as_str(),
+                        p.article.canonical_url.as_str(),
+                    ];
                     store.complete(&urls, Outcome::Published, p.remembered.as_ref())?;
                 }
                 Done::Duplicate {
                     job,
                     article_canonical,
                 } => {
-                    store.complete(&[job.canonical_url.as_str(), article_canonical.as_str()], Outcome::Duplicate, None)?;
+                    store.complete(
+                        &[job.canonical_url.as_str(), article_canonical.as_str()],
+                        Outcome::Duplicate,
+                        None,
+                    )?;
                 }
                 Done::Failed {
                     job,

@@ -158,7 +158,11 @@ fn record_poll(
 }
 
 /// Sends every due pending item that is not already in the pipeline.
-async fn enqueue_due(ctx: &Context, jobs: &mpsc::Sender<Job>, cancel: &CancellationToken) -> Result<()> {
+async fn enqueue_due(
+    ctx: &Context,
+    jobs: &mpsc::Sender<Job>,
+    cancel: &CancellationToken,
+) -> Result<()> {
     let due = lock(&ctx.store).due_pending(Utc::now(), 10_000)?;
     for item in due {
         if !lock(&ctx.in_flight).insert(item.canonical_url.clone()) {
@@ -193,6 +197,8 @@ pub struct ListSummary {
     pub invalid: u64,
     /// URLs already handled by an earlier run (published, duplicate or given up).
     pub already_seen: u64,
+    /// Lines repeating an earlier line's article (same canonical URL).
+    pub listed_twice: u64,
     pub queued: u64,
 }
 
@@ -201,6 +207,7 @@ pub fn backfill_jobs(ctx: &Context, lines: &[String]) -> Result<(Vec<Job>, ListS
     let mut summary = ListSummary::default();
     let mut jobs = Vec::new();
     let store = lock(&ctx.store);
+    let mut listed = std::collections::HashSet::new();
     for line in lines {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -209,6 +216,10 @@ pub fn backfill_jobs(ctx: &Context, lines: &[String]) -> Result<(Vec<Job>, ListS
         match newsriver_dedup::canonicalize_url(line) {
             Ok(c) => {
                 let canonical = c.to_string();
+                if !listed.insert(canonical.clone()) {
+                    summary.listed_twice += 1;
+                    continue;
+                }
                 if store.is_seen(&canonical)? {
                     summary.already_seen += 1;
                     continue;

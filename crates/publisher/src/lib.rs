@@ -12,7 +12,10 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
     #[error("cannot open output file {path}: {source}")]
-    Open { path: PathBuf, source: std::io::Error },
+    Open {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("writing output: {0}")]
     Write(#[from] std::io::Error),
     #[error("serializing article {id}: {reason}")]

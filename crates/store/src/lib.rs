@@ -24,7 +24,9 @@ pub enum StoreError {
         path: String,
         source: std::io::Error,
     },
-    #[error("state database {path} has schema version {found}, this build understands {SCHEMA_VERSION}")]
+    #[error(
+        "state database {path} has schema version {found}, this build understands {SCHEMA_VERSION}"
+    )]
     Version { path: String, found: i64 },
 }
 
@@ -125,7 +127,9 @@ impl Store {
         self.conn.pragma_update(None, "journal_mode", "WAL")?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         self.conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        let version: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if version > SCHEMA_VERSION {
             return Err(StoreError::Version {
                 path: path.to_string(),
@@ -255,7 +259,13 @@ impl Store {
                     continue;
                 }
                 let hints = hints_json(&item.hints);
-                added += insert.execute(params![item.canonical_url, item.url, item.source, hints, now])?;
+                added += insert.execute(params![
+                    item.canonical_url,
+                    item.url,
+                    item.source,
+                    hints,
+                    now
+                ])?;
             }
         }
         tx.commit()?;
@@ -282,12 +292,16 @@ impl Store {
     }
 
     pub fn pending_count(&self) -> Result<u64> {
-        Ok(self.conn.query_row("SELECT COUNT(*) FROM pending", [], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM pending", [], |r| r.get(0))?)
     }
 
     /// Whether an item with this canonical URL already ended (published, duplicate, failed).
     pub fn is_seen(&self, canonical_url: &str) -> Result<bool> {
-        let mut stmt = self.conn.prepare_cached("SELECT 1 FROM seen WHERE canonical_url = ?1")?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT 1 FROM seen WHERE canonical_url = ?1")?;
         Ok(stmt.exists([canonical_url])?)
     }
 
@@ -309,7 +323,12 @@ impl Store {
             )?;
             let mut unpend = tx.prepare_cached("DELETE FROM pending WHERE canonical_url = ?1")?;
             for url in urls {
-                seen.execute(params![url, article.map(|a| a.id.as_str()), outcome.as_str(), now])?;
+                seen.execute(params![
+                    url,
+                    article.map(|a| a.id.as_str()),
+                    outcome.as_str(),
+                    now
+                ])?;
                 unpend.execute([url])?;
             }
             if let Some(a) = article {
@@ -416,12 +435,19 @@ mod tests {
                 etag: Some("e1".into()),
                 ..Default::default()
             };
-            assert_eq!(s.record_poll(&feed, &[item("http://a"), item("http://b")]).unwrap(), 2);
+            assert_eq!(
+                s.record_poll(&feed, &[item("http://a"), item("http://b")])
+                    .unwrap(),
+                2
+            );
             // Listing the same items again adds nothing.
             assert_eq!(s.record_poll(&feed, &[item("http://a")]).unwrap(), 0);
         }
         let mut s = Store::open(&path).unwrap();
-        assert_eq!(s.feed("http://f").unwrap().unwrap().etag.as_deref(), Some("e1"));
+        assert_eq!(
+            s.feed("http://f").unwrap().unwrap().etag.as_deref(),
+            Some("e1")
+        );
         assert_eq!(s.due_pending(Utc::now(), 10).unwrap().len(), 2);
         let fp = Fingerprint::new("http://a", "some words to sign here and more");
         let rem = Remembered {
@@ -429,12 +455,15 @@ mod tests {
             story_id: "id-a".into(),
             fingerprint: fp.clone(),
         };
-        s.complete(&["http://a"], Outcome::Published, Some(&rem)).unwrap();
+        s.complete(&["http://a"], Outcome::Published, Some(&rem))
+            .unwrap();
         assert!(s.is_seen("http://a").unwrap());
         assert_eq!(s.pending_count().unwrap(), 1);
         let feed = s.feed("http://f").unwrap().unwrap();
         assert_eq!(s.record_poll(&feed, &[item("http://a")]).unwrap(), 0);
-        let back = s.remembered_since(Utc::now() - chrono::Duration::days(1)).unwrap();
+        let back = s
+            .remembered_since(Utc::now() - chrono::Duration::days(1))
+            .unwrap();
         assert_eq!(back.len(), 1);
         assert_eq!(back[0].fingerprint, fp);
     }
@@ -442,8 +471,14 @@ mod tests {
     #[test]
     fn failures_delay_retries() {
         let mut s = Store::open_in_memory().unwrap();
-        s.record_poll(&FeedState { url: "f".into(), ..Default::default() }, &[item("u")])
-            .unwrap();
+        s.record_poll(
+            &FeedState {
+                url: "f".into(),
+                ..Default::default()
+            },
+            &[item("u")],
+        )
+        .unwrap();
         let later = Utc::now() + chrono::Duration::minutes(5);
         assert_eq!(s.record_attempt_failure("u", "500", later).unwrap(), 1);
         assert!(s.due_pending(Utc::now(), 10).unwrap().is_empty());

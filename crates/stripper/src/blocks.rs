@@ -192,11 +192,9 @@ pub(crate) fn linearize(doc: &Html) -> Linearized {
                         kind: rules::block_kind(tag),
                     });
                 }
-                Node::Text(t) => {
-                    if skipping == 0 {
-                        let in_link = stack.iter().rev().take(8).any(|o| o.link);
-                        builder.push_text(t, in_link);
-                    }
+                Node::Text(t) if skipping == 0 => {
+                    let in_link = stack.iter().rev().take(8).any(|o| o.link);
+                    builder.push_text(t, in_link);
                 }
                 _ => {}
             },
@@ -225,4 +223,3 @@ pub(crate) fn linearize(doc: &Html) -> Linearized {
         elements,
     }
 }
-

@@ -56,8 +56,7 @@ fn choose_containers(lin: &Linearized, use_boilerplate_flags: bool) -> Option<Ha
             t.chars += n;
             t.link_chars += block.link_chars;
         }
-        if n < MIN_SCORING_CHARS || !is_paragraph_like(block.kind) || block.link_density() > 0.5
-        {
+        if n < MIN_SCORING_CHARS || !is_paragraph_like(block.kind) || block.link_density() > 0.5 {
             continue;
         }
         let score = 1.0 + commas(&block.text) as f32 + (n as f32 / 100.0).min(3.0);
@@ -113,10 +112,12 @@ fn choose_containers(lin: &Linearized, use_boilerplate_flags: bool) -> Option<Ha
             if info.parent != Some(parent) || *id == top {
                 continue;
             }
-            if let Some(t) = tallies.get(id) {
-                if t.score > 0.0 && final_score(info, t) >= threshold {
-                    chosen.insert(*id);
-                }
+            let Some(t) = tallies.get(id) else { continue };
+            let link_density = t.link_chars as f32 / t.chars.max(1) as f32;
+            // A lead paragraph standing beside the body container.
+            let lead_paragraph = info.tag == "p" && t.chars >= 80 && link_density < 0.25;
+            if lead_paragraph || (t.score > 0.0 && final_score(info, t) >= threshold) {
+                chosen.insert(*id);
             }
         }
     }
@@ -173,7 +174,9 @@ fn select(lin: &Linearized, title: Option<&str>, use_boilerplate_flags: bool) ->
         }
         let kept: Vec<&str> = lines
             .into_iter()
-            .filter(|l| !rules::is_chrome_line(l) && !rules::is_term_list(l) && !rules::is_end_marker(l))
+            .filter(|l| {
+                !rules::is_chrome_line(l) && !rules::is_term_list(l) && !rules::is_end_marker(l)
+            })
             .collect();
         if kept.is_empty() {
             continue;

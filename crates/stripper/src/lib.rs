@@ -188,7 +188,8 @@ mod tests {
     #[test]
     fn empty_and_articleless_pages_give_empty_text() {
         assert_eq!(extract("", None).unwrap().text, "");
-        let nav_only = "<html><body><nav><a href=/>Home</a><a href=/a>About</a></nav></body></html>";
+        let nav_only =
+            "<html><body><nav><a href=/>Home</a><a href=/a>About</a></nav></body></html>";
         assert_eq!(extract(nav_only, None).unwrap().text, "");
     }
 

@@ -61,7 +61,11 @@ fn json_ld_article(doc: &Html) -> Option<Value> {
         }
     }
     fn is_article_type(t: &str) -> bool {
-        t.ends_with("Article") || matches!(t, "BlogPosting" | "NewsArticle" | "Report" | "LiveBlogPosting")
+        t.ends_with("Article")
+            || matches!(
+                t,
+                "BlogPosting" | "NewsArticle" | "Report" | "LiveBlogPosting"
+            )
     }
     for script in doc.select(&LD_JSON) {
         let raw: String = script.text().collect();
@@ -96,6 +100,8 @@ fn ld_names(v: &Value) -> Vec<String> {
     }
 }
 
+// Each field is filled from its own fallback chain; one struct literal would bury them.
+#[allow(clippy::field_reassign_with_default)]
 pub(crate) fn extract(doc: &Html, page_url: Option<&Url>) -> Metadata {
     let mut meta: HashMap<String, String> = HashMap::new();
     for m in doc.select(&META) {
@@ -137,7 +143,13 @@ pub(crate) fn extract(doc: &Html, page_url: Option<&Url>) -> Metadata {
 
     md.authors = ld_get("author").map(ld_names).unwrap_or_default();
     if md.authors.is_empty() {
-        if let Some(a) = get(&["author", "article:author", "parsely-author", "dc.creator", "sailthru.author"]) {
+        if let Some(a) = get(&[
+            "author",
+            "article:author",
+            "parsely-author",
+            "dc.creator",
+            "sailthru.author",
+        ]) {
             if !a.starts_with("http") {
                 md.authors = a.split([',', ';']).map(|s| s.trim().to_string()).collect();
             }
@@ -184,8 +196,13 @@ pub(crate) fn extract(doc: &Html, page_url: Option<&Url>) -> Metadata {
         .and_then(ld_string)
         .and_then(|s| parse_date(&s))
         .or_else(|| {
-            get(&["article:modified_time", "og:updated_time", "datemodified", "last-modified"])
-                .and_then(|s| parse_date(&s))
+            get(&[
+                "article:modified_time",
+                "og:updated_time",
+                "datemodified",
+                "last-modified",
+            ])
+            .and_then(|s| parse_date(&s))
         });
 
     let mut canonical = None;
@@ -201,9 +218,14 @@ pub(crate) fn extract(doc: &Html, page_url: Option<&Url>) -> Metadata {
         .or_else(|| get(&["og:url"]))
         .and_then(|u| resolve(page_url, &u));
 
-    md.image = get(&["og:image", "og:image:url", "twitter:image", "twitter:image:src"])
-        .or_else(|| ld_get("image").and_then(ld_string))
-        .and_then(|u| resolve(page_url, &u));
+    md.image = get(&[
+        "og:image",
+        "og:image:url",
+        "twitter:image",
+        "twitter:image:src",
+    ])
+    .or_else(|| ld_get("image").and_then(ld_string))
+    .and_then(|u| resolve(page_url, &u));
 
     md.description = get(&["og:description", "description", "twitter:description"]);
     md.site_name = get(&["og:site_name", "application-name"]);
@@ -211,7 +233,11 @@ pub(crate) fn extract(doc: &Html, page_url: Option<&Url>) -> Metadata {
     md.language = doc
         .select(&HTML)
         .next()
-        .and_then(|h| h.value().attr("lang").or_else(|| h.value().attr("xml:lang")))
+        .and_then(|h| {
+            h.value()
+                .attr("lang")
+                .or_else(|| h.value().attr("xml:lang"))
+        })
         .map(str::to_string)
         .or_else(|| get(&["content-language", "og:locale", "language", "dc.language"]))
         .and_then(|l| normalize_lang_tag(&l));
@@ -276,12 +302,21 @@ pub fn parse_date(raw: &str) -> Option<DateTime<Utc>> {
     if let Ok(d) = DateTime::parse_from_rfc2822(s) {
         return Some(d.with_timezone(&Utc));
     }
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%d %H:%M:%S%.f%z"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+        "%Y-%m-%dT%H:%M%z",
+        "%Y-%m-%d %H:%M:%S%.f%z",
+    ] {
         if let Ok(d) = DateTime::parse_from_str(s, fmt) {
             return Some(d.with_timezone(&Utc));
         }
     }
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
         if let Ok(d) = NaiveDateTime::parse_from_str(s, fmt) {
             return Some(Utc.from_utc_datetime(&d));
         }
@@ -317,13 +352,22 @@ mod tests {
 
     #[test]
     fn title_suffix() {
-        assert_eq!(strip_site_suffix("US and Iraq agree - The Paper"), "US and Iraq agree");
-        assert_eq!(strip_site_suffix("Short | A much longer site name here"), "Short | A much longer site name here");
+        assert_eq!(
+            strip_site_suffix("US and Iraq agree - The Paper"),
+            "US and Iraq agree"
+        );
+        assert_eq!(
+            strip_site_suffix("Short | A much longer site name here"),
+            "Short | A much longer site name here"
+        );
     }
 
     #[test]
     fn url_dates() {
         let u = Url::parse("https://x.test/2024/09/27/story").unwrap();
-        assert_eq!(date_from_url(&u).unwrap().format("%F").to_string(), "2024-09-27");
+        assert_eq!(
+            date_from_url(&u).unwrap().format("%F").to_string(),
+            "2024-09-27"
+        );
     }
 }

@@ -187,18 +187,8 @@ const CHROME_TOKENS: &[&str] = &[
 ];
 
 const CONTENT_TOKENS: &[&str] = &[
-    "article",
-    "content",
-    "main",
-    "body",
-    "text",
-    "story",
-    "entry",
-    "post",
-    "column",
-    "hentry",
-    "blog",
-    "prose",
+    "article", "content", "main", "body", "text", "story", "entry", "post", "column", "hentry",
+    "blog", "prose",
 ];
 
 /// An element whose class or id says it is page chrome (comments, share bars, related
@@ -222,12 +212,23 @@ pub(crate) fn is_boilerplate_container(el: &Element) -> bool {
         .last()
         .map(|t| CHROME_TOKENS.contains(&t.as_str()))
         .unwrap_or(false);
-    !(first_is_content && !last_is_chrome)
+    !first_is_content || last_is_chrome
 }
 
 const POSITIVE_TOKENS: &[&str] = &[
-    "article", "body", "content", "entry", "hentry", "main", "page", "post", "text", "blog",
-    "story", "prose", "articlebody",
+    "article",
+    "body",
+    "content",
+    "entry",
+    "hentry",
+    "main",
+    "page",
+    "post",
+    "text",
+    "blog",
+    "story",
+    "prose",
+    "articlebody",
 ];
 
 const NEGATIVE_TOKENS: &[&str] = &[

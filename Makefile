@@ -1,0 +1,39 @@
+# newsriver: the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+CARGO ?= cargo
+CONFIG ?=
+RUN_ARGS ?=
+
+.PHONY: all build run once test lint fmt clean
+
+all: build
+
+build:
+	$(CARGO) build --release --locked
+
+## Build and run the daemon on the embedded default config (Ctrl-C stops it cleanly).
+## Articles go to stdout as JSON lines; logs to stderr; state to ./data/.
+run:
+	$(CARGO) run --release --locked --bin newsriver -- $(if $(CONFIG),--config $(CONFIG)) run $(RUN_ARGS)
+
+## Poll every configured feed once and exit.
+once:
+	$(MAKE) run RUN_ARGS=--once
+
+## Unit and integration tests (integration tests start their own servers on 127.0.0.1).
+## Ends with one summary line, "tests: N passed, N failed".
+test:
+	set -o pipefail; $(CARGO) test --workspace --locked 2>&1 | awk '{ print } \
+	  /^test result:/ { passed += $$4; failed += $$6 } \
+	  END { printf "\ntests: %d passed, %d failed\n", passed, failed }'
+
+## What CI checks besides the tests.
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+clean:
+	$(CARGO) clean

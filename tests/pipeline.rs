@@ -1,0 +1,340 @@
+//! End-to-end: the newsriver binary against a local fixture site built from the five seed
+//! pages (WordPress, Blogger and plain CMS templates, one served in windows-1256).
+
+mod support;
+
+use std::collections::HashSet;
+
+use support::*;
+
+fn assert_record_shape(r: &serde_json::Value) {
+    for key in [
+        "schema_version",
+        "id",
+        "url",
+        "canonical_url",
+        "title",
+        "text",
+        "published_at",
+        "language",
+        "source",
+        "fetched_at",
+        "dedup",
+    ] {
+        assert!(r.get(key).is_some(), "record lacks {key}: {r}");
+    }
+    let id = r["id"].as_str().unwrap();
+    assert_eq!(id.len(), 32);
+    assert!(id.chars().all(|c| c.is_ascii_hexdigit()));
+    assert_eq!(r["schema_version"], "1.0.0");
+    assert_eq!(r["language"], "ar");
+    assert!(
+        r["title"].as_str().map(|t| !t.is_empty()).unwrap_or(false),
+        "no title: {r}"
+    );
+    let canonical = r["canonical_url"].as_str().unwrap();
+    assert!(
+        !canonical.contains("utm_") && !canonical.contains("fbclid") && !canonical.contains('#')
+    );
+    assert!(r["dedup"]["story_id"].as_str().is_some());
+}
+
+#[test]
+fn run_once_publishes_each_article_once_and_nothing_after_restart() {
+    let server = FixtureServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &server);
+    let cfg = cfg.to_str().unwrap();
+    let out_path = dir.path().join("articles.jsonl");
+
+    let out = newsriver(&["run", "--once", "--config", cfg], None);
+    assert!(
+        out.status.success(),
+        "run failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let records = read_jsonl(&out_path);
+    let by_name = check_articles(&records);
+    assert_eq!(
+        by_name.len(),
+        5,
+        "expected the five articles, got {records:#?}"
+    );
+    assert_eq!(records.len(), 5, "a duplicate was published");
+    for r in &records {
+        assert_record_shape(r);
+        assert_eq!(r["dedup"]["status"], "unique");
+        let source = r["source"].as_str().unwrap();
+        assert!(source.ends_with("/feeds/rss.xml") || source.ends_with("/feeds/atom.xml"));
+    }
+    let ids: HashSet<&str> = records.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 5);
+
+    // The page's rel=canonical (same site) wins over the listed URL, tracking removed.
+    let sun = &by_name["sun-coalition"];
+    assert_eq!(
+        sun["canonical_url"],
+        server.url("/world/coalition-mission-iraq-end-2025")
+    );
+    assert!(sun["url"].as_str().unwrap().contains("utm_source=rss"));
+    assert_eq!(sun["published_at"], "2024-09-27T10:30:00Z");
+    // JSON-LD metadata.
+    let coalition = &by_name["coalition-ends-2025"];
+    assert_eq!(coalition["published_at"], "2024-09-27T16:05:00Z");
+    assert_eq!(coalition["authors"][0], "مراسل الشؤون العربية");
+    // Listed in both feeds (once with fbclid, once plain): fetched once.
+    assert_eq!(server.hits("/news/coalition-ends-2025.html"), 1);
+    assert_eq!(server.hits("/news/monitor-coalition-end.html"), 1);
+    // The syndicated copy was fetched and recognized as the same text.
+    assert_eq!(server.hits("/syndicated/talks.html"), 1);
+
+    // Restart: feeds are polled again (RSS answers 304 to its ETag, Atom is re-listed),
+    // nothing is fetched or published again.
+    let out = newsriver(&["run", "--once", "--config", cfg], None);
+    assert!(
+        out.status.success(),
+        "second run failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        read_jsonl(&out_path).len(),
+        5,
+        "articles re-published after restart"
+    );
+    assert_eq!(
+        *server.not_modified.lock().unwrap(),
+        1,
+        "conditional GET not used"
+    );
+    assert_eq!(server.hits("/feeds/atom.xml"), 2);
+    assert_eq!(server.hits("/news/coalition-ends-2025.html"), 1);
+
+    // The feeds command shows both feeds as healthy.
+    let out = newsriver(&["feeds", "--config", cfg], None);
+    assert!(out.status.success());
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        listing.contains("not_modified") && listing.contains("/feeds/atom.xml"),
+        "{listing}"
+    );
+}
+
+#[test]
+fn flag_policy_publishes_duplicates_marked() {
+    let server = FixtureServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &server);
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_newsriver"));
+    let out = cmd
+        .args(["run", "--once", "--config", cfg.to_str().unwrap()])
+        .env("RUST_LOG", "warn")
+        .env("NEWSRIVER_DEDUP__POLICY", "flag")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let records = read_jsonl(&dir.path().join("articles.jsonl"));
+    assert_eq!(records.len(), 6, "{records:#?}");
+    let dups: Vec<_> = records
+        .iter()
+        .filter(|r| r["dedup"]["status"] == "duplicate")
+        .collect();
+    assert_eq!(dups.len(), 1);
+    let dup = dups[0];
+    // Pages are fetched concurrently, so either copy may arrive first.
+    let talks = ["/news/talks-to-end-presence.html", "/syndicated/talks.html"];
+    let dup_url = dup["url"].as_str().unwrap();
+    assert!(talks.iter().any(|t| dup_url.ends_with(t)), "{dup_url}");
+    assert_eq!(dup["dedup"]["reason"], "text");
+    let original = records
+        .iter()
+        .find(|r| {
+            let u = r["url"].as_str().unwrap();
+            u != dup_url && talks.iter().any(|t| u.ends_with(t))
+        })
+        .expect("original published");
+    assert_eq!(dup["dedup"]["duplicate_of"], original["id"]);
+    assert_eq!(dup["dedup"]["story_id"], original["dedup"]["story_id"]);
+}
+
+#[test]
+fn backfill_reports_failures_and_skips_what_was_seen() {
+    let server = FixtureServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &server);
+    let cfg = cfg.to_str().unwrap();
+    let out_path = dir.path().join("backfill.jsonl");
+    let out_arg = out_path.to_str().unwrap();
+    let list = format!(
+        "# five articles, two listed twice under tracking parameters, one missing page\n\
+         {}\n{}\n{}\n{}\n\n{}\n{}\n{}\n{}\n",
+        server.url("/news/sun-coalition.html"),
+        server.url("/news/monitor-coalition-end.html?utm_source=newsletter"),
+        server.url("/news/wsj-withdrawal-steps.html"),
+        server.url("/news/coalition-ends-2025.html"),
+        server.url("/news/talks-to-end-presence.html"),
+        server.url("/news/monitor-coalition-end.html"),
+        server.url("/news/sun-coalition.html?utm_medium=email#top"),
+        server.url("/news/missing-page.html"),
+    );
+    let out = newsriver(
+        &["backfill", "-", "--config", cfg, "--output", out_arg],
+        Some(&list),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a failed URL must give exit 1: {stderr}"
+    );
+    assert!(stderr.contains("failed 1"), "{stderr}");
+    let records = read_jsonl(&out_path);
+    assert_eq!(check_articles(&records).len(), 5);
+    assert_eq!(records.len(), 5);
+    for r in &records {
+        assert_record_shape(r);
+        assert_eq!(r["source"], "backfill");
+    }
+
+    // Running the good URLs again: all seen before, nothing published, exit 0.
+    let good: String = list
+        .lines()
+        .filter(|l| !l.contains("missing"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let list_path = dir.path().join("urls.txt");
+    std::fs::write(&list_path, good).unwrap();
+    let out = newsriver(
+        &[
+            "backfill",
+            list_path.to_str().unwrap(),
+            "--config",
+            cfg,
+            "--output",
+            out_arg,
+        ],
+        None,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("published 0"), "{stderr}");
+    assert_eq!(read_jsonl(&out_path).len(), 5);
+}
+
+#[test]
+fn extract_prints_article_json_and_text() {
+    let page = fixtures_dir().join("site/talks-to-end-presence.html");
+    let out = newsriver(&["extract", page.to_str().unwrap()], None);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["language"], "ar");
+    assert!(v["title"].as_str().unwrap().contains("تبحثان عن خطة"));
+    check_articles(&[v]);
+
+    let out = newsriver(&["extract", "--text", "-"], Some("<html><body><article><p>Only one paragraph of body text that is long enough to be kept by the stripper.</p></article></body></html>"));
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("Only one paragraph"));
+}
+
+#[test]
+fn bad_usage_and_bad_config_exit_2() {
+    let out = newsriver(&["backfill", "--no-such-flag"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[dedup]\npolicy = \"sometimes\"\n").unwrap();
+    let out = newsriver(&["feeds", "--config", bad.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("policy"));
+}
+
+fn spawn_daemon(cfg: &str) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_newsriver"))
+        .args(["run", "--config", cfg])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn daemon")
+}
+
+fn signal(child: &std::process::Child, sig: &str) {
+    let status = std::process::Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+}
+
+/// Waits (bounded) until `path` holds at least `n` JSON lines.
+fn wait_for_lines(path: &std::path::Path, n: usize, limit: std::time::Duration) -> usize {
+    let start = std::time::Instant::now();
+    loop {
+        let have = read_jsonl(path).len();
+        if have >= n || start.elapsed() > limit {
+            return have;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn daemon_drains_and_exits_0_on_sigterm() {
+    let server = FixtureServer::start_with_page_delay(std::time::Duration::from_millis(200));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config_with(dir.path(), &server, "concurrency = 1");
+    let out_path = dir.path().join("articles.jsonl");
+    let mut child = spawn_daemon(cfg.to_str().unwrap());
+    assert!(wait_for_lines(&out_path, 1, std::time::Duration::from_secs(30)) >= 1);
+    signal(&child, "-TERM");
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "graceful shutdown must exit 0");
+    // Whatever was in flight was finished or left pending; a restart completes the rest.
+    let out = newsriver(&["run", "--once", "--config", cfg.to_str().unwrap()], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let records = read_jsonl(&out_path);
+    assert_eq!(check_articles(&records).len(), 5);
+    assert_eq!(records.len(), 5, "graceful stop must not cause repeats");
+}
+
+#[test]
+fn sigkill_mid_run_loses_nothing() {
+    let server = FixtureServer::start_with_page_delay(std::time::Duration::from_millis(300));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config_with(dir.path(), &server, "concurrency = 1");
+    let out_path = dir.path().join("articles.jsonl");
+    let mut child = spawn_daemon(cfg.to_str().unwrap());
+    let before = wait_for_lines(&out_path, 1, std::time::Duration::from_secs(30));
+    signal(&child, "-KILL");
+    child.wait().unwrap();
+    assert!(
+        (1..5).contains(&before),
+        "kill should land mid-run, saw {before} articles"
+    );
+    let out = newsriver(&["run", "--once", "--config", cfg.to_str().unwrap()], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let records = read_jsonl(&out_path);
+    // At least once: every article arrived; a repeat of an in-flight one is allowed.
+    let names: HashSet<&str> = records
+        .iter()
+        .filter_map(|r| {
+            let text = r["text"].as_str()?;
+            BODIES
+                .iter()
+                .find(|(_, first, _)| text.contains(first))
+                .map(|(n, _, _)| *n)
+        })
+        .collect();
+    assert_eq!(names.len(), 5, "lost articles after SIGKILL: {names:?}");
+}

@@ -1,0 +1,298 @@
+//! A fixture web server on 127.0.0.1 and helpers to run the newsriver binary against it.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
+use std::thread;
+
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
+}
+
+/// Serves the fixture site: feeds (with {{BASE}} filled in), article pages, a syndicated
+/// copy of one article, and a 404. The RSS feed supports conditional GET by ETag.
+pub struct FixtureServer {
+    pub base: String,
+    /// Requests per path, and how many of them were answered 304.
+    pub hits: Arc<Mutex<HashMap<String, usize>>>,
+    pub not_modified: Arc<Mutex<usize>>,
+    server: Arc<tiny_http::Server>,
+    handle: Option<thread::JoinHandle<()>>,
+}
+
+const RSS_ETAG: &str = "\"rss-v1\"";
+
+impl FixtureServer {
+    pub fn start() -> FixtureServer {
+        Self::start_with_page_delay(std::time::Duration::ZERO)
+    }
+
+    /// Article pages answer only after `delay`, so tests can act while work is in flight.
+    pub fn start_with_page_delay(delay: std::time::Duration) -> FixtureServer {
+        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind fixture server"));
+        let port = server.server_addr().to_ip().expect("ip listener").port();
+        let base = format!("http://127.0.0.1:{port}");
+        let hits: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
+        let not_modified: Arc<Mutex<usize>> = Arc::default();
+        let handle = {
+            let server = server.clone();
+            let base = base.clone();
+            let hits = hits.clone();
+            let not_modified = not_modified.clone();
+            thread::spawn(move || {
+                for req in server.incoming_requests() {
+                    let path = req.url().split('?').next().unwrap_or("/").to_string();
+                    *hits.lock().unwrap().entry(path.clone()).or_default() += 1;
+                    let if_none_match = req
+                        .headers()
+                        .iter()
+                        .find(|h| h.field.equiv("If-None-Match"))
+                        .map(|h| h.value.as_str().to_string());
+                    if path.starts_with("/news/") || path.starts_with("/syndicated/") {
+                        thread::sleep(delay);
+                    }
+                    let resp = route(&base, &path, if_none_match.as_deref(), &not_modified);
+                    let _ = req.respond(resp);
+                }
+            })
+        };
+        FixtureServer {
+            base,
+            hits,
+            not_modified,
+            server,
+            handle: Some(handle),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn hits(&self, path: &str) -> usize {
+        self.hits.lock().unwrap().get(path).copied().unwrap_or(0)
+    }
+}
+
+impl Drop for FixtureServer {
+    fn drop(&mut self) {
+        self.server.unblock();
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+fn header(k: &str, v: &str) -> tiny_http::Header {
+    tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).expect("valid header")
+}
+
+fn route(
+    base: &str,
+    path: &str,
+    if_none_match: Option<&str>,
+    not_modified: &Mutex<usize>,
+) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
+    let dir = fixtures_dir();
+    let feed = |name: &str| -> Vec<u8> {
+        std::fs::read_to_string(dir.join(name))
+            .expect("feed fixture")
+            .replace("{{BASE}}", base)
+            .into_bytes()
+    };
+    match path {
+        "/feeds/rss.xml" => {
+            if if_none_match == Some(RSS_ETAG) {
+                *not_modified.lock().unwrap() += 1;
+                return tiny_http::Response::from_data(Vec::new()).with_status_code(304);
+            }
+            tiny_http::Response::from_data(feed("rss.xml"))
+                .with_header(header("Content-Type", "application/rss+xml; charset=utf-8"))
+                .with_header(header("ETag", RSS_ETAG))
+        }
+        "/feeds/atom.xml" => tiny_http::Response::from_data(feed("atom.xml"))
+            .with_header(header("Content-Type", "application/atom+xml")),
+        "/syndicated/talks.html" => {
+            // Same article text under another template, as a wire copy would be.
+            let page = std::fs::read_to_string(dir.join("site/talks-to-end-presence.html"))
+                .expect("fixture");
+            let page = page
+                .replace("أخبار العالم اليوم", "وكالة الأنباء المستقلة")
+                .replace("يتم التشغيل بواسطة Blogger", "جميع الحقوق محفوظة");
+            tiny_http::Response::from_data(page.into_bytes())
+                .with_header(header("Content-Type", "text/html"))
+        }
+        p if p.starts_with("/news/") && !p.contains("..") => {
+            match std::fs::read(dir.join("site").join(&p["/news/".len()..])) {
+                Ok(bytes) => tiny_http::Response::from_data(bytes)
+                    .with_header(header("Content-Type", "text/html")),
+                Err(_) => {
+                    tiny_http::Response::from_data(b"not found".to_vec()).with_status_code(404)
+                }
+            }
+        }
+        _ => tiny_http::Response::from_data(b"not found".to_vec()).with_status_code(404),
+    }
+}
+
+/// A config for the fixture server, with state and output in `dir`.
+pub fn write_config(dir: &Path, server: &FixtureServer) -> PathBuf {
+    write_config_with(dir, server, "")
+}
+
+/// Like [`write_config`], with `fetch_extra` lines added to the `[fetch]` table.
+pub fn write_config_with(dir: &Path, server: &FixtureServer, fetch_extra: &str) -> PathBuf {
+    let cfg = format!(
+        r#"[feeds]
+urls = ["{rss}", "{atom}"]
+
+[fetch]
+per_host_delay_ms = 0
+per_host_concurrency = 4
+retries = 0
+timeout_secs = 10
+retry_delay_secs = 0
+{fetch_extra}
+
+[state]
+path = "{state}"
+
+[output]
+path = "{out}"
+"#,
+        rss = server.url("/feeds/rss.xml"),
+        atom = server.url("/feeds/atom.xml"),
+        state = dir.join("state/newsriver.sqlite").display(),
+        out = dir.join("articles.jsonl").display(),
+    );
+    let path = dir.join("newsriver.toml");
+    std::fs::write(&path, cfg).expect("write config");
+    path
+}
+
+pub fn newsriver(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_newsriver"));
+    cmd.args(args).env("RUST_LOG", "warn");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("NEWSRIVER_") {
+            cmd.env_remove(k);
+        }
+    }
+    match stdin {
+        None => cmd.output().expect("run newsriver"),
+        Some(input) => {
+            use std::io::Write;
+            let mut child = cmd
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn newsriver");
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(input.as_bytes())
+                .expect("write stdin");
+            child.wait_with_output().expect("wait newsriver")
+        }
+    }
+}
+
+pub fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l}: {e}")))
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Distinctive sentences from the start and end of each article's body.
+pub const BODIES: &[(&str, &str, &str)] = &[
+    (
+        "sun-coalition",
+        "ستنتهي بحلول سبتمبر 2025 وسيكون هناك انتقال",
+        "يوازن بين موقف العراق كحليف",
+    ),
+    (
+        "monitor-coalition-end",
+        "بعد عشر سنوات من إنشاء إدارة أوباما",
+        "وضغطت الحكومات العراقية المتعاقبة",
+    ),
+    (
+        "wsj-withdrawal-steps",
+        "كشفت صحيفة وول ستريت جورنال",
+        "أثناء اجتياحه للبلدين",
+    ),
+    (
+        "coalition-ends-2025",
+        "لا يقدم المسؤولون الأمريكيون سوى القليل من الوضوح",
+        "وتزايدت تلك الهجمات في الأشهر الأولى",
+    ),
+    (
+        "talks-to-end-presence",
+        "من المقرر أن تجري الولايات المتحدة محادثات",
+        "إعادة تشكيل العلاقة المستقبلية",
+    ),
+];
+
+/// Page chrome seen on the seed pages: none of it may reach the output.
+pub const BOILERPLATE: &[&str] = &[
+    "Connect with us",
+    "Hi, what are you looking for?",
+    "اخر الاخبار",
+    "اضف تعليقك",
+    "اترك تعليقك",
+    "لن يتم نشر عنوان بريدك الإلكتروني",
+    "الحقول الإلزامية",
+    "مقالات ذات صلة",
+    "رالي دكار",
+    "مدة القراءة",
+    "اقرأ المزيد",
+    "إرسال تعليق",
+    "تعليقات",
+    "الولايات المتحدة | العراق",
+    "الميليشيات | الغارات",
+    "جميع الحقوق محفوظة",
+    "Privacy policy",
+    "Most read",
+    "الأكثر قراءة",
+    "النشرة البريدية",
+    "أخبار أخرى",
+    "يتم التشغيل بواسطة Blogger",
+    "Facebook",
+];
+
+/// Checks every record's body and the absence of boilerplate; returns records by fixture name.
+pub fn check_articles(records: &[serde_json::Value]) -> HashMap<String, serde_json::Value> {
+    let mut by_name = HashMap::new();
+    for r in records {
+        let text = r["text"].as_str().expect("text is a string");
+        for b in BOILERPLATE {
+            assert!(
+                !text.contains(b),
+                "boilerplate {b:?} in {}:\n{text}",
+                r["url"]
+            );
+        }
+        let (name, first, last) = BODIES
+            .iter()
+            .find(|(_, first, _)| text.contains(first))
+            .unwrap_or_else(|| panic!("unexpected article {}:\n{text}", r["url"]));
+        assert!(text.contains(last), "{name}: end of body missing:\n{text}");
+        assert!(
+            text.find(first) < text.find(last),
+            "{name}: paragraphs out of order"
+        );
+        assert!(
+            by_name.insert(name.to_string(), r.clone()).is_none(),
+            "{name} published twice"
+        );
+    }
+    by_name
+}
