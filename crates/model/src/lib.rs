@@ -126,9 +126,13 @@ mod schema_tests {
     /// The published JSON Schema and the Rust type must describe the same record.
     #[test]
     fn schema_file_matches_article_type() {
-        let schema: serde_json::Value = serde_json::from_str(include_str!("../../../schema/article.schema.json"))
-            .expect("schema is JSON");
-        assert_eq!(schema["properties"]["schema_version"]["const"], SCHEMA_VERSION);
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../../schema/article.schema.json"))
+                .expect("schema is JSON");
+        assert_eq!(
+            schema["properties"]["schema_version"]["const"],
+            SCHEMA_VERSION
+        );
         let article = Article {
             schema_version: SCHEMA_VERSION.into(),
             id: article_id("https://x.test/a"),
@@ -165,6 +169,9 @@ mod schema_tests {
         required.sort();
         assert_eq!(keys(&value), keys(&schema["properties"]));
         assert_eq!(keys(&value), required);
-        assert_eq!(keys(&value["dedup"]), keys(&schema["properties"]["dedup"]["properties"]));
+        assert_eq!(
+            keys(&value["dedup"]),
+            keys(&schema["properties"]["dedup"]["properties"])
+        );
     }
 }
