@@ -4,7 +4,10 @@ CARGO ?= cargo
 CONFIG ?=
 RUN_ARGS ?=
 
-.PHONY: all build run once test lint fmt clean
+.PHONY: all build run once test lint fmt eval clean
+
+# The extraction benchmark pages (see ../shared/eval/aeb/README.md).
+AEB ?= ../shared/eval/aeb
 
 all: build
 
@@ -31,6 +34,10 @@ test:
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+## Stripper accuracy (shingle P/R/F1) and speed on the 181 AEB pages, one thread.
+eval:
+	$(CARGO) run --release --locked -p newsriver-bench --bin aeb -- --data $(AEB) --worst 10
 
 fmt:
 	$(CARGO) fmt --all

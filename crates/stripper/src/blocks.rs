@@ -168,6 +168,10 @@ pub(crate) fn linearize(doc: &Html) -> Linearized {
                         builder.line_break();
                         continue;
                     }
+                    if matches!(tag, "td" | "th") {
+                        // Cells stay on their row's line, separated like words.
+                        builder.pending_space = true;
+                    }
                     let block = rules::is_block_tag(tag);
                     if block {
                         builder.flush(&stack, None, boiler_depth > 0);

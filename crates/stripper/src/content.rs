@@ -151,6 +151,7 @@ fn select(lin: &Linearized, title: Option<&str>, use_boilerplate_flags: bool) ->
     let title_key = title.map(normalize_for_compare);
     let mut out: Vec<String> = Vec::new();
     let mut body_chars = 0usize;
+    let mut seen: HashSet<String> = HashSet::new();
     for block in &lin.blocks {
         if !inside(block, &containers) || (use_boilerplate_flags && block.boilerplate) {
             continue;
@@ -166,7 +167,10 @@ fn select(lin: &Linearized, title: Option<&str>, use_boilerplate_flags: bool) ->
             .map(str::trim)
             .filter(|l| !l.is_empty())
             .collect();
-        if lines.len() == 1 && rules::is_end_marker(lines[0]) && body_chars >= 150 {
+        // A linked "Subscribe to ..." inside the body is an ad, not the end of the article.
+        let end_marker =
+            lines.len() == 1 && block.link_density() < 0.5 && rules::is_end_marker(lines[0]);
+        if end_marker && body_chars >= 150 {
             break;
         }
         if block.link_density() > 0.5 && block.chars() < 400 {
@@ -182,7 +186,9 @@ fn select(lin: &Linearized, title: Option<&str>, use_boilerplate_flags: bool) ->
             continue;
         }
         let text = kept.join("\n");
-        if out.last() == Some(&text) {
+        // Galleries and sticky headers repeat captions and teasers; body paragraphs
+        // practically never repeat verbatim.
+        if out.last() == Some(&text) || (text.chars().count() >= 40 && !seen.insert(text.clone())) {
             continue;
         }
         body_chars += text.chars().count();
@@ -212,4 +218,56 @@ pub(crate) fn normalize_for_compare(s: &str) -> String {
         .collect::<Vec<_>>()
         .join(" ")
         .to_lowercase()
+}
+
+/// Paragraphs of a JSON-LD `articleBody` (plain text, or HTML as some publishers embed).
+fn structured_paragraphs(body: &str) -> Vec<String> {
+    let looks_html = body.contains("</p>") || body.contains("<p>") || body.contains("<br");
+    let text = if looks_html {
+        let doc = scraper::Html::parse_fragment(body);
+        let lin = crate::blocks::linearize(&doc);
+        return lin
+            .blocks
+            .into_iter()
+            .map(|b| b.text)
+            .filter(|t| !t.is_empty())
+            .collect();
+    } else {
+        body.to_string()
+    };
+    text.split('\n')
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// When the visible page holds only the start of the article (paywalls, "read more"
+/// expanders, lazy loading) but its structured data holds all of it, the structured
+/// body is the better text. It is used only when it starts like what was extracted
+/// and is clearly longer, so a stale or unrelated articleBody cannot replace the page.
+pub(crate) fn fuller_structured_body(extracted: &[String], body: &str) -> Option<Vec<String>> {
+    let structured = structured_paragraphs(body);
+    let structured_chars: usize = structured.iter().map(|p| p.chars().count()).sum();
+    let extracted_chars: usize = extracted.iter().map(|p| p.chars().count()).sum();
+    if structured_chars < 200 || (structured_chars as f64) < extracted_chars as f64 * 1.5 {
+        return None;
+    }
+    let key = |s: &str| -> String {
+        s.chars()
+            .filter(|c| c.is_alphanumeric())
+            .take(80)
+            .collect::<String>()
+            .to_lowercase()
+    };
+    let structured_key: String = structured
+        .iter()
+        .flat_map(|p| p.chars())
+        .filter(|c| c.is_alphanumeric())
+        .collect::<String>()
+        .to_lowercase();
+    let starts_alike = extracted
+        .first()
+        .map(|first| structured_key.contains(&key(first)))
+        .unwrap_or(true);
+    starts_alike.then_some(structured)
 }

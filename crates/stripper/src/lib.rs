@@ -91,7 +91,12 @@ pub fn extract_with(
     let doc = Html::parse_document(html);
     let md = meta::extract(&doc, base.as_ref());
     let lin = blocks::linearize(&doc);
-    let paragraphs = content::main_text(&lin, md.title.as_deref());
+    let mut paragraphs = content::main_text(&lin, md.title.as_deref());
+    if let Some(body) = md.ld_body.as_deref() {
+        if let Some(fuller) = content::fuller_structured_body(&paragraphs, body) {
+            paragraphs = fuller;
+        }
+    }
     let text = paragraphs.join("\n\n");
     let language = md.language.clone().or_else(|| detect_language(&text));
     Ok(Extracted {

@@ -37,6 +37,8 @@ pub(crate) struct Metadata {
     pub image: Option<String>,
     pub description: Option<String>,
     pub site_name: Option<String>,
+    /// JSON-LD `articleBody`, as the publisher gave it (plain text or HTML).
+    pub ld_body: Option<String>,
 }
 
 /// The JSON-LD object describing the article, if the page has one.
@@ -69,13 +71,46 @@ fn json_ld_article(doc: &Html) -> Option<Value> {
     }
     for script in doc.select(&LD_JSON) {
         let raw: String = script.text().collect();
-        if let Ok(v) = serde_json::from_str::<Value>(raw.trim()) {
+        let parsed = serde_json::from_str::<Value>(raw.trim())
+            .or_else(|_| serde_json::from_str::<Value>(&escape_controls_in_strings(raw.trim())));
+        if let Ok(v) = parsed {
             if let Some(found) = find(&v) {
                 return Some(found.clone());
             }
         }
     }
     None
+}
+
+/// Publishers often emit raw newlines and tabs inside JSON-LD strings, which JSON forbids;
+/// escape them so the data is not lost.
+fn escape_controls_in_strings(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len() + 64);
+    let mut in_string = false;
+    let mut escaped = false;
+    for c in raw.chars() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            } else if c.is_control() {
+                match c {
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    '\t' => out.push_str("\\t"),
+                    _ => {}
+                }
+                continue;
+            }
+        } else if c == '"' {
+            in_string = true;
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn ld_string(v: &Value) -> Option<String> {
@@ -227,6 +262,10 @@ pub(crate) fn extract(doc: &Html, page_url: Option<&Url>) -> Metadata {
     .or_else(|| ld_get("image").and_then(ld_string))
     .and_then(|u| resolve(page_url, &u));
 
+    md.ld_body = ld_get("articleBody")
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
+        .filter(|b| !b.trim().is_empty());
     md.description = get(&["og:description", "description", "twitter:description"]);
     md.site_name = get(&["og:site_name", "application-name"]);
 
@@ -360,6 +399,13 @@ mod tests {
             strip_site_suffix("Short | A much longer site name here"),
             "Short | A much longer site name here"
         );
+    }
+
+    #[test]
+    fn json_ld_with_raw_newlines() {
+        let raw = "{\"articleBody\": \"line one\nline two\", \"x\": 1}";
+        let v: Value = serde_json::from_str(&escape_controls_in_strings(raw)).unwrap();
+        assert_eq!(v["articleBody"], "line one\nline two");
     }
 
     #[test]

@@ -43,6 +43,13 @@ pub(crate) fn is_skipped_element(el: &Element) -> bool {
     if el.attr("hidden").is_some() || el.attr("aria-hidden") == Some("true") {
         return true;
     }
+    // Hover cards and tooltips are hidden until the reader points at a name.
+    if attr_tokens(el)
+        .iter()
+        .any(|t| matches!(t.as_str(), "rollover" | "tooltip" | "popover" | "hovercard"))
+    {
+        return true;
+    }
     if let Some(style) = el.attr("style") {
         let style = style.to_ascii_lowercase().replace(' ', "");
         if style.contains("display:none") || style.contains("visibility:hidden") {
@@ -79,8 +86,6 @@ pub(crate) fn is_block_tag(tag: &str) -> bool {
             | "pre"
             | "table"
             | "tr"
-            | "td"
-            | "th"
             | "figure"
             | "form"
             | "body"
@@ -291,11 +296,16 @@ static END_MARKER: LazyLock<Regex> = LazyLock::new(|| {
         | (you\ )?(may|might)\ also\ (like|be\ interested\ in|enjoy)
         | more\ (from|on|in)\ .{0,40} | recommended(\ for\ you)? | read\ next | up\ next
         | most\ (read|popular|viewed) | trending(\ now)? | popular\ (posts|articles)
-        | share\ this(\ (article|story|post))? | sign\ up\ for .{0,60} | subscribe\ to .{0,60}
+        | share\ this(\ (article|story|post))?
         | laisser\ un\ commentaire | commentaires? | articles?\ similaires | à\ lire\ aussi
         | sur\ le\ même\ sujet | dans\ la\ même\ rubrique
         | kommentare? | ähnliche\ artikel | das\ könnte\ sie\ auch\ interessieren
         | comentarios? | deja\ un\ comentario | artículos\ relacionados | noticias\ relacionadas
+        | (también\ )?te\ puede\ interesar | más\ noticias
+        | (você\ )?(também\ )?pode\ gostar | leia\ (também|mais) | veja\ também | comentários?
+        | deixe\ (um|seu)\ comentário | (posts|artigos|notícias|matérias)\ relacionad[oa]s
+        | articoli\ correlati | potrebbe\ interessarti | lascia\ un\ commento | commenti
+        | weitere\ artikel | mehr\ zum\ thema | gerelateerde\ artikelen | reacties
         | اترك\ تعليق(ك|ا)? | اضف\ تعليق(ك|ا)? | أضف\ تعليق(ك|ا)? | إضافة\ تعليق | ارسال\ تعليق | إرسال\ تعليق
         | التعليقات | تعليقات | مقالات\ ذات\ صلة | أخبار\ ذات\ صلة | اخبار\ ذات\ صلة | مواضيع\ ذات\ صلة
         | اقرأ\ أيضا | اقرأ\ أيضاً | اقرأ\ ايضا | إقرأ\ أيضا | قد\ يعجبك\ أيضا | الأكثر\ قراءة | الاكثر\ قراءة
@@ -312,6 +322,7 @@ static CHROME_LINE: LazyLock<Regex> = LazyLock::new(|| {
         r"(?xi)^\s*(
           (read|see|view)\ (more|also|full\ (story|article))\b.{0,200}
         | continue\ reading.{0,100}
+        | sign\ up\ for\b.{0,80} | subscribe\ to\b.{0,80}
         | \d+\s*(min|mins|minutes?)\ read
         | (estimated\ )?reading\ time\b.{0,40}
         | temps\ de\ lecture.{0,40} | lire\ aussi.{0,200} | lire\ la\ suite.{0,100}
@@ -321,7 +332,12 @@ static CHROME_LINE: LazyLock<Regex> = LazyLock::new(|| {
         | your\ email\ address\ will\ not\ be\ published.{0,200}
         | required\ fields\ are\ marked.{0,50}
         | (share|share\ on|share\ this|tweet|email|print)(\s*(facebook|twitter|x|whatsapp|linkedin|telegram|email|print|copy\ link)\b)*
-        | (advertisement|advertising|sponsored|anzeige|publicité|إعلان)
+        | (advertisement|advertising|sponsored|anzeige|publicité|publicidade|publicidad|إعلان)
+        | (photo|image|picture|video|credit|foto|bild|crédit)s?\s*:.{0,120}
+        | caption | close | back\ to\ gallery | (previous|next)(\ (image|slide|photo))? | enlarge\ this\ image
+        | (updated|published|posted|last\ updated|modified)(\ on|\ at)?\b[^.]{0,60}\d[^.]{0,40}
+        | by\ [^.!?]{2,60}\ [-–|]\ [^a-z]{0,40}\d.{0,40}
+        | .{0,120}(©|\(c\)\ \d{4}|copyright\ \d{4}|all\ rights\ reserved|tous\ droits\ réservés|todos\ los\ derechos|جميع\ الحقوق\ محفوظة).{0,160}
         | hi,\ what\ are\ you\ looking\ for\?? | connect\ with\ us | follow\ us.{0,60}
         | مدة\ القراءة.{0,40} | وقت\ القراءة.{0,40} | \d+\s*(دقيقة|دقائق)\ (قراءة|للقراءة)
         | (اقرأ|إقرأ|اقرا)\ (المزيد|أيضا|أيضاً|ايضا)\s*[:：].{0,200}
