@@ -4,7 +4,7 @@ CARGO ?= cargo
 CONFIG ?=
 RUN_ARGS ?=
 
-.PHONY: all build run once test lint fmt eval clean
+.PHONY: all build run once test lint fmt eval bench-compare clean
 
 # The extraction benchmark pages (see ../shared/eval/aeb/README.md).
 AEB ?= ../shared/eval/aeb
@@ -38,6 +38,13 @@ lint:
 ## Stripper accuracy (shingle P/R/F1) and speed on the 181 AEB pages, one thread.
 eval:
 	$(CARGO) run --release --locked -p newsriver-bench --bin aeb -- --data $(AEB) --worst 10
+
+## The same 181 pages through trafilatura 2.0.0 and newsriver, one after the other, one core.
+bench-compare:
+	python3 -c 'import trafilatura, lxml_html_clean' 2>/dev/null || pip install -q trafilatura==2.0.0 lxml_html_clean
+	$(CARGO) build --release --locked -p newsriver-bench --bin aeb
+	taskset -c 0 python3 crates/bench/scripts/trafilatura_aeb.py $(AEB)
+	taskset -c 0 $${CARGO_TARGET_DIR:-target}/release/aeb --data $(AEB)
 
 fmt:
 	$(CARGO) fmt --all
