@@ -107,7 +107,8 @@ enum Command {
 
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        // html5ever reports every parse quirk of real-world markup as a warning.
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,html5ever=off"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
