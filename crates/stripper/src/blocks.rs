@@ -41,6 +41,12 @@ impl Block {
         self.text.chars().count()
     }
 
+    /// Length that compares across scripts: a CJK character carries about as much as a
+    /// short word, so it counts three times.
+    pub fn weight(&self) -> usize {
+        text_weight(&self.text)
+    }
+
     pub fn link_density(&self) -> f32 {
         let n = self.chars();
         if n == 0 {
@@ -49,6 +55,19 @@ impl Block {
             self.link_chars as f32 / n as f32
         }
     }
+}
+
+pub(crate) fn text_weight(text: &str) -> usize {
+    text.chars()
+        .map(|c| match c as u32 {
+            0x3040..=0x30FF
+            | 0x3400..=0x4DBF
+            | 0x4E00..=0x9FFF
+            | 0xAC00..=0xD7AF
+            | 0xF900..=0xFAFF => 3,
+            _ => 1,
+        })
+        .sum()
 }
 
 /// Per-element facts the scorer needs, gathered during the walk.

@@ -17,6 +17,8 @@ struct Tally {
     score: f32,
     chars: usize,
     link_chars: usize,
+    /// Script-weighted length of the text (see `Block::weight`).
+    weight: usize,
 }
 
 fn tag_prior(tag: &str) -> f32 {
@@ -51,15 +53,20 @@ fn choose_containers(lin: &Linearized, use_boilerplate_flags: bool) -> Option<Ha
             continue;
         }
         let n = block.chars();
+        let weight = block.weight();
         for id in &block.ancestors {
             let t = tallies.entry(*id).or_default();
             t.chars += n;
             t.link_chars += block.link_chars;
+            t.weight += weight;
         }
-        if n < MIN_SCORING_CHARS || !is_paragraph_like(block.kind) || block.link_density() > 0.5 {
+        if weight < MIN_SCORING_CHARS
+            || !is_paragraph_like(block.kind)
+            || block.link_density() > 0.5
+        {
             continue;
         }
-        let score = 1.0 + commas(&block.text) as f32 + (n as f32 / 100.0).min(3.0);
+        let score = 1.0 + commas(&block.text) as f32 + (weight as f32 / 100.0).min(3.0);
         // The element holding the text is the paragraph itself; its container and the
         // container's container are the candidates.
         let holder_is_paragraph = matches!(block.kind, BlockKind::Paragraph | BlockKind::Quote);
@@ -115,7 +122,7 @@ fn choose_containers(lin: &Linearized, use_boilerplate_flags: bool) -> Option<Ha
             let Some(t) = tallies.get(id) else { continue };
             let link_density = t.link_chars as f32 / t.chars.max(1) as f32;
             // A lead paragraph standing beside the body container.
-            let lead_paragraph = info.tag == "p" && t.chars >= 80 && link_density < 0.25;
+            let lead_paragraph = info.tag == "p" && t.weight >= 80 && link_density < 0.25;
             if lead_paragraph || (t.score > 0.0 && final_score(info, t) >= threshold) {
                 chosen.insert(*id);
             }

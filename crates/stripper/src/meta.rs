@@ -23,8 +23,9 @@ static TITLE: LazyLock<Selector> = LazyLock::new(|| selector("title"));
 static H1: LazyLock<Selector> = LazyLock::new(|| selector("h1"));
 static HTML: LazyLock<Selector> = LazyLock::new(|| selector("html"));
 static TIME: LazyLock<Selector> = LazyLock::new(|| selector("time[datetime]"));
-static AUTHOR_LINK: LazyLock<Selector> =
-    LazyLock::new(|| selector(r#"a[rel="author"], [itemprop="author"] [itemprop="name"]"#));
+static AUTHOR_MARKUP: LazyLock<Selector> =
+    LazyLock::new(|| selector(r#"a[rel~="author"], [itemprop~="author"]"#));
+static ITEMPROP_NAME: LazyLock<Selector> = LazyLock::new(|| selector(r#"[itemprop~="name"]"#));
 
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Metadata {
@@ -192,8 +193,11 @@ pub(crate) fn extract(doc: &Html, page_url: Option<&Url>) -> Metadata {
     }
     if md.authors.is_empty() {
         md.authors = doc
-            .select(&AUTHOR_LINK)
-            .map(|a| collapse(&a.text().collect::<String>()))
+            .select(&AUTHOR_MARKUP)
+            .map(|a| {
+                let name = a.select(&ITEMPROP_NAME).next().unwrap_or(a);
+                collapse(&name.text().collect::<String>())
+            })
             .filter(|a| !a.is_empty() && a.chars().count() < 80)
             .collect();
     }
@@ -215,6 +219,8 @@ pub(crate) fn extract(doc: &Html, page_url: Option<&Url>) -> Metadata {
                 "dc.date",
                 "dc.date.issued",
                 "dcterms.created",
+                "dcterms.date",
+                "dcterms.issued",
                 "sailthru.date",
                 "parsely-pub-date",
                 "article.published",
