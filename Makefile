@@ -17,7 +17,7 @@ build:
 ## Build and run the daemon on the embedded default config (Ctrl-C stops it cleanly).
 ## Articles go to stdout as JSON lines; logs to stderr; state to ./data/.
 run:
-	$(CARGO) run --release --locked --bin newsriver -- $(if $(CONFIG),--config $(CONFIG)) run $(RUN_ARGS)
+	@$(CARGO) run --release --locked --bin newsriver -- $(if $(CONFIG),--config $(CONFIG)) run $(RUN_ARGS)
 
 ## Poll every configured feed once and exit.
 once:
