@@ -53,6 +53,7 @@ fn main() -> Result<()> {
         "title",
         "authors",
         "published_at",
+        "modified_at",
         "canonical_url",
         "language",
         "image",
@@ -76,10 +77,12 @@ fn main() -> Result<()> {
             .entry(exp["template"].as_str().unwrap_or("?").to_string())
             .or_default()
             .push(score);
-        let instant = got.published_at.map(|d| chrono_free::Instant {
-            timestamp: d.timestamp(),
-            date: d.format("%Y-%m-%d").to_string(),
-        });
+        let instant = |d: Option<chrono::DateTime<chrono::Utc>>| {
+            d.map(|d| chrono_free::Instant {
+                timestamp: d.timestamp(),
+                date: d.format("%Y-%m-%d").to_string(),
+            })
+        };
         let checks = [
             ("title", exp["title"].as_str() == got.title.as_deref()),
             (
@@ -91,7 +94,11 @@ fn main() -> Result<()> {
             ),
             (
                 "published_at",
-                same_date(&exp["published_at"], instant.as_ref()),
+                same_date(&exp["published_at"], instant(got.published_at).as_ref()),
+            ),
+            (
+                "modified_at",
+                same_date(&exp["modified_at"], instant(got.modified_at).as_ref()),
             ),
             (
                 "canonical_url",
