@@ -155,6 +155,7 @@ per_host_concurrency = 4
 retries = 0
 timeout_secs = 10
 retry_delay_secs = 0
+allow_private_networks = true
 {fetch_extra}
 
 [state]

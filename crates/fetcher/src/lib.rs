@@ -4,6 +4,8 @@
 
 mod charset;
 mod feed;
+mod guard;
+mod robots;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -12,7 +14,8 @@ use std::time::Duration;
 use backon::{ExponentialBuilder, Retryable};
 use futures::StreamExt;
 use reqwest::header::{
-    HeaderMap, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER,
+    HeaderMap, CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED,
+    LOCATION, RETRY_AFTER,
 };
 use reqwest::StatusCode;
 use tokio::sync::Semaphore;
@@ -21,6 +24,7 @@ use url::Url;
 
 pub use charset::{charset_from_content_type, decode};
 pub use feed::{parse_feed, parse_opml, FeedItem, ParsedFeed};
+pub use guard::is_public;
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
 pub enum FetchError {
@@ -42,6 +46,14 @@ pub enum FetchError {
     Feed { url: String, reason: String },
     #[error("OPML: {0}")]
     Opml(String),
+    #[error("{url}: {reason}")]
+    Blocked { url: String, reason: String },
+    #[error("{url} is disallowed by the site's robots.txt")]
+    RobotsDisallowed { url: String },
+    #[error("{url}: the site's robots.txt could not be fetched; retrying later")]
+    RobotsUnavailable { url: String },
+    #[error("{url}: more than {limit} redirects")]
+    TooManyRedirects { url: String, limit: usize },
 }
 
 impl FetchError {
@@ -49,7 +61,9 @@ impl FetchError {
     pub fn is_transient(&self) -> bool {
         match self {
             FetchError::Status { status, .. } => *status == 429 || *status == 408 || *status >= 500,
-            FetchError::Timeout { .. } | FetchError::Network { .. } => true,
+            FetchError::Timeout { .. }
+            | FetchError::Network { .. }
+            | FetchError::RobotsUnavailable { .. } => true,
             _ => false,
         }
     }
@@ -77,6 +91,13 @@ pub struct FetchConfig {
     pub retry_base_delay: Duration,
     /// Longest Retry-After honoured inside one fetch; longer ones fail the attempt.
     pub max_retry_after: Duration,
+    /// Fetch article pages on private, loopback and link-local addresses (intranets,
+    /// tests). Off by default: page URLs come from feed content (SSRF).
+    pub allow_private_networks: bool,
+    /// Fetch and obey robots.txt for article pages.
+    pub obey_robots: bool,
+    /// Longest robots.txt Crawl-delay honoured.
+    pub max_crawl_delay: Duration,
 }
 
 impl Default for FetchConfig {
@@ -92,6 +113,9 @@ impl Default for FetchConfig {
             retries: 2,
             retry_base_delay: Duration::from_millis(500),
             max_retry_after: Duration::from_secs(60),
+            allow_private_networks: false,
+            obey_robots: true,
+            max_crawl_delay: Duration::from_secs(30),
         }
     }
 }
@@ -113,19 +137,40 @@ pub struct Validators {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum FeedPoll {
-    NotModified,
-    Fetched {
-        feed: ParsedFeed,
-        validators: Validators,
-        /// URL after redirects, when it changed.
-        final_url: String,
-    },
+pub struct FeedPoll {
+    /// `None` when the server answered 304 Not Modified.
+    pub feed: Option<ParsedFeed>,
+    pub validators: Validators,
+    /// Where the feed now lives when every redirect on the way was permanent (301/308):
+    /// poll that URL from now on.
+    pub moved_to: Option<String>,
+    /// Cache-Control max-age of the response, a lower bound for the next poll.
+    pub max_age: Option<Duration>,
 }
 
 struct HostGate {
     permits: Semaphore,
     next_start: tokio::sync::Mutex<Instant>,
+    /// Spacing between request starts: the configured delay, or robots.txt Crawl-delay.
+    spacing: Mutex<Duration>,
+}
+
+impl HostGate {
+    fn spacing(&self) -> Duration {
+        *self.spacing.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn set_spacing(&self, d: Duration) {
+        *self.spacing.lock().unwrap_or_else(|p| p.into_inner()) = d;
+    }
+
+    /// A 429/503 with Retry-After holds every request to the host, not just the one.
+    async fn hold_until(&self, until: Instant) {
+        let mut next = self.next_start.lock().await;
+        if until > *next {
+            *next = until;
+        }
+    }
 }
 
 struct Response {
@@ -136,30 +181,53 @@ struct Response {
 }
 
 pub struct Fetcher {
-    client: reqwest::Client,
+    /// Article pages: redirects followed (and checked), SSRF guard unless disabled.
+    page_client: reqwest::Client,
+    /// Feeds (configured by the operator): redirects handled by hand to notice moves.
+    feed_client: reqwest::Client,
     config: FetchConfig,
     hosts: Mutex<HashMap<String, Arc<HostGate>>>,
+    robots: robots::RobotsCache,
 }
 
 impl Fetcher {
     pub fn new(config: FetchConfig) -> Result<Fetcher, FetchError> {
-        let client = reqwest::Client::builder()
-            .user_agent(config.user_agent.clone())
-            .connect_timeout(config.connect_timeout)
-            .timeout(config.timeout)
-            .redirect(reqwest::redirect::Policy::limited(config.max_redirects))
-            .gzip(true)
-            .brotli(true)
-            .deflate(true)
-            .build()
-            .map_err(|e| FetchError::Network {
-                url: String::new(),
-                reason: format!("cannot build HTTP client: {e}"),
-            })?;
+        let build_err = |e: reqwest::Error| FetchError::Network {
+            url: String::new(),
+            reason: format!("cannot build HTTP client: {e}"),
+        };
+        let base = || {
+            reqwest::Client::builder()
+                .user_agent(config.user_agent.clone())
+                .connect_timeout(config.connect_timeout)
+                .timeout(config.timeout)
+                .gzip(true)
+                .brotli(true)
+                .deflate(true)
+        };
+        let max_redirects = config.max_redirects;
+        let guard = !config.allow_private_networks;
+        let mut pages = base().redirect(reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() > max_redirects {
+                attempt.error(format!("more than {max_redirects} redirects"))
+            } else if guard && guard::literal_host_blocked(attempt.url()) {
+                attempt.error(guard::BLOCKED_MARKER)
+            } else {
+                attempt.follow()
+            }
+        }));
+        if guard {
+            pages = pages.dns_resolver(Arc::new(guard::PublicOnlyResolver));
+        }
         Ok(Fetcher {
-            client,
+            page_client: pages.build().map_err(build_err)?,
+            feed_client: base()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(build_err)?,
             config,
             hosts: Mutex::new(HashMap::new()),
+            robots: robots::RobotsCache::default(),
         })
     }
 
@@ -171,13 +239,20 @@ impl Fetcher {
                 Arc::new(HostGate {
                     permits: Semaphore::new(self.config.per_host_concurrency.max(1)),
                     next_start: tokio::sync::Mutex::new(Instant::now()),
+                    spacing: Mutex::new(self.config.per_host_delay),
                 })
             })
             .clone()
     }
 
-    /// One GET, respecting the host's concurrency limit and spacing.
-    async fn get_once(&self, url: &Url, headers: HeaderMap) -> Result<Response, FetchError> {
+    /// One GET, respecting the host's concurrency limit and spacing. Redirects come back
+    /// as responses only from the feed client (the page client follows them).
+    async fn get_once(
+        &self,
+        client: &reqwest::Client,
+        url: &Url,
+        headers: HeaderMap,
+    ) -> Result<Response, FetchError> {
         let u = url.to_string();
         let gate = self.gate(url.host_str().unwrap_or_default());
         let _permit = gate
@@ -191,20 +266,32 @@ impl Fetcher {
         {
             let mut next = gate.next_start.lock().await;
             tokio::time::sleep_until(*next).await;
-            *next = Instant::now() + self.config.per_host_delay;
+            *next = Instant::now() + gate.spacing();
         }
         let map_err = |e: reqwest::Error| {
-            if e.is_timeout() {
+            let chain = error_chain(&e);
+            if chain.contains(guard::BLOCKED_MARKER) {
+                FetchError::Blocked {
+                    url: u.clone(),
+                    reason: "refused to fetch a private, loopback or link-local address \
+                             (fetch.allow_private_networks)"
+                        .into(),
+                }
+            } else if e.is_redirect() {
+                FetchError::TooManyRedirects {
+                    url: u.clone(),
+                    limit: self.config.max_redirects,
+                }
+            } else if e.is_timeout() {
                 FetchError::Timeout { url: u.clone() }
             } else {
                 FetchError::Network {
                     url: u.clone(),
-                    reason: error_chain(&e),
+                    reason: chain,
                 }
             }
         };
-        let resp = self
-            .client
+        let resp = client
             .get(url.clone())
             .headers(headers)
             .send()
@@ -213,7 +300,7 @@ impl Fetcher {
         let status = resp.status();
         let final_url = resp.url().to_string();
         let headers = resp.headers().clone();
-        if status == StatusCode::NOT_MODIFIED {
+        if status == StatusCode::NOT_MODIFIED || status.is_redirection() {
             return Ok(Response {
                 final_url,
                 headers,
@@ -222,10 +309,15 @@ impl Fetcher {
             });
         }
         if !status.is_success() {
+            let retry_after = parse_retry_after(&headers);
+            if let Some(wait) = retry_after.filter(|_| matches!(status.as_u16(), 429 | 503)) {
+                gate.hold_until(Instant::now() + wait.min(self.config.max_retry_after))
+                    .await;
+            }
             return Err(FetchError::Status {
                 url: u.clone(),
                 status: status.as_u16(),
-                retry_after: parse_retry_after(&headers),
+                retry_after,
             });
         }
         let limit = self.config.max_body_bytes;
@@ -262,14 +354,18 @@ impl Fetcher {
 
     /// GET with retries and exponential backoff (with jitter) on transient failures;
     /// a Retry-After up to `max_retry_after` replaces the computed delay.
-    async fn get(&self, url: &str, headers: HeaderMap) -> Result<Response, FetchError> {
-        let parsed = parse_http_url(url)?;
+    async fn get(
+        &self,
+        client: &reqwest::Client,
+        url: &Url,
+        headers: HeaderMap,
+    ) -> Result<Response, FetchError> {
         let backoff = ExponentialBuilder::default()
             .with_min_delay(self.config.retry_base_delay)
             .with_max_times(self.config.retries)
             .with_jitter();
         let max_after = self.config.max_retry_after;
-        (|| self.get_once(&parsed, headers.clone()))
+        (|| self.get_once(client, url, headers.clone()))
             .retry(backoff)
             .when(|e: &FetchError| {
                 e.is_transient() && e.retry_after().map(|d| d <= max_after).unwrap_or(true)
@@ -279,9 +375,23 @@ impl Fetcher {
             .await
     }
 
-    /// Fetches and decodes an article page.
+    /// Fetches and decodes an article page (after checking robots.txt when enabled).
     pub async fn fetch_page(&self, url: &str) -> Result<Page, FetchError> {
-        let resp = self.get(url, HeaderMap::new()).await?;
+        let parsed = parse_http_url(url)?;
+        if !self.config.allow_private_networks && guard::literal_host_blocked(&parsed) {
+            return Err(FetchError::Blocked {
+                url: url.to_string(),
+                reason: "refused to fetch a private, loopback or link-local address \
+                         (fetch.allow_private_networks)"
+                    .into(),
+            });
+        }
+        if self.config.obey_robots {
+            self.check_robots(&parsed).await?;
+        }
+        let resp = self
+            .get(&self.page_client, &parsed, HeaderMap::new())
+            .await?;
         let content_type = resp.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
         let (html, enc) = decode(&resp.body, content_type);
         Ok(Page {
@@ -291,7 +401,57 @@ impl Fetcher {
         })
     }
 
-    /// Polls a feed with conditional GET.
+    async fn check_robots(&self, url: &Url) -> Result<(), FetchError> {
+        let agent = robots::agent_token(&self.config.user_agent);
+        let rules = self
+            .robots
+            .rules(url, |robots_url| async move {
+                let Ok(robots_url) = Url::parse(&robots_url) else {
+                    return robots::Rules::AllowAll;
+                };
+                match self
+                    .get_once(&self.page_client, &robots_url, HeaderMap::new())
+                    .await
+                {
+                    Ok(resp) if resp.status.is_success() => robots::parse(&agent, &resp.body),
+                    Ok(_) => robots::Rules::AllowAll,
+                    Err(FetchError::Status { status, .. }) if (400..500).contains(&status) => {
+                        robots::Rules::AllowAll
+                    }
+                    Err(FetchError::TooLarge { .. }) => robots::Rules::AllowAll,
+                    Err(e) => {
+                        tracing::warn!(url = %robots_url, error = %e, "robots.txt unavailable");
+                        robots::Rules::Unavailable
+                    }
+                }
+            })
+            .await;
+        match rules {
+            robots::Rules::AllowAll => Ok(()),
+            robots::Rules::Unavailable => Err(FetchError::RobotsUnavailable {
+                url: url.to_string(),
+            }),
+            robots::Rules::Parsed(robot) => {
+                if let Some(delay) = robot.delay.filter(|d| d.is_finite() && *d > 0.0) {
+                    let wanted = Duration::from_secs_f32(delay).min(self.config.max_crawl_delay);
+                    let gate = self.gate(url.host_str().unwrap_or_default());
+                    if wanted > gate.spacing() {
+                        gate.set_spacing(wanted);
+                    }
+                }
+                if robot.allowed(url.as_str()) {
+                    Ok(())
+                } else {
+                    Err(FetchError::RobotsDisallowed {
+                        url: url.to_string(),
+                    })
+                }
+            }
+        }
+    }
+
+    /// Polls a feed with conditional GET, following redirects by hand so a permanent
+    /// move can be remembered.
     pub async fn poll_feed(
         &self,
         url: &str,
@@ -308,26 +468,72 @@ impl Fetcher {
         {
             headers.insert(IF_MODIFIED_SINCE, v);
         }
-        let resp = self.get(url, headers).await?;
-        if resp.status == StatusCode::NOT_MODIFIED {
-            return Ok(FeedPoll::NotModified);
-        }
+        let mut current = parse_http_url(url)?;
+        let mut all_permanent = true;
+        let mut hops = 0;
+        let resp = loop {
+            let resp = self
+                .get(&self.feed_client, &current, headers.clone())
+                .await?;
+            if !resp.status.is_redirection() || resp.status == StatusCode::NOT_MODIFIED {
+                break resp;
+            }
+            hops += 1;
+            if hops > self.config.max_redirects {
+                return Err(FetchError::TooManyRedirects {
+                    url: url.to_string(),
+                    limit: self.config.max_redirects,
+                });
+            }
+            let location = resp
+                .headers
+                .get(LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|l| current.join(l).ok())
+                .ok_or_else(|| FetchError::Network {
+                    url: current.to_string(),
+                    reason: format!("redirect {} without a usable Location", resp.status),
+                })?;
+            all_permanent &= matches!(resp.status.as_u16(), 301 | 308);
+            current = parse_http_url(location.as_str())?;
+        };
+        let moved_to = (hops > 0 && all_permanent).then(|| current.to_string());
         let header = |name| {
             resp.headers
                 .get(name)
                 .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
                 .map(str::to_string)
         };
+        let max_age = header(CACHE_CONTROL).and_then(|cc| parse_max_age(&cc));
+        if resp.status == StatusCode::NOT_MODIFIED {
+            return Ok(FeedPoll {
+                feed: None,
+                validators: validators.clone(),
+                moved_to,
+                max_age,
+            });
+        }
         let feed = parse_feed(&resp.body, &resp.final_url)?;
-        Ok(FeedPoll::Fetched {
-            feed,
+        Ok(FeedPoll {
+            feed: Some(feed),
             validators: Validators {
                 etag: header(ETAG),
                 last_modified: header(LAST_MODIFIED),
             },
-            final_url: resp.final_url,
+            moved_to,
+            max_age,
         })
     }
+}
+
+fn parse_max_age(cache_control: &str) -> Option<Duration> {
+    cache_control.split(',').find_map(|d| {
+        let (k, v) = d.trim().split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("max-age")
+            .then(|| v.trim().parse().ok().map(Duration::from_secs))
+            .flatten()
+    })
 }
 
 /// Only absolute http(s) URLs are fetched.

@@ -35,6 +35,9 @@ pub struct FeedsConfig {
 #[serde(deny_unknown_fields)]
 pub struct PollConfig {
     pub interval_secs: u64,
+    pub min_interval_secs: u64,
+    pub max_interval_secs: u64,
+    pub jitter: f64,
     pub max_error_backoff_secs: u64,
 }
 
@@ -49,6 +52,9 @@ pub struct FetchSettings {
     pub concurrency: usize,
     pub per_host_concurrency: usize,
     pub per_host_delay_ms: u64,
+    pub obey_robots: bool,
+    pub max_crawl_delay_secs: u64,
+    pub allow_private_networks: bool,
     pub retries: usize,
     pub max_attempts: u32,
     pub retry_delay_secs: u64,
@@ -118,6 +124,13 @@ impl Config {
         if self.pipeline.channel_capacity == 0 || self.pipeline.batch_size == 0 {
             bail!("pipeline.channel_capacity and pipeline.batch_size must be at least 1");
         }
+        let p = &self.poll;
+        if p.min_interval_secs == 0 || p.min_interval_secs > p.max_interval_secs {
+            bail!("poll.min_interval_secs must be at least 1 and at most poll.max_interval_secs");
+        }
+        if !(0.0..1.0).contains(&p.jitter) {
+            bail!("poll.jitter must be in [0, 1)");
+        }
         if self.fetch.concurrency == 0 || self.fetch.per_host_concurrency == 0 {
             bail!("fetch.concurrency and fetch.per_host_concurrency must be at least 1");
         }
@@ -135,6 +148,9 @@ impl Config {
             per_host_concurrency: f.per_host_concurrency,
             per_host_delay: Duration::from_millis(f.per_host_delay_ms),
             retries: f.retries,
+            obey_robots: f.obey_robots,
+            max_crawl_delay: Duration::from_secs(f.max_crawl_delay_secs),
+            allow_private_networks: f.allow_private_networks,
             ..Default::default()
         }
     }

@@ -385,13 +385,24 @@ fn cmd_feeds(config: Config) -> Result<ExitCode> {
         "status", "last success", "next poll", "errors"
     );
     for f in store.feeds()? {
+        let status = if f.retired {
+            "retired"
+        } else {
+            f.last_status.as_deref().unwrap_or("never")
+        };
+        let moved = f
+            .fetch_url
+            .as_deref()
+            .map(|u| format!(" (moved to {u})"))
+            .unwrap_or_default();
         println!(
-            "{:<12} {:<20} {:<20} {:>6}  {}{}",
-            f.last_status.as_deref().unwrap_or("never"),
+            "{:<12} {:<20} {:<20} {:>6}  {}{}{}",
+            status,
             fmt(f.last_success_at),
             fmt(f.next_poll_at),
             f.error_count,
             f.url,
+            moved,
             f.last_error
                 .map(|e| format!("\n{:>63}{e}", ""))
                 .unwrap_or_default()

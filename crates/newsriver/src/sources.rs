@@ -6,12 +6,13 @@ use std::time::Duration;
 use anyhow::Result;
 use chrono::Utc;
 use futures::StreamExt;
-use newsriver_fetcher::{FeedPoll, Validators};
+use newsriver_fetcher::{FeedPoll, FetchError, Validators};
 use newsriver_model::{ItemHints, PageJob, BACKFILL_SOURCE};
 use newsriver_store::{FeedState, PendingItem};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::config::PollConfig;
 use crate::pipeline::{lock, Context, Job};
 
 /// Longest the daemon sleeps between checks for due feeds and due retries.
@@ -38,7 +39,7 @@ pub async fn feed_source(
         let due: Vec<FeedState> = lock(&ctx.store)
             .feeds()?
             .into_iter()
-            .filter(|f| feeds.contains(&f.url))
+            .filter(|f| feeds.contains(&f.url) && !f.retired)
             .filter(|f| (once && first) || f.next_poll_at.map(|t| t <= now).unwrap_or(true))
             .collect();
         first = false;
@@ -51,7 +52,8 @@ pub async fn feed_source(
                         etag: feed.etag.clone(),
                         last_modified: feed.last_modified.clone(),
                     };
-                    let result = ctx.fetcher.poll_feed(&feed.url, &validators).await;
+                    let target = feed.fetch_url.clone().unwrap_or_else(|| feed.url.clone());
+                    let result = ctx.fetcher.poll_feed(&target, &validators).await;
                     (feed, result)
                 }
             })
@@ -85,6 +87,7 @@ fn next_wake(ctx: &Context) -> Result<Duration> {
     let soonest = lock(&ctx.store)
         .feeds()?
         .into_iter()
+        .filter(|f| !f.retired)
         .filter_map(|f| f.next_poll_at)
         .min();
     let wait = soonest
@@ -93,59 +96,87 @@ fn next_wake(ctx: &Context) -> Result<Duration> {
     Ok(wait.min(MAX_IDLE))
 }
 
+/// The next interval of a feed: shorter after a poll that found new items, longer after
+/// one that did not, within the configured bounds and never below what the feed asks for.
+fn next_interval(cfg: &PollConfig, current: u64, found_new: bool, floor: u64) -> u64 {
+    let next = if found_new {
+        current / 2
+    } else {
+        current + current / 2
+    };
+    next.max(floor)
+        .clamp(cfg.min_interval_secs, cfg.max_interval_secs)
+}
+
+fn jittered(cfg: &PollConfig, secs: u64) -> chrono::Duration {
+    let factor = 1.0 + cfg.jitter * (fastrand::f64() * 2.0 - 1.0);
+    chrono::Duration::seconds((secs as f64 * factor).round() as i64)
+}
+
 fn record_poll(
     ctx: &Context,
     mut feed: FeedState,
-    result: Result<FeedPoll, newsriver_fetcher::FetchError>,
+    result: Result<FeedPoll, FetchError>,
 ) -> Result<()> {
     let now = Utc::now();
-    let interval = ctx.config.poll.interval_secs;
+    let cfg = &ctx.config.poll;
+    let interval = feed.interval_secs.unwrap_or(cfg.interval_secs);
     feed.last_polled_at = Some(now);
     let mut items = Vec::new();
     match result {
-        Ok(FeedPoll::NotModified) => {
-            feed.last_status = Some("not_modified".into());
+        Ok(poll) => {
+            if let Some(moved) = poll.moved_to {
+                tracing::info!(feed = %feed.url, to = %moved, "feed moved permanently; polling the new URL from now on");
+                feed.fetch_url = Some(moved);
+            }
+            feed.etag = poll.validators.etag;
+            feed.last_modified = poll.validators.last_modified;
             feed.last_success_at = Some(now);
             feed.error_count = 0;
             feed.last_error = None;
-            feed.next_poll_at = Some(now + chrono::Duration::seconds(interval as i64));
-            tracing::debug!(feed = %feed.url, "not modified");
-        }
-        Ok(FeedPoll::Fetched {
-            feed: parsed,
-            validators,
-            ..
-        }) => {
-            let ttl = parsed.ttl_minutes.map(|m| u64::from(m) * 60).unwrap_or(0);
-            feed.title = parsed.title.clone();
-            feed.etag = validators.etag;
-            feed.last_modified = validators.last_modified;
-            feed.last_status = Some("ok".into());
-            feed.last_success_at = Some(now);
-            feed.error_count = 0;
-            feed.last_error = None;
-            feed.next_poll_at = Some(now + chrono::Duration::seconds(interval.max(ttl) as i64));
-            for item in parsed.items {
-                match newsriver_dedup::canonicalize_url(&item.url) {
-                    Ok(c) => items.push(PendingItem {
-                        canonical_url: c.to_string(),
-                        url: item.url,
-                        source: feed.url.clone(),
-                        hints: item.hints,
-                        attempts: 0,
-                    }),
-                    Err(e) => tracing::warn!(feed = %feed.url, error = %e, "skipping feed item"),
+            let mut floor = poll.max_age.map(|d| d.as_secs()).unwrap_or(0);
+            match poll.feed {
+                None => feed.last_status = Some("not_modified".into()),
+                Some(parsed) => {
+                    feed.last_status = Some("ok".into());
+                    feed.title = parsed.title.clone();
+                    floor = floor.max(parsed.ttl_minutes.map(|m| u64::from(m) * 60).unwrap_or(0));
+                    for item in parsed.items {
+                        match newsriver_dedup::canonicalize_url(&item.url) {
+                            Ok(c) => items.push(PendingItem {
+                                canonical_url: c.to_string(),
+                                url: item.url,
+                                source: feed.url.clone(),
+                                hints: item.hints,
+                                attempts: 0,
+                            }),
+                            Err(e) => {
+                                tracing::warn!(feed = %feed.url, error = %e, "skipping feed item")
+                            }
+                        }
+                    }
                 }
             }
+            let found_new = lock(&ctx.store).count_new(&items)? > 0;
+            let next = next_interval(cfg, interval, found_new, floor);
+            feed.interval_secs = Some(next);
+            feed.next_poll_at = Some(now + jittered(cfg, next));
+        }
+        Err(FetchError::Status { status: 410, .. }) => {
+            tracing::warn!(feed = %feed.url, "feed answered 410 Gone; retired (remove it from the config)");
+            feed.retired = true;
+            feed.last_status = Some("gone".into());
+            feed.last_error = Some("410 Gone".into());
+            feed.next_poll_at = None;
         }
         Err(e) => {
             feed.error_count += 1;
             let backoff = interval
                 .saturating_mul(1u64 << feed.error_count.min(16))
-                .min(ctx.config.poll.max_error_backoff_secs);
+                .min(cfg.max_error_backoff_secs);
             feed.last_status = Some("error".into());
             feed.last_error = Some(e.to_string());
-            feed.next_poll_at = Some(now + chrono::Duration::seconds(backoff as i64));
+            feed.next_poll_at = Some(now + jittered(cfg, backoff));
             tracing::warn!(feed = %feed.url, error = %e, failures = feed.error_count, "feed poll failed");
         }
     }
@@ -242,4 +273,34 @@ pub fn backfill_jobs(ctx: &Context, lines: &[String]) -> Result<(Vec<Job>, ListS
         }
     }
     Ok((jobs, summary))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> PollConfig {
+        PollConfig {
+            interval_secs: 900,
+            min_interval_secs: 300,
+            max_interval_secs: 86400,
+            jitter: 0.1,
+            max_error_backoff_secs: 86400,
+        }
+    }
+
+    #[test]
+    fn interval_adapts_within_bounds() {
+        let c = cfg();
+        assert_eq!(next_interval(&c, 900, true, 0), 450);
+        assert_eq!(next_interval(&c, 400, true, 0), 300);
+        assert_eq!(next_interval(&c, 900, false, 0), 1350);
+        assert_eq!(next_interval(&c, 80000, false, 0), 86400);
+        // A feed's TTL or max-age is a floor.
+        assert_eq!(next_interval(&c, 900, true, 3600), 3600);
+        for _ in 0..100 {
+            let d = jittered(&c, 1000).num_seconds();
+            assert!((900..=1100).contains(&d), "{d}");
+        }
+    }
 }

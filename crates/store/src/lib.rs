@@ -35,7 +35,14 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// Poll state of one feed.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FeedState {
+    /// The feed's identity: the URL it is configured under.
     pub url: String,
+    /// Where it is polled now, when a permanent redirect moved it.
+    pub fetch_url: Option<String>,
+    /// Current adaptive poll interval.
+    pub interval_secs: Option<u64>,
+    /// Answered 410 Gone: no longer polled.
+    pub retired: bool,
     pub title: Option<String>,
     pub etag: Option<String>,
     pub last_modified: Option<String>,
@@ -139,6 +146,9 @@ impl Store {
         self.conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS feeds (
                 url TEXT PRIMARY KEY,
+                fetch_url TEXT,
+                interval_secs INTEGER,
+                retired INTEGER NOT NULL DEFAULT 0,
                 title TEXT,
                 etag TEXT,
                 last_modified TEXT,
@@ -195,7 +205,8 @@ impl Store {
     pub fn feeds(&self) -> Result<Vec<FeedState>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT url, title, etag, last_modified, next_poll_at, last_polled_at,
-                    last_success_at, last_status, error_count, last_error
+                    last_success_at, last_status, error_count, last_error,
+                    fetch_url, interval_secs, retired
              FROM feeds ORDER BY url",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -210,6 +221,9 @@ impl Store {
                 last_status: r.get(7)?,
                 error_count: r.get(8)?,
                 last_error: r.get(9)?,
+                fetch_url: r.get(10)?,
+                interval_secs: r.get(11)?,
+                retired: r.get(12)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -226,9 +240,12 @@ impl Store {
         let tx = self.conn.transaction()?;
         tx.execute(
             "INSERT INTO feeds (url, title, etag, last_modified, next_poll_at, last_polled_at,
-                                last_success_at, last_status, error_count, last_error)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                                last_success_at, last_status, error_count, last_error,
+                                fetch_url, interval_secs, retired)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
              ON CONFLICT(url) DO UPDATE SET title = excluded.title, etag = excluded.etag,
+                fetch_url = excluded.fetch_url, interval_secs = excluded.interval_secs,
+                retired = excluded.retired,
                 last_modified = excluded.last_modified, next_poll_at = excluded.next_poll_at,
                 last_polled_at = excluded.last_polled_at, last_success_at = excluded.last_success_at,
                 last_status = excluded.last_status, error_count = excluded.error_count,
@@ -244,6 +261,9 @@ impl Store {
                 feed.last_status,
                 feed.error_count,
                 feed.last_error,
+                feed.fetch_url,
+                feed.interval_secs,
+                feed.retired,
             ],
         )?;
         let mut added = 0;
@@ -270,6 +290,20 @@ impl Store {
         }
         tx.commit()?;
         Ok(added)
+    }
+
+    /// How many of `items` are neither finished nor pending.
+    pub fn count_new(&self, items: &[PendingItem]) -> Result<usize> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT EXISTS(SELECT 1 FROM seen WHERE canonical_url = ?1)
+                 OR EXISTS(SELECT 1 FROM pending WHERE canonical_url = ?1)",
+        )?;
+        let mut n = 0;
+        for item in items {
+            let known: bool = stmt.query_row([&item.canonical_url], |r| r.get(0))?;
+            n += usize::from(!known);
+        }
+        Ok(n)
     }
 
     /// Pending items whose next attempt is due, oldest first.
