@@ -4,7 +4,7 @@ CARGO ?= cargo
 CONFIG ?=
 RUN_ARGS ?=
 
-.PHONY: all build run once test lint fmt eval bench-compare clean
+.PHONY: all build run once test lint fmt eval bench-compare bench-feeds bench-stress clean
 
 # The extraction benchmark pages (see ../shared/eval/aeb/README.md).
 AEB ?= ../shared/eval/aeb
@@ -45,6 +45,15 @@ bench-compare:
 	$(CARGO) build --release --locked -p newsriver-bench --bin aeb
 	taskset -c 0 python3 crates/bench/scripts/trafilatura_aeb.py $(AEB)
 	taskset -c 0 $${CARGO_TARGET_DIR:-target}/release/aeb --data $(AEB)
+
+## Feed polling at scale: 10,000 local feeds polled by the daemon (feeds/s, CPU, RSS).
+bench-feeds:
+	$(CARGO) build --release --locked -p newsriver -p newsriver-bench
+	$${CARGO_TARGET_DIR:-target}/release/feedscale --feeds 10000
+
+## Stripper on hostile input: 20 MB page, 100k nesting, binary, malformed (time, peak RSS).
+bench-stress:
+	$(CARGO) run --release --locked -p newsriver-bench --bin stress
 
 fmt:
 	$(CARGO) fmt --all

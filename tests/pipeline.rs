@@ -117,6 +117,20 @@ fn run_once_publishes_each_article_once_and_nothing_after_restart() {
         listing.contains("not_modified") && listing.contains("/feeds/atom.xml"),
         "{listing}"
     );
+    // A broken feed is reported with its error and backs off; a gone one is retired and
+    // was not polled again.
+    let broken = listing
+        .lines()
+        .find(|l| l.contains("/feeds/broken.xml"))
+        .expect("broken feed listed");
+    assert!(broken.starts_with("error"), "{listing}");
+    assert!(listing.contains("HTTP 500"), "{listing}");
+    let gone = listing
+        .lines()
+        .find(|l| l.contains("/feeds/gone.xml"))
+        .expect("gone feed listed");
+    assert!(gone.starts_with("retired"), "{listing}");
+    assert_eq!(server.hits("/feeds/gone.xml"), 1);
 }
 
 #[test]

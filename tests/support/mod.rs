@@ -113,6 +113,11 @@ fn route(
                 .with_header(header("Content-Type", "application/rss+xml; charset=utf-8"))
                 .with_header(header("ETag", RSS_ETAG))
         }
+        // A feed whose server is broken, and one that was taken down for good.
+        "/feeds/broken.xml" => {
+            tiny_http::Response::from_data(b"internal error".to_vec()).with_status_code(500)
+        }
+        "/feeds/gone.xml" => tiny_http::Response::from_data(b"gone".to_vec()).with_status_code(410),
         "/feeds/atom.xml" => tiny_http::Response::from_data(feed("atom.xml"))
             .with_header(header("Content-Type", "application/atom+xml")),
         "/syndicated/talks.html" => {
@@ -147,7 +152,7 @@ pub fn write_config(dir: &Path, server: &FixtureServer) -> PathBuf {
 pub fn write_config_with(dir: &Path, server: &FixtureServer, fetch_extra: &str) -> PathBuf {
     let cfg = format!(
         r#"[feeds]
-urls = ["{rss}", "{atom}"]
+urls = ["{rss}", "{atom}", "{broken}", "{gone}"]
 
 [fetch]
 per_host_delay_ms = 0
@@ -166,6 +171,8 @@ path = "{out}"
 "#,
         rss = server.url("/feeds/rss.xml"),
         atom = server.url("/feeds/atom.xml"),
+        broken = server.url("/feeds/broken.xml"),
+        gone = server.url("/feeds/gone.xml"),
         state = dir.join("state/newsriver.sqlite").display(),
         out = dir.join("articles.jsonl").display(),
     );

@@ -1,5 +1,6 @@
 //! Where jobs come from: the feed poller (daemon) and URL lists (backfill).
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,17 +10,24 @@ use futures::StreamExt;
 use newsriver_fetcher::{FeedPoll, FetchError, Validators};
 use newsriver_model::{ItemHints, PageJob, BACKFILL_SOURCE};
 use newsriver_store::{FeedState, PendingItem};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::PollConfig;
 use crate::pipeline::{lock, Context, Job};
 
-/// Longest the daemon sleeps between checks for due feeds and due retries.
+/// Longest the daemon sleeps between checks for due feeds.
 const MAX_IDLE: Duration = Duration::from_secs(30);
+/// How often the dispatcher looks for due retries when nothing wakes it.
+const DISPATCH_TICK: Duration = Duration::from_secs(5);
 
 /// Polls feeds and feeds pending items into the pipeline until cancelled (or, with
-/// `once`, until every feed was polled once and every due item was enqueued).
+/// `once`, until every feed was polled once and every due item was dispatched).
+///
+/// Two tasks: the poller records polls and accepts new items into the store; the
+/// dispatcher sends due pending items to the pipeline. They are separate so that a full
+/// pipeline (backpressure) never stalls a feed poll that holds a host permit, which the
+/// page fetches of the same host would need to drain the pipeline.
 pub async fn feed_source(
     ctx: Arc<Context>,
     feeds: Vec<String>,
@@ -28,8 +36,35 @@ pub async fn feed_source(
     once: bool,
 ) -> Result<()> {
     lock(&ctx.store).ensure_feeds(&feeds)?;
-    // Work accepted by an earlier run that never finished comes first.
-    enqueue_due(&ctx, &jobs, &cancel).await?;
+    let new_work = Arc::new(Notify::new());
+    let polling_done = CancellationToken::new();
+    let poller = {
+        let (ctx, cancel, new_work, polling_done) = (
+            ctx.clone(),
+            cancel.clone(),
+            new_work.clone(),
+            polling_done.clone(),
+        );
+        tokio::spawn(async move {
+            let result = poll_feeds(&ctx, feeds, &cancel, &new_work, once).await;
+            polling_done.cancel();
+            new_work.notify_one();
+            result
+        })
+    };
+    let dispatched = dispatch(&ctx, &jobs, &cancel, &new_work, &polling_done).await;
+    poller.await??;
+    dispatched
+}
+
+async fn poll_feeds(
+    ctx: &Arc<Context>,
+    feeds: Vec<String>,
+    cancel: &CancellationToken,
+    new_work: &Notify,
+    once: bool,
+) -> Result<()> {
+    let configured: HashSet<String> = feeds.into_iter().collect();
     let mut first = true;
     loop {
         if cancel.is_cancelled() {
@@ -39,7 +74,7 @@ pub async fn feed_source(
         let due: Vec<FeedState> = lock(&ctx.store)
             .feeds()?
             .into_iter()
-            .filter(|f| feeds.contains(&f.url) && !f.retired)
+            .filter(|f| configured.contains(&f.url) && !f.retired)
             .filter(|f| (once && first) || f.next_poll_at.map(|t| t <= now).unwrap_or(true))
             .collect();
         first = false;
@@ -65,21 +100,85 @@ pub async fn feed_source(
                 n = polls.next() => n,
             };
             let Some((feed, result)) = next else { break };
-            record_poll(&ctx, feed, result)?;
-            enqueue_due(&ctx, &jobs, &cancel).await?;
+            if record_poll(ctx, feed, result)? > 0 {
+                new_work.notify_one();
+            }
         }
         if once || cancel.is_cancelled() {
             break;
         }
-        let wait = next_wake(&ctx)?;
+        let wait = next_wake(ctx)?;
         tracing::debug!(?wait, "sleeping until the next feed is due");
         tokio::select! {
             _ = cancel.cancelled() => break,
             _ = tokio::time::sleep(wait) => {}
         }
-        enqueue_due(&ctx, &jobs, &cancel).await?;
     }
     Ok(())
+}
+
+/// Sends due pending items that are not already in the pipeline, oldest first, waiting
+/// (backpressure) when the pipeline is full.
+async fn dispatch(
+    ctx: &Context,
+    jobs: &mpsc::Sender<Job>,
+    cancel: &CancellationToken,
+    new_work: &Notify,
+    polling_done: &CancellationToken,
+) -> Result<()> {
+    let batch = ctx.config.pipeline.channel_capacity.max(16);
+    loop {
+        if cancel.is_cancelled() {
+            return Ok(());
+        }
+        // Asking for as many rows as are in flight, plus a batch, guarantees a batch of
+        // rows that are not in flight whenever that many exist.
+        let in_flight = lock(&ctx.in_flight).len();
+        let due = lock(&ctx.store).due_pending(Utc::now(), in_flight + batch)?;
+        let mut sent = 0;
+        for item in due {
+            if !lock(&ctx.in_flight).insert(item.canonical_url.clone()) {
+                continue;
+            }
+            // The list may be stale: an item that was in flight when it was read can
+            // have finished since.
+            if !lock(&ctx.store).is_pending(&item.canonical_url)? {
+                lock(&ctx.in_flight).remove(&item.canonical_url);
+                continue;
+            }
+            let key = item.canonical_url.clone();
+            let job = Job {
+                page: PageJob {
+                    url: item.url,
+                    source: item.source,
+                    hints: item.hints,
+                },
+                canonical_url: item.canonical_url,
+                attempts: item.attempts,
+            };
+            let ok = tokio::select! {
+                _ = cancel.cancelled() => false,
+                r = jobs.send(job) => r.is_ok(),
+            };
+            if !ok {
+                lock(&ctx.in_flight).remove(&key);
+                return Ok(());
+            }
+            sent += 1;
+        }
+        if sent > 0 {
+            continue;
+        }
+        if polling_done.is_cancelled() {
+            // Everything due was dispatched and nothing more will be polled.
+            return Ok(());
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return Ok(()),
+            _ = new_work.notified() => {}
+            _ = tokio::time::sleep(DISPATCH_TICK) => {}
+        }
+    }
 }
 
 fn next_wake(ctx: &Context) -> Result<Duration> {
@@ -113,11 +212,12 @@ fn jittered(cfg: &PollConfig, secs: u64) -> chrono::Duration {
     chrono::Duration::seconds((secs as f64 * factor).round() as i64)
 }
 
+/// Stores the outcome of one poll; returns how many new items it accepted.
 fn record_poll(
     ctx: &Context,
     mut feed: FeedState,
     result: Result<FeedPoll, FetchError>,
-) -> Result<()> {
+) -> Result<usize> {
     let now = Utc::now();
     let cfg = &ctx.config.poll;
     let interval = feed.interval_secs.unwrap_or(cfg.interval_secs);
@@ -185,40 +285,7 @@ fn record_poll(
     if listed > 0 {
         tracing::info!(feed = %feed.url, listed, new = added, "polled feed");
     }
-    Ok(())
-}
-
-/// Sends every due pending item that is not already in the pipeline.
-async fn enqueue_due(
-    ctx: &Context,
-    jobs: &mpsc::Sender<Job>,
-    cancel: &CancellationToken,
-) -> Result<()> {
-    let due = lock(&ctx.store).due_pending(Utc::now(), 10_000)?;
-    for item in due {
-        if !lock(&ctx.in_flight).insert(item.canonical_url.clone()) {
-            continue;
-        }
-        let job = Job {
-            page: PageJob {
-                url: item.url,
-                source: item.source,
-                hints: item.hints,
-            },
-            canonical_url: item.canonical_url,
-            attempts: item.attempts,
-        };
-        let key = job.canonical_url.clone();
-        let sent = tokio::select! {
-            _ = cancel.cancelled() => false,
-            sent = jobs.send(job) => sent.is_ok(),
-        };
-        if !sent {
-            lock(&ctx.in_flight).remove(&key);
-            break;
-        }
-    }
-    Ok(())
+    Ok(added)
 }
 
 /// Outcome of reading a URL list.

@@ -331,6 +331,14 @@ impl Store {
             .query_row("SELECT COUNT(*) FROM pending", [], |r| r.get(0))?)
     }
 
+    /// Whether an item with this canonical URL is accepted and not yet finished.
+    pub fn is_pending(&self, canonical_url: &str) -> Result<bool> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT 1 FROM pending WHERE canonical_url = ?1")?;
+        Ok(stmt.exists([canonical_url])?)
+    }
+
     /// Whether an item with this canonical URL already ended (published, duplicate, failed).
     pub fn is_seen(&self, canonical_url: &str) -> Result<bool> {
         let mut stmt = self

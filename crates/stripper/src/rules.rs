@@ -294,7 +294,7 @@ static END_MARKER: LazyLock<Regex> = LazyLock::new(|| {
         | \d+\ comments? | write\ a\ comment | join\ the\ (conversation|discussion)
         | related(\ (articles?|posts?|stories|news|content|coverage|reading))?
         | (you\ )?(may|might)\ also\ (like|be\ interested\ in|enjoy)
-        | more\ (from|on|in)\ .{0,40} | recommended(\ for\ you)? | read\ next | up\ next
+        | more\ (from|on|in)\ .* | recommended(\ for\ you)? | read\ next | up\ next
         | most\ (read|popular|viewed) | trending(\ now)? | popular\ (posts|articles)
         | share\ this(\ (article|story|post))?
         | laisser\ un\ commentaire | commentaires? | articles?\ similaires | à\ lire\ aussi
@@ -315,40 +315,63 @@ static END_MARKER: LazyLock<Regex> = LazyLock::new(|| {
     .expect("end-marker pattern is valid")
 });
 
-/// Whole lines that are chrome wherever they appear (read-more teasers, reading time,
-/// comment-form fine print, share prompts).
-static CHROME_LINE: LazyLock<Regex> = LazyLock::new(|| {
+// Length limits live outside the patterns: a bounded repetition like `.{0,200}` of
+// Unicode `.` compiles to hundreds of automaton copies (about 190 MB for these sets),
+// while `.*` plus a length check costs nothing.
+
+/// Short lines that are chrome wherever they appear: reading time, share prompts,
+/// datelines, bylines, captions (at most [`SHORT_LINE`] characters).
+static SHORT_CHROME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?xi)^\s*(
-          (read|see|view)\ (more|also|full\ (story|article))\b.{0,200}
-        | continue\ reading.{0,100}
-        | sign\ up\ for\b.{0,80} | subscribe\ to\b.{0,80}
-        | \d+\s*(min|mins|minutes?)\ read
-        | (estimated\ )?reading\ time\b.{0,40}
-        | temps\ de\ lecture.{0,40} | lire\ aussi.{0,200} | lire\ la\ suite.{0,100}
-        | lesezeit.{0,40} | lesen\ sie\ auch.{0,200}
-        | tiempo\ de\ lectura.{0,40} | lee\ también.{0,200}
-        | (tags?|topics?|filed\ under|categories|category)\s*:.{0,300}
-        | your\ email\ address\ will\ not\ be\ published.{0,200}
-        | required\ fields\ are\ marked.{0,50}
+          continue\ reading.* | sign\ up\ for\b.* | subscribe\ to\b.*
+        | \d+\s*(min|mins|minutes?)\ read | (estimated\ )?reading\ time\b.*
+        | temps\ de\ lecture.* | lire\ la\ suite.* | lesezeit.* | tiempo\ de\ lectura.*
+        | required\ fields\ are\ marked.*
         | (share|share\ on|share\ this|tweet|email|print)(\s*(facebook|twitter|x|whatsapp|linkedin|telegram|email|print|copy\ link)\b)*
         | (advertisement|advertising|sponsored|anzeige|publicité|publicidade|publicidad|إعلان)
-        | (photo|image|picture|video|credit|foto|bild|crédit)s?\s*:.{0,120}
         | caption | close | back\ to\ gallery | (previous|next)(\ (image|slide|photo))? | enlarge\ this\ image
-        | (updated|published|posted|last\ updated|modified)(\ on|\ at)?\b[^.]{0,60}\d[^.]{0,40}
-        | by\ [^.!?]{2,60}\ [-–|]\ [^a-z]{0,40}\d.{0,40}
-        | .{0,120}(©|\(c\)\ \d{4}|copyright\ \d{4}|all\ rights\ reserved|tous\ droits\ réservés|todos\ los\ derechos|جميع\ الحقوق\ محفوظة).{0,160}
-        | hi,\ what\ are\ you\ looking\ for\?? | connect\ with\ us | follow\ us.{0,60}
-        | مدة\ القراءة.{0,40} | وقت\ القراءة.{0,40} | \d+\s*(دقيقة|دقائق)\ (قراءة|للقراءة)
-        | (اقرأ|إقرأ|اقرا)\ (المزيد|أيضا|أيضاً|ايضا)\s*[:：].{0,200}
-        | لن\ يتم\ نشر\ عنوان\ بريدك\ الإلكتروني.{0,200} | الحقول\ الإلزامية\ مشار\ إليها.{0,50}
-        | اترك\ تعليقك\ إذا.{0,100} | شارك(\ المقال|\ الخبر|\ على.{0,30})?
-        | (الوسوم|الكلمات\ المفتاحية|كلمات\ مفتاحية|وسوم)\s*[:：].{0,300}
-        | 阅读(全文|更多).{0,40} | 標籤.{0,100} | 标签.{0,100}
+        | (updated|published|posted|last\ updated|modified)(\ on|\ at)?\b.*\d.*
+        | by\ [^.!?]+\ [-–|]\ [^a-z]*\d.*
+        | hi,\ what\ are\ you\ looking\ for\?? | connect\ with\ us | follow\ us.*
+        | مدة\ القراءة.* | وقت\ القراءة.* | \d+\s*(دقيقة|دقائق)\ (قراءة|للقراءة)
+        | الحقول\ الإلزامية\ مشار\ إليها.* | شارك(\ المقال|\ الخبر|\ على.*)?
+        | 阅读(全文|更多).*
         )\s*$",
     )
-    .expect("chrome-line pattern is valid")
+    .expect("short chrome pattern is valid")
 });
+const SHORT_LINE: usize = 80;
+
+/// Teasers, credits, copyright and comment-form fine print (at most [`MEDIUM_LINE`]).
+static MEDIUM_CHROME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?xi)^\s*(
+          (read|see|view)\ (more|also|full\ (story|article))\b.*
+        | lire\ aussi.* | lesen\ sie\ auch.* | lee\ también.*
+        | your\ email\ address\ will\ not\ be\ published.*
+        | (photo|image|picture|video|credit|foto|bild|crédit)s?\s*:.*
+        | .*(©|\(c\)\ \d{4}|copyright\ \d{4}|all\ rights\ reserved|tous\ droits\ réservés|todos\ los\ derechos|جميع\ الحقوق\ محفوظة).*
+        | (اقرأ|إقرأ|اقرا)\ (المزيد|أيضا|أيضاً|ايضا)\s*[:：].*
+        | لن\ يتم\ نشر\ عنوان\ بريدك\ الإلكتروني.* | اترك\ تعليقك\ إذا.*
+        )\s*$",
+    )
+    .expect("medium chrome pattern is valid")
+});
+const MEDIUM_LINE: usize = 200;
+
+/// Labelled tag and category lists (at most [`LONG_LINE`]).
+static TAG_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?xi)^\s*(
+          (tags?|topics?|filed\ under|categories|category)\s*:.*
+        | (الوسوم|الكلمات\ المفتاحية|كلمات\ مفتاحية|وسوم)\s*[:：].*
+        | 標籤.* | 标签.*
+        )\s*$",
+    )
+    .expect("tag-line pattern is valid")
+});
+const LONG_LINE: usize = 400;
 
 /// Lines that end the article when they appear as a short block after some body text.
 pub(crate) fn is_end_marker(line: &str) -> bool {
@@ -356,7 +379,10 @@ pub(crate) fn is_end_marker(line: &str) -> bool {
 }
 
 pub(crate) fn is_chrome_line(line: &str) -> bool {
-    line.chars().count() <= 300 && CHROME_LINE.is_match(line)
+    let n = line.chars().count();
+    (n <= SHORT_LINE && SHORT_CHROME.is_match(line))
+        || (n <= MEDIUM_LINE && MEDIUM_CHROME.is_match(line))
+        || (n <= LONG_LINE && TAG_LINE.is_match(line))
 }
 
 /// A line of short terms joined by separators, as tag lists and breadcrumbs are:
