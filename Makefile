@@ -4,7 +4,7 @@ CARGO ?= cargo
 CONFIG ?=
 RUN_ARGS ?=
 
-.PHONY: all build run once test lint fmt eval bench-compare bench-feeds bench-stress clean
+.PHONY: all build run once test lint fmt eval bench-compare bench-feeds bench-stress fuzz clean
 
 # The extraction benchmark pages (see ../shared/eval/aeb/README.md).
 AEB ?= ../shared/eval/aeb
@@ -54,6 +54,14 @@ bench-feeds:
 ## Stripper on hostile input: 20 MB page, 100k nesting, binary, malformed (time, peak RSS).
 bench-stress:
 	$(CARGO) run --release --locked -p newsriver-bench --bin stress
+
+## Fuzz decode + extract + fingerprint for FUZZ_SECONDS (needs cargo-fuzz; uses the
+## stable toolchain with RUSTC_BOOTSTRAP for the sanitizer flags).
+FUZZ_SECONDS ?= 300
+fuzz:
+	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	mkdir -p fuzz/corpus/extract && cp -n fuzz/seeds/* fuzz/corpus/extract/
+	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run extract -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048
 
 fmt:
 	$(CARGO) fmt --all
