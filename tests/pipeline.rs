@@ -131,6 +131,12 @@ fn run_once_publishes_each_article_once_and_nothing_after_restart() {
         .expect("gone feed listed");
     assert!(gone.starts_with("retired"), "{listing}");
     assert_eq!(server.hits("/feeds/gone.xml"), 1);
+    assert!(listing.contains("articles pending: 0;"), "{listing}");
+    // Five articles, one of them under two URLs (listed, and its page's canonical).
+    assert!(
+        listing.contains("6 published, 1 duplicate, 0 given up"),
+        "{listing}"
+    );
 }
 
 #[test]

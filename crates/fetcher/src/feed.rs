@@ -1,6 +1,9 @@
 //! Feed parsing (RSS 0.9x/1.0/2.0, Atom, JSON Feed via feed-rs) and OPML subscription lists.
 
+use std::sync::LazyLock;
+
 use newsriver_model::ItemHints;
+use regex::bytes::Regex;
 use url::Url;
 
 use crate::FetchError;
@@ -25,14 +28,25 @@ pub struct ParsedFeed {
 
 /// Parses a feed document; relative links resolve against `feed_url`.
 pub fn parse_feed(bytes: &[u8], feed_url: &str) -> Result<ParsedFeed, FetchError> {
-    let feed = feed_rs::parser::Builder::new()
-        .base_uri(Some(feed_url))
-        .build()
-        .parse(bytes)
+    let parse = |b: &[u8]| {
+        feed_rs::parser::Builder::new()
+            .base_uri(Some(feed_url))
+            .build()
+            .parse(b)
+    };
+    let feed = match parse(bytes) {
+        Ok(feed) => feed,
+        // feed-rs dispatches RSS on the version attribute; feeds in the wild omit it or
+        // invent one ("2.0.1", "2"). Read those as RSS 2.0, the superset of the others.
+        Err(first) => match with_rss_version_2(bytes) {
+            Some(fixed) => parse(&fixed).map_err(|_| first),
+            None => Err(first),
+        }
         .map_err(|e| FetchError::Feed {
             url: feed_url.to_string(),
             reason: e.to_string(),
-        })?;
+        })?,
+    };
     let base = Url::parse(feed_url).ok();
     let mut items = Vec::new();
     for entry in feed.entries {
@@ -82,6 +96,29 @@ pub fn parse_feed(bytes: &[u8], feed_url: &str) -> Result<ParsedFeed, FetchError
     })
 }
 
+static RSS_ROOT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?s)<rss\b([^>]*?)\s*(/?)>"#).expect("rss root pattern is valid")
+});
+static VERSION_ATTR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"\s+version\s*=\s*("[^"]*"|'[^']*')"#).expect("version pattern is valid")
+});
+
+/// The document with its `<rss>` root's version set to 2.0, if it has an `<rss>` root.
+fn with_rss_version_2(bytes: &[u8]) -> Option<Vec<u8>> {
+    let head_len = bytes.len().min(4096);
+    let m = RSS_ROOT.captures(&bytes[..head_len])?;
+    let whole = m.get(0)?;
+    let attrs = VERSION_ATTR.replace_all(&m[1], &b""[..]);
+    let mut out = Vec::with_capacity(bytes.len() + 16);
+    out.extend_from_slice(&bytes[..whole.start()]);
+    out.extend_from_slice(b"<rss version=\"2.0\"");
+    out.extend_from_slice(&attrs);
+    out.extend_from_slice(&m[2]);
+    out.push(b'>');
+    out.extend_from_slice(&bytes[whole.end()..]);
+    Some(out)
+}
+
 /// Feed URLs listed in an OPML document (nested outlines included).
 pub fn parse_opml(xml: &str) -> Result<Vec<String>, FetchError> {
     let doc = opml::OPML::from_str(xml).map_err(|e| FetchError::Opml(e.to_string()))?;
@@ -128,6 +165,20 @@ mod tests {
             parse_feed(json, "http://x.test/j.json").unwrap().items[0].url,
             "http://x.test/j"
         );
+    }
+
+    #[test]
+    fn odd_or_missing_versions_parse_leniently() {
+        for doc in [
+            &br#"<rss><channel><title>No version</title><item><link>http://x.test/1</link></item></channel></rss>"#[..],
+            br#"<rss version="2.0.1-draft"><channel><title>Odd</title><item><link>http://x.test/1</link></item></channel></rss>"#,
+            br#"<rss version="0.91"><channel><title>Old</title><item><title>t</title><link>http://x.test/1</link></item></channel></rss>"#,
+            br#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"><channel><title>RSS 1.0</title></channel><item><title>t</title><link>http://x.test/1</link></item></rdf:RDF>"#,
+        ] {
+            let f = parse_feed(doc, "http://x.test/feed").unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(f.items.len(), 1, "{}", String::from_utf8_lossy(doc));
+            assert_eq!(f.items[0].url, "http://x.test/1");
+        }
     }
 
     #[test]

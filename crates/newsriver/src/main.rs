@@ -101,7 +101,8 @@ enum Command {
         #[arg(long, value_name = "URL")]
         url: Option<String>,
     },
-    /// List the feeds in the state store with their poll status.
+    /// List the feeds in the state store with their poll status, then article counts and
+    /// the articles being retried.
     Feeds,
 }
 
@@ -407,6 +408,15 @@ fn cmd_feeds(config: Config) -> Result<ExitCode> {
                 .map(|e| format!("\n{:>63}{e}", ""))
                 .unwrap_or_default()
         );
+    }
+    let (published, duplicates, failed) = store.outcome_counts()?;
+    println!(
+        "\narticles pending: {}; URLs seen (a page can have a listed and a canonical URL): \
+         {published} published, {duplicates} duplicate, {failed} given up",
+        store.pending_count()?
+    );
+    for (url, attempts, error) in store.retrying(10)? {
+        println!("  retrying ({attempts} failed attempts) {url}: {error}");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -325,6 +325,34 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Seen URLs by outcome over the retention window: (published, duplicate, failed).
+    pub fn outcome_counts(&self) -> Result<(u64, u64, u64)> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT outcome, COUNT(*) FROM seen GROUP BY outcome")?;
+        let mut counts = (0, 0, 0);
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))?;
+        for row in rows {
+            let (outcome, n) = row?;
+            match outcome.as_str() {
+                "published" => counts.0 = n,
+                "duplicate" => counts.1 = n,
+                _ => counts.2 += n,
+            }
+        }
+        Ok(counts)
+    }
+
+    /// Pending items that failed at least once, with their last error, worst first.
+    pub fn retrying(&self, limit: usize) -> Result<Vec<(String, u32, String)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT url, attempts, COALESCE(last_error, '') FROM pending WHERE attempts > 0
+             ORDER BY attempts DESC, url LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     pub fn pending_count(&self) -> Result<u64> {
         Ok(self
             .conn
