@@ -11,11 +11,11 @@ mod normalize;
 use std::collections::HashMap;
 
 use newsriver_model::DuplicateReason;
-use xxhash_rust::xxh3::xxh3_128;
+use xxhash_rust::xxh3::Xxh3;
 
 pub use canonical::{canonicalize_url, UrlError};
-pub use minhash::{Signature, BANDS, BINS, SHINGLE_WORDS};
-pub use normalize::{normalize_text, normalized_words};
+pub use minhash::{Shingler, Signature, BANDS, BINS, SHINGLE_WORDS};
+pub use normalize::{for_each_token, normalize_text, normalized_words, Token};
 
 /// What deduplication remembers about one article.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,13 +28,27 @@ pub struct Fingerprint {
 
 impl Fingerprint {
     pub fn new(canonical_url: &str, text: &str) -> Fingerprint {
-        let words: Vec<String> = normalized_words(text).collect();
-        let content_hash =
-            (!words.is_empty()).then(|| format!("{:032x}", xxh3_128(words.join(" ").as_bytes())));
+        // One pass over the text feeds both the exact hash (words joined by single
+        // spaces, paragraph breaks ignored) and the shingles.
+        let mut exact = Xxh3::new();
+        let mut words = 0usize;
+        let mut shingler = Shingler::default();
+        let mut shingles = Vec::with_capacity(text.len() / 5);
+        for_each_token(text, |token| match token {
+            Token::Word(w) => {
+                if words > 0 {
+                    exact.update(b" ");
+                }
+                exact.update(w.as_bytes());
+                words += 1;
+                shingler.word(w, &mut shingles);
+            }
+            Token::ParagraphEnd => shingler.paragraph_end(&mut shingles),
+        });
         Fingerprint {
             canonical_url: canonical_url.to_string(),
-            content_hash,
-            signature: Signature::from_words(&words),
+            content_hash: (words > 0).then(|| format!("{:032x}", exact.digest128())),
+            signature: Signature::from_shingle_hashes(shingles),
         }
     }
 }

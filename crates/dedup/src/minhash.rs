@@ -22,30 +22,35 @@ const EMPTY: u32 = u32::MAX;
 pub struct Signature(pub Vec<u32>);
 
 impl Signature {
-    /// Signature of a word sequence; `None` when there are too few words to shingle.
-    pub fn from_words(words: &[String]) -> Option<Signature> {
-        if words.len() < SHINGLE_WORDS {
-            return None;
-        }
+    /// Signature of a set of shingle hashes (well mixed 64-bit values); `None` for an
+    /// empty set.
+    pub fn from_shingle_hashes(hashes: impl IntoIterator<Item = u64>) -> Option<Signature> {
         let mut bins = vec![EMPTY; BINS];
-        let mut buf = String::new();
-        for window in words.windows(SHINGLE_WORDS) {
-            buf.clear();
-            for (i, w) in window.iter().enumerate() {
-                if i > 0 {
-                    buf.push(' ');
-                }
-                buf.push_str(w);
-            }
-            let h = xxh3_64(buf.as_bytes());
+        let mut any = false;
+        for h in hashes {
+            any = true;
             let bin = (h >> 57) as usize; // top 7 bits: 128 bins
             let value = (h as u32) & 0x7fff_ffff;
             if value < bins[bin] {
                 bins[bin] = value;
             }
         }
+        if !any {
+            return None;
+        }
         densify(&mut bins);
         Some(Signature(bins))
+    }
+
+    /// Signature of a word sequence shingled as one paragraph; `None` when empty.
+    pub fn from_words(words: &[String]) -> Option<Signature> {
+        let mut shingler = Shingler::default();
+        let mut hashes = Vec::new();
+        for w in words {
+            shingler.word(w, &mut hashes);
+        }
+        shingler.paragraph_end(&mut hashes);
+        Signature::from_shingle_hashes(hashes)
     }
 
     /// Estimated Jaccard similarity of the two shingle sets.
@@ -80,6 +85,58 @@ impl Signature {
                 .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                 .collect(),
         ))
+    }
+}
+
+/// Turns words into shingle hashes, [`SHINGLE_WORDS`] consecutive words within one
+/// paragraph each: shingles never span a paragraph break, so reordering paragraphs
+/// leaves the set unchanged. A paragraph shorter than a shingle is one shingle.
+#[derive(Default)]
+pub struct Shingler {
+    window: [u64; SHINGLE_WORDS],
+    filled: usize,
+    emitted_in_paragraph: bool,
+}
+
+/// Murmur3's 64-bit finalizer: spreads combined word hashes over all bits.
+fn fmix64(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+impl Shingler {
+    fn combine(&self, n: usize) -> u64 {
+        let mut h = n as u64;
+        for (i, w) in self.window[..n].iter().enumerate() {
+            h = h.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ w.rotate_left(17 * i as u32 + 1);
+        }
+        fmix64(h)
+    }
+
+    pub fn word(&mut self, word: &str, out: &mut Vec<u64>) {
+        let h = xxh3_64(word.as_bytes());
+        if self.filled < SHINGLE_WORDS {
+            self.window[self.filled] = h;
+            self.filled += 1;
+        } else {
+            self.window.rotate_left(1);
+            self.window[SHINGLE_WORDS - 1] = h;
+        }
+        if self.filled == SHINGLE_WORDS {
+            out.push(self.combine(SHINGLE_WORDS));
+            self.emitted_in_paragraph = true;
+        }
+    }
+
+    pub fn paragraph_end(&mut self, out: &mut Vec<u64>) {
+        if self.filled > 0 && !self.emitted_in_paragraph {
+            out.push(self.combine(self.filled));
+        }
+        self.filled = 0;
+        self.emitted_in_paragraph = false;
     }
 }
 

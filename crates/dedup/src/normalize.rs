@@ -46,6 +46,100 @@ fn is_joiner(c: char) -> bool {
     matches!(c, '\u{0300}'..='\u{036F}' | '\u{0900}'..='\u{0DFF}' | '\u{200C}' | '\u{200D}')
 }
 
+/// What [`for_each_token`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Token<'a> {
+    /// A normalized word, as [`normalized_words`] yields it.
+    Word(&'a str),
+    /// A line break, and the end of the text.
+    ParagraphEnd,
+}
+
+/// Calls `f` with each normalized word of `text` and each paragraph end, without
+/// allocating per word: this is the fingerprinting hot path.
+///
+/// The text is cut at ASCII whitespace (NFKC never composes across it), and each piece
+/// takes the cheapest path that gives the same result as normalizing the whole text:
+/// plain ASCII, already-NFKC Unicode, or NFKC proper.
+pub fn for_each_token(text: &str, mut f: impl FnMut(Token<'_>)) {
+    let mut buf = String::with_capacity(32);
+    for (i, piece) in text.split('\n').enumerate() {
+        if i > 0 {
+            flush(&mut buf, &mut f);
+            f(Token::ParagraphEnd);
+        }
+        for chunk in piece.split_ascii_whitespace() {
+            if chunk.is_ascii() {
+                ascii_words(chunk, &mut buf, &mut f);
+            } else if unicode_normalization::is_nfkc_quick(chunk.chars())
+                == unicode_normalization::IsNormalized::Yes
+            {
+                for c in chunk.chars() {
+                    push_char(c, &mut buf, &mut f);
+                }
+            } else {
+                for c in chunk.nfkc() {
+                    push_char(c, &mut buf, &mut f);
+                }
+            }
+            flush(&mut buf, &mut f);
+        }
+    }
+    flush(&mut buf, &mut f);
+    f(Token::ParagraphEnd);
+}
+
+/// Words of an ASCII chunk: runs of letters and digits, lower-cased; handed out without
+/// copying when they are lower case already.
+fn ascii_words(chunk: &str, buf: &mut String, f: &mut impl FnMut(Token<'_>)) {
+    let bytes = chunk.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_alphanumeric() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && bytes[i].is_ascii_alphanumeric() {
+            i += 1;
+        }
+        let word = &chunk[start..i];
+        if word.bytes().any(|b| b.is_ascii_uppercase()) {
+            buf.clear();
+            buf.push_str(word);
+            buf.make_ascii_lowercase();
+            f(Token::Word(buf));
+            buf.clear();
+        } else {
+            f(Token::Word(word));
+        }
+    }
+}
+
+fn flush(buf: &mut String, f: &mut impl FnMut(Token<'_>)) {
+    if !buf.is_empty() {
+        f(Token::Word(buf));
+        buf.clear();
+    }
+}
+
+fn push_char(c: char, buf: &mut String, f: &mut impl FnMut(Token<'_>)) {
+    if c.is_ascii() {
+        if c.is_ascii_alphanumeric() {
+            buf.push(c.to_ascii_lowercase());
+        } else {
+            flush(buf, f);
+        }
+        return;
+    }
+    let Some(c) = fold_char(c) else { return };
+    if c.is_alphanumeric() || is_joiner(c) {
+        buf.extend(c.to_lowercase());
+    } else {
+        flush(buf, f);
+    }
+}
+
 /// The normalized text as one string of single-space-separated words.
 pub fn normalize_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -67,6 +161,23 @@ mod tests {
         assert_eq!(normalize_text("إنَّ الأمـــر"), normalize_text("ان الامر"));
         assert_eq!(normalize_text("مدرسة على"), normalize_text("مدرسه علي"));
         assert_eq!(normalize_text("عام ٢٠٢٥"), "عام 2025");
+    }
+
+    #[test]
+    fn word_callback_matches_iterator() {
+        for text in [
+            "Hello,   WORLD!!\nإنَّ الأمـــر ٢٠٢٥",
+            "ＡＢＣ１２３ “Quoted” — text…",
+        ] {
+            let mut words = Vec::new();
+            let mut paragraphs = 0;
+            for_each_token(text, |t| match t {
+                Token::Word(w) => words.push(w.to_string()),
+                Token::ParagraphEnd => paragraphs += 1,
+            });
+            assert_eq!(words, normalized_words(text).collect::<Vec<_>>());
+            assert_eq!(paragraphs, text.lines().count());
+        }
     }
 
     #[test]
