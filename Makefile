@@ -4,19 +4,23 @@ CARGO ?= cargo
 CONFIG ?=
 RUN_ARGS ?=
 
-.PHONY: all build run once test lint fmt eval bench-compare bench-feeds bench-stress fuzz clean
+
+.PHONY: deps all build run once test lint fmt eval bench-compare bench-feeds bench-stress fuzz clean
 
 # The extraction benchmark pages (see ../shared/eval/aeb/README.md).
 AEB ?= ../shared/eval/aeb
 
 all: build
 
-build:
+deps:
+	@scripts/install-deps.sh
+
+build: deps
 	$(CARGO) build --release --locked
 
 ## Build and run the daemon on the embedded default config (Ctrl-C stops it cleanly).
 ## Articles go to stdout as JSON lines; logs to stderr; state to ./data/.
-run:
+run: deps
 	@$(CARGO) run --release --locked --bin newsriver -- $(if $(CONFIG),--config $(CONFIG)) run $(RUN_ARGS)
 
 ## Poll every configured feed once and exit.
@@ -25,7 +29,7 @@ once:
 
 ## Unit and integration tests (integration tests start their own servers on 127.0.0.1).
 ## Ends with one summary line, "tests: N passed, N failed".
-test:
+test: deps
 	set -o pipefail; $(CARGO) test --workspace --locked 2>&1 | awk '{ print } \
 	  /^test result:/ { passed += $$4; failed += $$6 } \
 	  END { printf "\ntests: %d passed, %d failed\n", passed, failed }'

@@ -130,6 +130,16 @@ fn route(
             tiny_http::Response::from_data(page.into_bytes())
                 .with_header(header("Content-Type", "text/html"))
         }
+        // The multilingual labelled pages, for tests that need many distinct articles.
+        p if p.starts_with("/ml/") && !p.contains("..") => {
+            match std::fs::read(dir.join("multilingual/pages").join(&p["/ml/".len()..])) {
+                Ok(bytes) => tiny_http::Response::from_data(bytes)
+                    .with_header(header("Content-Type", "text/html")),
+                Err(_) => {
+                    tiny_http::Response::from_data(b"not found".to_vec()).with_status_code(404)
+                }
+            }
+        }
         p if p.starts_with("/news/") && !p.contains("..") => {
             match std::fs::read(dir.join("site").join(&p["/news/".len()..])) {
                 Ok(bytes) => tiny_http::Response::from_data(bytes)

@@ -20,6 +20,7 @@ pub struct Config {
     pub strip: StripSettings,
     pub dedup: DedupSettings,
     pub output: OutputConfig,
+    pub kafka: newsriver_publisher::KafkaConfig,
     pub state: StateConfig,
     pub pipeline: PipelineConfig,
 }
@@ -85,7 +86,15 @@ pub struct DedupSettings {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct OutputConfig {
+    pub kind: OutputKind,
     pub path: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputKind {
+    Jsonl,
+    Kafka,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -21,7 +21,7 @@ use newsriver_store::Store;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Config;
+use crate::config::{Config, OutputKind};
 use crate::pipeline::{Context, Stats};
 
 /// Exit code when some items failed (backfill) or the pipeline stopped on an error.
@@ -101,6 +101,30 @@ enum Command {
         #[arg(long, value_name = "URL")]
         url: Option<String>,
     },
+    /// Read the Kafka topic and print each article as a JSON line (to inspect the river
+    /// or pipe it on). Brokers and topic default to the [kafka] config section.
+    Consume {
+        /// Bootstrap servers (default: kafka.brokers).
+        #[arg(long)]
+        brokers: Option<String>,
+        /// Topic (default: kafka.topic).
+        #[arg(long)]
+        topic: Option<String>,
+        /// Consumer group: members share the partitions and offsets are committed.
+        /// Without one, a private group reads without committing.
+        #[arg(long)]
+        group: Option<String>,
+        /// Start from the oldest retained message when the group has no offset
+        /// (default: only new messages).
+        #[arg(long)]
+        from_beginning: bool,
+        /// Exit after this many messages.
+        #[arg(long, value_name = "N")]
+        max_messages: Option<u64>,
+        /// Exit when no message arrived for this many seconds.
+        #[arg(long, value_name = "SECS")]
+        idle_timeout: Option<u64>,
+    },
     /// List the feeds in the state store with their poll status, then article counts and
     /// the articles being retried.
     Feeds,
@@ -147,6 +171,25 @@ fn main() -> ExitCode {
             } => cmd_backfill(config, &input, output, no_progress).await,
             Command::Extract { input, text, url } => cmd_extract(config, &input, text, url).await,
             Command::Feeds => cmd_feeds(config),
+            Command::Consume {
+                brokers,
+                topic,
+                group,
+                from_beginning,
+                max_messages,
+                idle_timeout,
+            } => {
+                let options = newsriver_publisher::ConsumeOptions {
+                    brokers: brokers.unwrap_or_else(|| config.kafka.brokers.clone()),
+                    topic: topic.unwrap_or_else(|| config.kafka.topic.clone()),
+                    group,
+                    from_beginning,
+                    max_messages,
+                    idle_timeout: idle_timeout.map(std::time::Duration::from_secs),
+                    properties: config.kafka.properties.clone(),
+                };
+                cmd_consume(options).await
+            }
         }
     });
     match result {
@@ -178,8 +221,16 @@ async fn setup(config: Config, output: Option<String>) -> Result<(Arc<Context>, 
         pending = store.pending_count()?,
         "state loaded"
     );
-    let dest = Destination::parse(output.as_deref().unwrap_or(&config.output.path));
-    let sink = Sink::JsonLines(JsonLinesSink::open(&dest).await?);
+    // --output always means JSON lines, whatever the configured kind.
+    let sink = match (&output, config.output.kind) {
+        (None, OutputKind::Kafka) => Sink::Kafka(Box::new(
+            newsriver_publisher::KafkaSink::open(&config.kafka).await?,
+        )),
+        _ => {
+            let dest = Destination::parse(output.as_deref().unwrap_or(&config.output.path));
+            Sink::JsonLines(JsonLinesSink::open(&dest).await?)
+        }
+    };
     let fetcher = Fetcher::new(config.fetch_config())?;
     let ctx = Context {
         config,
@@ -372,6 +423,25 @@ async fn cmd_extract(
     } else {
         println!("{}", serde_json::to_string_pretty(&extracted)?);
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn cmd_consume(options: newsriver_publisher::ConsumeOptions) -> Result<ExitCode> {
+    use std::io::Write;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let read = newsriver_publisher::consume(
+        &options,
+        |payload| {
+            out.write_all(payload)?;
+            out.write_all(b"\n")?;
+            // Readers downstream of a pipe see each article as it arrives.
+            out.flush()
+        },
+        wait_for_signal(),
+    )
+    .await?;
+    tracing::info!(read, topic = %options.topic, "consumer stopped");
     Ok(ExitCode::SUCCESS)
 }
 

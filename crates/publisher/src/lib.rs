@@ -4,13 +4,21 @@
 //! and flushed to stdout, written and fsynced to a file); the pipeline marks articles done
 //! only after that, which is what makes delivery at-least-once.
 
+#[cfg(feature = "kafka")]
+mod kafka;
+
 use std::path::{Path, PathBuf};
 
 use newsriver_model::Article;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
+#[cfg(feature = "kafka")]
+pub use kafka::{consume, create_topic, ConsumeOptions, KafkaConfig, KafkaSink};
+
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
+    #[error("Kafka: {0}")]
+    Kafka(String),
     #[error("cannot open output file {path}: {source}")]
     Open {
         path: PathBuf,
@@ -123,18 +131,24 @@ async fn open_append(path: &Path) -> Result<tokio::fs::File, SinkError> {
 /// small, and async methods stay plain.
 pub enum Sink {
     JsonLines(JsonLinesSink),
+    #[cfg(feature = "kafka")]
+    Kafka(Box<KafkaSink>),
 }
 
 impl Sink {
     pub async fn publish(&mut self, batch: &[Article]) -> Result<(), SinkError> {
         match self {
             Sink::JsonLines(s) => s.publish(batch).await,
+            #[cfg(feature = "kafka")]
+            Sink::Kafka(s) => s.publish(batch).await,
         }
     }
 
     pub async fn close(&mut self) -> Result<(), SinkError> {
         match self {
             Sink::JsonLines(s) => s.close().await,
+            #[cfg(feature = "kafka")]
+            Sink::Kafka(s) => s.close().await,
         }
     }
 }

@@ -1,0 +1,313 @@
+//! Kafka sink: an idempotent producer (acks=all) keyed by article id, so the versions of
+//! one article stay ordered in one partition. A batch counts as published only when the
+//! broker acknowledged every message of it.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use newsriver_model::{Article, SCHEMA_VERSION};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use serde::Deserialize;
+
+use crate::SinkError;
+
+/// Kafka settings; `config/newsriver.toml` documents each with its default.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaConfig {
+    pub brokers: String,
+    pub topic: String,
+    /// Create the topic at start when it does not exist.
+    pub create_topic: bool,
+    pub partitions: i32,
+    pub replication_factor: i32,
+    /// none, gzip, snappy, lz4 or zstd.
+    pub compression: String,
+    pub linger_ms: u64,
+    /// Maximum bytes of one produce batch (librdkafka batch.size).
+    pub batch_bytes: u64,
+    /// How long librdkafka keeps trying to deliver a message; 0 = for ever, so a broker
+    /// outage makes the pipeline wait instead of dropping anything.
+    pub message_timeout_ms: u64,
+    /// Further librdkafka producer properties (security.protocol, sasl.*, ...).
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
+}
+
+fn kafka_err(context: &str, e: KafkaError) -> SinkError {
+    SinkError::Kafka(format!("{context}: {e}"))
+}
+
+pub struct KafkaSink {
+    config: KafkaConfig,
+    producer: FutureProducer,
+}
+
+impl KafkaSink {
+    fn producer(config: &KafkaConfig) -> Result<FutureProducer, SinkError> {
+        let mut cc = ClientConfig::new();
+        cc.set("bootstrap.servers", &config.brokers)
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("compression.type", &config.compression)
+            .set("linger.ms", config.linger_ms.to_string())
+            .set("batch.size", config.batch_bytes.to_string())
+            .set("message.timeout.ms", config.message_timeout_ms.to_string())
+            .set("client.id", "newsriver");
+        for (k, v) in &config.properties {
+            cc.set(k, v);
+        }
+        cc.create().map_err(|e| kafka_err("creating producer", e))
+    }
+
+    /// Connects, and creates the topic first when configured to.
+    pub async fn open(config: &KafkaConfig) -> Result<KafkaSink, SinkError> {
+        if config.create_topic {
+            create_topic(config).await?;
+        }
+        Ok(KafkaSink {
+            producer: Self::producer(config)?,
+            config: config.clone(),
+        })
+    }
+
+    /// Sends the batch and returns once the broker acknowledged every message. Messages
+    /// that fail are sent again (after rebuilding the producer when librdkafka reports
+    /// a fatal error); only a permanent refusal by the broker is returned as an error.
+    pub async fn publish(&mut self, batch: &[Article]) -> Result<(), SinkError> {
+        let mut todo: Vec<(&Article, String)> = Vec::with_capacity(batch.len());
+        for a in batch {
+            let json = serde_json::to_string(a).map_err(|e| SinkError::Serialize {
+                id: a.id.clone(),
+                reason: e.to_string(),
+            })?;
+            todo.push((a, json));
+        }
+        let mut round = 0u32;
+        while !todo.is_empty() {
+            let mut waiting = Vec::with_capacity(todo.len());
+            for (article, json) in todo.drain(..) {
+                let future = loop {
+                    let record = FutureRecord::to(&self.config.topic)
+                        .key(article.id.as_str())
+                        .payload(json.as_str())
+                        .headers(headers(article));
+                    match self.producer.send_result(record) {
+                        Ok(f) => break f,
+                        // The local queue is full: the broker is slow or away. Wait.
+                        Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                        Err((e, _)) => return Err(kafka_err("enqueueing message", e)),
+                    }
+                };
+                waiting.push((article, json, future));
+            }
+            let mut failed = Vec::new();
+            for (article, json, future) in waiting {
+                match future.await {
+                    Ok(Ok(_delivery)) => {}
+                    Ok(Err((e, _))) if is_permanent(&e) => {
+                        return Err(kafka_err(
+                            &format!("broker refused article {}", article.id),
+                            e,
+                        ))
+                    }
+                    Ok(Err((e, _))) => {
+                        tracing::warn!(id = %article.id, error = %e, "delivery failed; will resend");
+                        failed.push((article, json));
+                    }
+                    Err(_canceled) => failed.push((article, json)),
+                }
+            }
+            if !failed.is_empty() {
+                if let Some((code, reason)) = self.producer.client().fatal_error() {
+                    tracing::error!(?code, %reason, "fatal Kafka producer error; rebuilding the producer");
+                    self.producer = Self::producer(&self.config)?;
+                }
+                round += 1;
+                tokio::time::sleep(Duration::from_millis(200 * u64::from(round.min(25)))).await;
+            }
+            todo = failed;
+        }
+        Ok(())
+    }
+
+    /// Waits for everything in flight to be acknowledged.
+    pub async fn close(&mut self) -> Result<(), SinkError> {
+        let producer = self.producer.clone();
+        tokio::task::spawn_blocking(move || producer.flush(Duration::from_secs(60)))
+            .await
+            .map_err(|e| SinkError::Kafka(format!("flush task: {e}")))?
+            .map_err(|e| kafka_err("flushing producer", e))
+    }
+}
+
+fn headers(a: &Article) -> OwnedHeaders {
+    OwnedHeaders::new()
+        .insert(Header {
+            key: "schema_version",
+            value: Some(SCHEMA_VERSION),
+        })
+        .insert(Header {
+            key: "content-type",
+            value: Some("application/json"),
+        })
+        .insert(Header {
+            key: "story_id",
+            value: Some(a.dedup.story_id.as_str()),
+        })
+        .insert(Header {
+            key: "source",
+            value: Some(a.source.as_str()),
+        })
+}
+
+/// Errors that another attempt will not fix.
+fn is_permanent(e: &KafkaError) -> bool {
+    matches!(
+        e.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::MessageSizeTooLarge
+                | RDKafkaErrorCode::TopicAuthorizationFailed
+                | RDKafkaErrorCode::ClusterAuthorizationFailed
+                | RDKafkaErrorCode::InvalidMessage
+                | RDKafkaErrorCode::InvalidRecord
+        )
+    )
+}
+
+/// Creates the topic with the configured partitions; an existing topic is left as it is.
+pub async fn create_topic(config: &KafkaConfig) -> Result<(), SinkError> {
+    let mut cc = ClientConfig::new();
+    cc.set("bootstrap.servers", &config.brokers);
+    for (k, v) in &config.properties {
+        cc.set(k, v);
+    }
+    let admin: AdminClient<DefaultClientContext> = cc
+        .create()
+        .map_err(|e| kafka_err("creating admin client", e))?;
+    let topic = NewTopic::new(
+        &config.topic,
+        config.partitions,
+        TopicReplication::Fixed(config.replication_factor),
+    );
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    let results = admin
+        .create_topics([&topic], &options)
+        .await
+        .map_err(|e| kafka_err("creating topic", e))?;
+    for r in results {
+        match r {
+            Ok(name) => {
+                tracing::info!(topic = %name, partitions = config.partitions, "created Kafka topic")
+            }
+            Err((name, RDKafkaErrorCode::TopicAlreadyExists)) => {
+                tracing::debug!(topic = %name, "Kafka topic exists")
+            }
+            Err((name, code)) => {
+                return Err(SinkError::Kafka(format!("creating topic {name}: {code}")));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What `newsriver consume` reads.
+#[derive(Debug, Clone)]
+pub struct ConsumeOptions {
+    pub brokers: String,
+    pub topic: String,
+    /// Consumer group; without one, a private group that commits nothing.
+    pub group: Option<String>,
+    pub from_beginning: bool,
+    /// Stop after this many messages.
+    pub max_messages: Option<u64>,
+    /// Stop when nothing arrived for this long.
+    pub idle_timeout: Option<Duration>,
+    pub properties: BTreeMap<String, String>,
+}
+
+/// Reads the topic and hands each message value to `out`, until a limit is reached or
+/// `stop` resolves. Returns how many messages were read.
+pub async fn consume(
+    options: &ConsumeOptions,
+    mut out: impl FnMut(&[u8]) -> std::io::Result<()>,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<u64, SinkError> {
+    use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+    use rdkafka::Message;
+
+    let (group, commit) = match &options.group {
+        Some(g) => (g.clone(), true),
+        None => (
+            format!(
+                "newsriver-consume-{}-{}",
+                std::process::id(),
+                chrono_free_nanos()
+            ),
+            false,
+        ),
+    };
+    let mut cc = ClientConfig::new();
+    cc.set("bootstrap.servers", &options.brokers)
+        .set("group.id", &group)
+        .set("enable.auto.commit", commit.to_string())
+        .set(
+            "auto.offset.reset",
+            if options.from_beginning {
+                "earliest"
+            } else {
+                "latest"
+            },
+        )
+        .set("enable.partition.eof", "false");
+    for (k, v) in &options.properties {
+        cc.set(k, v);
+    }
+    let consumer: StreamConsumer = cc.create().map_err(|e| kafka_err("creating consumer", e))?;
+    consumer
+        .subscribe(&[&options.topic])
+        .map_err(|e| kafka_err("subscribing", e))?;
+    tokio::pin!(stop);
+    let mut count = 0u64;
+    loop {
+        if options.max_messages.is_some_and(|m| count >= m) {
+            break;
+        }
+        let next = async {
+            match options.idle_timeout {
+                Some(t) => tokio::time::timeout(t, consumer.recv()).await.ok(),
+                None => Some(consumer.recv().await),
+            }
+        };
+        let msg = tokio::select! {
+            _ = &mut stop => break,
+            m = next => m,
+        };
+        let Some(msg) = msg else { break };
+        let msg = msg.map_err(|e| kafka_err("reading", e))?;
+        if let Some(payload) = msg.payload() {
+            out(payload).map_err(SinkError::Write)?;
+            count += 1;
+        }
+    }
+    if commit && count > 0 {
+        if let Err(e) = consumer.commit_consumer_state(CommitMode::Sync) {
+            tracing::warn!(error = %e, "committing consumer offsets failed");
+        }
+    }
+    Ok(count)
+}
+
+fn chrono_free_nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}

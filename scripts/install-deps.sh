@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the system packages newsriver builds with, when they are missing: a C
+# toolchain, make, cmake and the curl/zlib headers (librdkafka is built from source).
+# Used by `make` and by CI; safe to run again (it installs nothing that is present).
+set -euo pipefail
+
+missing=()
+command -v cc >/dev/null || missing+=(gcc libc6-dev)
+command -v c++ >/dev/null || missing+=(g++)
+command -v make >/dev/null || missing+=(make)
+command -v cmake >/dev/null || missing+=(cmake)
+command -v pkg-config >/dev/null || missing+=(pkg-config)
+command -v kill >/dev/null || missing+=(procps)
+[ -e /usr/include/curl/curl.h ] || [ -e /usr/include/x86_64-linux-gnu/curl/curl.h ] || missing+=(libcurl4-openssl-dev)
+[ -e /usr/include/zlib.h ] || missing+=(zlib1g-dev)
+((${#missing[@]})) || exit 0
+
+if ! command -v apt-get >/dev/null; then
+  echo "newsriver needs: ${missing[*]} (install them with your package manager)" >&2
+  exit 1
+fi
+sudo=""
+if [ "$(id -u)" != 0 ]; then
+  if command -v sudo >/dev/null; then sudo=sudo; else
+    echo "newsriver needs: ${missing[*]}; run as root or install them: apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+echo "installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,232 @@
+//! Kafka output against a real Kafka-protocol broker on 127.0.0.1: tansu, started here.
+//! CI installs it (see .ci/run) and sets NEWSRIVER_REQUIRE_KAFKA=1 so a missing broker
+//! fails the run; elsewhere these tests say they were skipped.
+
+mod support;
+
+use std::collections::HashSet;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::*;
+
+struct Broker {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn tansu() -> Option<PathBuf> {
+    let from_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join("tansu"))
+            .find(|p| p.is_file())
+    });
+    from_path.or_else(|| {
+        let home = std::env::var_os("HOME")?;
+        let p = PathBuf::from(home).join(".cargo/bin/tansu");
+        p.is_file().then_some(p)
+    })
+}
+
+fn start_broker() -> Option<Broker> {
+    let Some(bin) = tansu() else {
+        assert!(
+            std::env::var_os("NEWSRIVER_REQUIRE_KAFKA").is_none(),
+            "tansu not installed but NEWSRIVER_REQUIRE_KAFKA is set"
+        );
+        eprintln!("skipped: tansu not installed (cargo install tansu --version 0.6.0 --features dynostore,libsql --locked)");
+        return None;
+    };
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let url = format!("tcp://{addr}");
+    let child = Command::new(bin)
+        .args([
+            "broker",
+            "--listener-url",
+            &url,
+            "--advertised-listener-url",
+            &url,
+            "--storage-engine",
+            "memory://tansu/",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start tansu");
+    let broker = Broker { child, addr };
+    let start = Instant::now();
+    while std::net::TcpStream::connect(&broker.addr).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "tansu did not start listening"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Some(broker)
+}
+
+fn kafka_config(
+    dir: &std::path::Path,
+    server: &FixtureServer,
+    broker: &Broker,
+    topic: &str,
+) -> PathBuf {
+    let cfg = write_config(dir, server);
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text = text.replace("[output]\n", "[output]\nkind = \"kafka\"\n");
+    text.push_str(&format!(
+        "\n[kafka]\nbrokers = \"{}\"\ntopic = \"{topic}\"\npartitions = 4\nlinger_ms = 5\n",
+        broker.addr
+    ));
+    std::fs::write(&cfg, text).unwrap();
+    cfg
+}
+
+fn consume(cfg: &str, extra: &[&str]) -> Vec<serde_json::Value> {
+    let mut args = vec!["consume", "--config", cfg];
+    args.extend_from_slice(extra);
+    let out = newsriver(&args, None);
+    assert!(
+        out.status.success(),
+        "consume failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line {l}: {e}")))
+        .collect()
+}
+
+#[test]
+fn pipeline_publishes_to_kafka_and_consume_reads_it_back() {
+    let Some(broker) = start_broker() else { return };
+    let server = FixtureServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = kafka_config(dir.path(), &server, &broker, "articles");
+    let cfg = cfg.to_str().unwrap();
+    let out = newsriver(&["run", "--once", "--config", cfg], None);
+    assert!(
+        out.status.success(),
+        "run failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let records = consume(
+        cfg,
+        &[
+            "--from-beginning",
+            "--max-messages",
+            "5",
+            "--idle-timeout",
+            "20",
+        ],
+    );
+    assert_eq!(check_articles(&records).len(), 5);
+    let ids: HashSet<&str> = records.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 5, "each article once");
+    // Nothing more than the five: a second read finds no further message.
+    let all = consume(cfg, &["--from-beginning", "--idle-timeout", "8"]);
+    assert_eq!(all.len(), 5, "the producer must not duplicate");
+}
+
+#[test]
+fn a_consumer_group_of_two_splits_the_partitions() {
+    let Some(broker) = start_broker() else { return };
+    let server = FixtureServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = kafka_config(dir.path(), &server, &broker, "grouped");
+    let cfg_s = cfg.to_str().unwrap().to_string();
+    // First publish creates the topic.
+    let out = newsriver(&["run", "--once", "--config", &cfg_s], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Two members of one group, started together, read while more articles arrive.
+    let spawn_member = || {
+        Command::new(env!("CARGO_BIN_EXE_newsriver"))
+            .args([
+                "consume",
+                "--config",
+                &cfg_s,
+                "--group",
+                "readers",
+                "--from-beginning",
+                "--idle-timeout",
+                "25",
+            ])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let a = spawn_member();
+    let b = spawn_member();
+    std::thread::sleep(Duration::from_secs(8));
+    let pages = std::fs::read_dir(fixtures_dir().join("multilingual/pages")).unwrap();
+    let list: String = pages
+        .filter_map(|e| e.ok())
+        .map(|e| {
+            format!(
+                "{}\n",
+                server.url(&format!("/ml/{}", e.file_name().to_string_lossy()))
+            )
+        })
+        .collect();
+    let out = newsriver(&["backfill", "-", "--config", &cfg_s], Some(&list));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = |c: Child| -> Vec<String> {
+        let out = c.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    };
+    let (ids_a, ids_b) = (read(a), read(b));
+    let published = consume(&cfg_s, &["--from-beginning", "--idle-timeout", "8"]);
+    let all: HashSet<String> = published
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(all.len() > 20, "expected many articles, got {}", all.len());
+    let set_a: HashSet<String> = ids_a.into_iter().collect();
+    let set_b: HashSet<String> = ids_b.into_iter().collect();
+    assert!(
+        !set_a.is_empty() && !set_b.is_empty(),
+        "both members must get partitions: {} / {}",
+        set_a.len(),
+        set_b.len()
+    );
+    assert!(set_a.is_disjoint(&set_b), "a message went to both members");
+    let union: HashSet<String> = set_a.union(&set_b).cloned().collect();
+    assert_eq!(union, all, "the group together read every article");
+}
