@@ -120,7 +120,12 @@ impl Config {
             }
             fig = fig.merge(Toml::file(path));
         }
-        fig = fig.merge(Env::prefixed("NEWSRIVER_").split("__"));
+        // Only SECTION__KEY variables are settings; NEWSRIVER_CONFIG and others are not.
+        fig = fig.merge(
+            Env::prefixed("NEWSRIVER_")
+                .filter(|k| k.as_str().contains("__"))
+                .split("__"),
+        );
         let cfg: Config = fig.extract().context("invalid configuration")?;
         cfg.validate()?;
         Ok(cfg)
@@ -198,6 +203,7 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.set_env("NEWSRIVER_FETCH__TIMEOUT_SECS", "7");
             jail.set_env("NEWSRIVER_DEDUP__POLICY", "flag");
+            jail.set_env("NEWSRIVER_CONFIG", "ignored-here.toml");
             let cfg = Config::load(None).expect("defaults load");
             assert_eq!(cfg.fetch.timeout_secs, 7);
             assert_eq!(cfg.dedup.policy, DuplicatePolicy::Flag);

@@ -1,0 +1,163 @@
+//! Kafka sink throughput and latency against a running broker, side by side with a plain
+//! librdkafka producer with the same settings on the same broker in the same run.
+//!
+//!     tansu broker --listener-url tcp://127.0.0.1:19092 --advertised-listener-url tcp://127.0.0.1:19092 --storage-engine memory://tansu/ &
+//!     cargo run --release -p newsriver-bench --bin kafkabench -- --brokers 127.0.0.1:19092
+
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use clap::Parser;
+use newsriver_model::{article_id, Article, DedupInfo, DedupStatus, SCHEMA_VERSION};
+use newsriver_publisher::{KafkaConfig, KafkaSink};
+use rdkafka::config::ClientConfig;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+
+#[derive(Parser)]
+#[command(about = "Produce 5 KB articles through the newsriver Kafka sink and a plain producer")]
+struct Args {
+    #[arg(long, default_value = "127.0.0.1:19092")]
+    brokers: String,
+    #[arg(long, default_value_t = 20_000)]
+    messages: usize,
+    /// Articles per sink batch (the pipeline's batch_size).
+    #[arg(long, default_value_t = 256)]
+    batch: usize,
+    #[arg(long, default_value_t = 5)]
+    linger_ms: u64,
+}
+
+fn article(i: usize) -> Article {
+    let url = format!("https://bench.test/article/{i}");
+    let id = article_id(&url);
+    Article {
+        schema_version: SCHEMA_VERSION.into(),
+        id: id.clone(),
+        url: url.clone(),
+        canonical_url: url,
+        title: Some(format!("Benchmark article {i}")),
+        text: "The committee met on Tuesday and heard three witnesses before adjourning. "
+            .repeat(68),
+        published_at: None,
+        modified_at: None,
+        authors: vec![],
+        language: Some("en".into()),
+        image: None,
+        source: "backfill".into(),
+        fetched_at: chrono::Utc::now(),
+        dedup: DedupInfo {
+            status: DedupStatus::Unique,
+            duplicate_of: None,
+            reason: None,
+            story_id: id,
+        },
+    }
+}
+
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
+fn report(label: &str, n: usize, bytes: usize, wall: Duration, mut lat_ms: Vec<f64>) {
+    lat_ms.sort_by(f64::total_cmp);
+    println!(
+        "  {label:<28} {:>8.0} msg/s {:>7.1} MB/s   latency median {:>7.2} ms  p99 {:>7.2} ms",
+        n as f64 / wall.as_secs_f64(),
+        bytes as f64 / 1e6 / wall.as_secs_f64(),
+        percentile(&lat_ms, 0.5),
+        percentile(&lat_ms, 0.99)
+    );
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    let articles: Vec<Article> = (0..args.messages).map(article).collect();
+    let payloads: Vec<String> = articles
+        .iter()
+        .map(|a| serde_json::to_string(a).expect("json"))
+        .collect();
+    let bytes: usize = payloads.iter().map(String::len).sum();
+    println!(
+        "{} articles, {:.1} KB each as JSON, broker {}",
+        args.messages,
+        bytes as f64 / args.messages as f64 / 1024.0,
+        args.brokers
+    );
+    let config = KafkaConfig {
+        brokers: args.brokers.clone(),
+        topic: "bench-sink".into(),
+        create_topic: true,
+        partitions: 6,
+        replication_factor: 1,
+        compression: "lz4".into(),
+        linger_ms: args.linger_ms,
+        batch_bytes: 1_048_576,
+        message_timeout_ms: 0,
+        properties: Default::default(),
+    };
+
+    // newsriver's sink, batch by batch as the publish stage calls it.
+    let mut sink = KafkaSink::open(&config).await?;
+    let mut lat = Vec::with_capacity(args.messages);
+    let start = Instant::now();
+    for chunk in articles.chunks(args.batch) {
+        let t = Instant::now();
+        sink.publish(chunk).await?;
+        let ms = t.elapsed().as_secs_f64() * 1e3;
+        lat.extend(std::iter::repeat_n(ms, chunk.len()));
+    }
+    sink.close().await?;
+    report(
+        "newsriver KafkaSink",
+        args.messages,
+        bytes,
+        start.elapsed(),
+        lat,
+    );
+
+    // A plain idempotent librdkafka producer, same settings, everything in flight at once.
+    newsriver_publisher::create_topic(&KafkaConfig {
+        topic: "bench-plain".into(),
+        ..config.clone()
+    })
+    .await?;
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", &args.brokers)
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("compression.type", "lz4")
+        .set("linger.ms", args.linger_ms.to_string())
+        .set("batch.size", "1048576")
+        .set("message.timeout.ms", "0")
+        .create()?;
+    let start = Instant::now();
+    let mut pending = Vec::with_capacity(args.messages);
+    for (a, p) in articles.iter().zip(&payloads) {
+        let sent = Instant::now();
+        let f = producer.send(
+            FutureRecord::to("bench-plain")
+                .key(a.id.as_str())
+                .payload(p.as_str()),
+            Duration::from_secs(60),
+        );
+        pending.push(async move {
+            let r = f.await;
+            (r.is_ok(), sent.elapsed().as_secs_f64() * 1e3)
+        });
+    }
+    let results = futures::future::join_all(pending).await;
+    let wall = start.elapsed();
+    let failed = results.iter().filter(|(ok, _)| !ok).count();
+    report(
+        "plain librdkafka producer",
+        args.messages,
+        bytes,
+        wall,
+        results.into_iter().map(|(_, l)| l).collect(),
+    );
+    if failed > 0 {
+        println!("  plain producer: {failed} deliveries failed");
+    }
+    Ok(())
+}
