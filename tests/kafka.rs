@@ -38,6 +38,12 @@ fn tansu() -> Option<PathBuf> {
 }
 
 fn start_broker() -> Option<Broker> {
+    start_broker_at(None, None)
+}
+
+/// A broker on `port` (or a free one), storing in `dir`/tansu.db when given (so it can be
+/// restarted with its data), in memory otherwise.
+fn start_broker_at(port: Option<u16>, dir: Option<&std::path::Path>) -> Option<Broker> {
     let Some(bin) = tansu() else {
         assert!(
             std::env::var_os("NEWSRIVER_REQUIRE_KAFKA").is_none(),
@@ -46,14 +52,24 @@ fn start_broker() -> Option<Broker> {
         eprintln!("skipped: tansu not installed (cargo install tansu --version 0.6.0 --features dynostore,libsql --locked)");
         return None;
     };
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = port.unwrap_or_else(|| {
+        TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    });
     let addr = format!("127.0.0.1:{port}");
     let url = format!("tcp://{addr}");
-    let child = Command::new(bin)
+    let mut cmd = Command::new(bin);
+    let storage = match dir {
+        Some(d) => {
+            cmd.current_dir(d);
+            "sqlite://tansu.db"
+        }
+        None => "memory://tansu/",
+    };
+    let child = cmd
         .args([
             "broker",
             "--listener-url",
@@ -61,7 +77,7 @@ fn start_broker() -> Option<Broker> {
             "--advertised-listener-url",
             &url,
             "--storage-engine",
-            "memory://tansu/",
+            storage,
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -233,4 +249,129 @@ fn a_consumer_group_of_two_splits_the_partitions() {
     assert!(set_a.is_disjoint(&set_b), "a message went to both members");
     let union: HashSet<String> = set_a.union(&set_b).cloned().collect();
     assert_eq!(union, all, "the group together read every article");
+}
+
+fn spawn_daemon(cfg: &str) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_newsriver"))
+        .args(["run", "--config", cfg])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn daemon")
+}
+
+fn signal(child: &Child, sig: &str) {
+    assert!(Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+}
+
+fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+fn page_hits(server: &FixtureServer) -> usize {
+    server
+        .hits
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(p, _)| p.starts_with("/news/") || p.starts_with("/syndicated/"))
+        .map(|(_, n)| n)
+        .sum()
+}
+
+#[test]
+fn broker_stopped_mid_run_loses_nothing_and_duplicates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(broker) = start_broker_at(None, Some(dir.path())) else {
+        return;
+    };
+    let port: u16 = broker.addr.rsplit(':').next().unwrap().parse().unwrap();
+    let server = FixtureServer::start_with_page_delay(Duration::from_millis(400));
+    let cfg = kafka_config(dir.path(), &server, &broker, "resilient");
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text = text.replace("[fetch]\n", "[fetch]\nconcurrency = 1\n");
+    std::fs::write(&cfg, text).unwrap();
+    let cfg = cfg.to_str().unwrap().to_string();
+    let mut daemon = spawn_daemon(&cfg);
+    assert!(
+        wait_until(Duration::from_secs(30), || page_hits(&server) >= 2),
+        "daemon did not start fetching"
+    );
+    drop(broker); // killed mid-run
+    std::thread::sleep(Duration::from_secs(3));
+    let _broker = start_broker_at(Some(port), Some(dir.path())).expect("restart broker");
+    // The daemon waits for the broker instead of dropping: everything arrives.
+    assert!(
+        wait_until(Duration::from_secs(60), || page_hits(&server) >= 6),
+        "fetching stalled"
+    );
+    let records = consume(
+        &cfg,
+        &[
+            "--from-beginning",
+            "--max-messages",
+            "5",
+            "--idle-timeout",
+            "30",
+        ],
+    );
+    signal(&daemon, "-TERM");
+    assert_eq!(daemon.wait().unwrap().code(), Some(0));
+    assert_eq!(check_articles(&records).len(), 5);
+    let all = consume(&cfg, &["--from-beginning", "--idle-timeout", "6"]);
+    let ids: HashSet<&str> = all.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        (all.len(), ids.len()),
+        (5, 5),
+        "the idempotent producer must not duplicate"
+    );
+}
+
+#[test]
+fn daemon_killed_mid_run_delivers_everything_at_least_once() {
+    let Some(broker) = start_broker() else { return };
+    let server = FixtureServer::start_with_page_delay(Duration::from_millis(300));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = kafka_config(dir.path(), &server, &broker, "killed");
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text = text.replace("[fetch]\n", "[fetch]\nconcurrency = 1\n");
+    std::fs::write(&cfg, text).unwrap();
+    let cfg = cfg.to_str().unwrap().to_string();
+    let mut daemon = spawn_daemon(&cfg);
+    assert!(
+        wait_until(Duration::from_secs(30), || page_hits(&server) >= 3),
+        "daemon did not start fetching"
+    );
+    signal(&daemon, "-KILL");
+    daemon.wait().unwrap();
+    let out = newsriver(&["run", "--once", "--config", &cfg], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let all = consume(&cfg, &["--from-beginning", "--idle-timeout", "8"]);
+    let names: HashSet<&str> = all
+        .iter()
+        .filter_map(|r| {
+            let text = r["text"].as_str()?;
+            BODIES
+                .iter()
+                .find(|(_, first, _)| text.contains(first))
+                .map(|(n, _, _)| *n)
+        })
+        .collect();
+    assert_eq!(names.len(), 5, "lost articles after SIGKILL: {names:?}");
 }

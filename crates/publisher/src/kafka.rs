@@ -168,6 +168,25 @@ fn headers(a: &Article) -> OwnedHeaders {
         })
 }
 
+/// Errors the client recovers from by reconnecting.
+fn is_transient(e: &KafkaError) -> bool {
+    matches!(
+        e.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::BrokerTransportFailure
+                | RDKafkaErrorCode::AllBrokersDown
+                | RDKafkaErrorCode::NetworkException
+                | RDKafkaErrorCode::RequestTimedOut
+                | RDKafkaErrorCode::OperationTimedOut
+                | RDKafkaErrorCode::LeaderNotAvailable
+                | RDKafkaErrorCode::NotLeaderForPartition
+                | RDKafkaErrorCode::NotCoordinator
+                | RDKafkaErrorCode::CoordinatorLoadInProgress
+                | RDKafkaErrorCode::CoordinatorNotAvailable
+        )
+    )
+}
+
 /// Errors that another attempt will not fix.
 fn is_permanent(e: &KafkaError) -> bool {
     matches!(
@@ -276,12 +295,20 @@ pub async fn consume(
         .map_err(|e| kafka_err("subscribing", e))?;
     tokio::pin!(stop);
     let mut count = 0u64;
+    let mut last_message = std::time::Instant::now();
     loop {
         if options.max_messages.is_some_and(|m| count >= m) {
             break;
         }
+        // Idle time counts from the last message, whatever errors came in between.
+        let remaining = options
+            .idle_timeout
+            .map(|t| t.saturating_sub(last_message.elapsed()));
+        if remaining == Some(Duration::ZERO) {
+            break;
+        }
         let next = async {
-            match options.idle_timeout {
+            match remaining {
                 Some(t) => tokio::time::timeout(t, consumer.recv()).await.ok(),
                 None => Some(consumer.recv().await),
             }
@@ -291,10 +318,20 @@ pub async fn consume(
             m = next => m,
         };
         let Some(msg) = msg else { break };
-        let msg = msg.map_err(|e| kafka_err("reading", e))?;
+        let msg = match msg {
+            Ok(m) => m,
+            // librdkafka reconnects by itself; a broker that is away is worth waiting for.
+            Err(e) if is_transient(&e) => {
+                tracing::warn!(error = %e, "Kafka broker unavailable; waiting");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+            Err(e) => return Err(kafka_err("reading", e)),
+        };
         if let Some(payload) = msg.payload() {
             out(payload).map_err(SinkError::Write)?;
             count += 1;
+            last_message = std::time::Instant::now();
         }
     }
     if commit && count > 0 {
