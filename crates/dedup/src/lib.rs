@@ -82,12 +82,19 @@ struct Entry {
     id: String,
     story_id: String,
     signature: Option<Signature>,
+    /// Unix seconds when remembered: entries are kept in this order.
+    at: i64,
 }
 
 /// In-memory duplicate index over the articles of the retention window.
+///
+/// Entries are appended in time order and addressed by a running number; expiry drops
+/// a prefix, so memory follows the window, not the history.
 pub struct Deduper {
     config: DedupConfig,
-    entries: Vec<Entry>,
+    entries: std::collections::VecDeque<Entry>,
+    /// Running number of `entries[0]`.
+    first: usize,
     by_url: HashMap<String, usize>,
     by_hash: HashMap<String, usize>,
     by_band: HashMap<u64, Vec<usize>>,
@@ -97,7 +104,8 @@ impl Deduper {
     pub fn new(config: DedupConfig) -> Self {
         Self {
             config,
-            entries: Vec::new(),
+            entries: std::collections::VecDeque::new(),
+            first: 0,
             by_url: HashMap::new(),
             by_hash: HashMap::new(),
             by_band: HashMap::new(),
@@ -116,7 +124,7 @@ impl Deduper {
     /// most similar near-duplicate at or above the threshold.
     pub fn find(&self, fp: &Fingerprint) -> Option<Match> {
         let exact = |idx: usize, reason| {
-            let e = &self.entries[idx];
+            let e = &self.entries[idx - self.first];
             Match {
                 id: e.id.clone(),
                 story_id: e.story_id.clone(),
@@ -142,7 +150,7 @@ impl Deduper {
                 if best.map(|(b, _)| b == idx).unwrap_or(false) {
                     continue;
                 }
-                let Some(other) = &self.entries[idx].signature else {
+                let Some(other) = &self.entries[idx - self.first].signature else {
                     continue;
                 };
                 let sim = sig.similarity(other);
@@ -152,7 +160,7 @@ impl Deduper {
             }
         }
         best.map(|(idx, similarity)| {
-            let e = &self.entries[idx];
+            let e = &self.entries[idx - self.first];
             Match {
                 id: e.id.clone(),
                 story_id: e.story_id.clone(),
@@ -164,7 +172,16 @@ impl Deduper {
 
     /// Remembers an article so later copies are recognized.
     pub fn insert(&mut self, id: &str, story_id: &str, fp: &Fingerprint) {
-        let idx = self.entries.len();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        self.insert_at(id, story_id, fp, now);
+    }
+
+    /// Remembers an article as of `at` (unix seconds; not earlier than the last insert).
+    pub fn insert_at(&mut self, id: &str, story_id: &str, fp: &Fingerprint, at: i64) {
+        let idx = self.first + self.entries.len();
         self.by_url.entry(fp.canonical_url.clone()).or_insert(idx);
         if let Some(h) = &fp.content_hash {
             self.by_hash.entry(h.clone()).or_insert(idx);
@@ -174,11 +191,33 @@ impl Deduper {
                 self.by_band.entry(key).or_default().push(idx);
             }
         }
-        self.entries.push(Entry {
+        self.entries.push_back(Entry {
             id: id.to_string(),
             story_id: story_id.to_string(),
             signature: fp.signature.clone(),
+            at,
         });
+    }
+
+    /// Forgets articles remembered before `cutoff` (unix seconds); returns how many.
+    pub fn expire_before(&mut self, cutoff: i64) -> usize {
+        let mut dropped = 0;
+        while self.entries.front().is_some_and(|e| e.at < cutoff) {
+            self.entries.pop_front();
+            dropped += 1;
+        }
+        if dropped == 0 {
+            return 0;
+        }
+        self.first += dropped;
+        let first = self.first;
+        self.by_url.retain(|_, idx| *idx >= first);
+        self.by_hash.retain(|_, idx| *idx >= first);
+        self.by_band.retain(|_, list| {
+            list.retain(|idx| *idx >= first);
+            !list.is_empty()
+        });
+        dropped
     }
 }
 
@@ -210,6 +249,33 @@ mod tests {
         let m = d.find(&near).unwrap();
         assert_eq!(m.reason, DuplicateReason::NearText);
         assert_eq!(m.id, "a");
+
+        // Expiry forgets what is older than the window, and only that.
+        let mut window = Deduper::new(DedupConfig::default());
+        window.insert_at(
+            "old",
+            "old",
+            &Fingerprint::new("https://a.test/old", TEXT),
+            100,
+        );
+        window.insert_at(
+            "new",
+            "new",
+            &Fingerprint::new("https://a.test/new", "fresh words for a fresh story here"),
+            200,
+        );
+        assert_eq!(window.expire_before(150), 1);
+        assert_eq!(window.len(), 1);
+        assert!(window
+            .find(&Fingerprint::new("https://a.test/old", TEXT))
+            .is_none());
+        assert_eq!(
+            window
+                .find(&Fingerprint::new("https://a.test/new", "x"))
+                .unwrap()
+                .id,
+            "new"
+        );
 
         let different = Fingerprint::new(
             "https://d.test/3",

@@ -212,7 +212,7 @@ async fn setup(config: Config, output: Option<String>) -> Result<(Arc<Context>, 
         near_threshold: config.dedup.near_threshold,
     });
     for r in store.remembered_since(cutoff)? {
-        deduper.insert(&r.id, &r.story_id, &r.fingerprint);
+        deduper.insert_at(&r.id, &r.story_id, &r.fingerprint, r.stored_at);
     }
     tracing::info!(
         state = %config.state.path.display(),

@@ -29,6 +29,9 @@ use tokio::sync::mpsc;
 
 use crate::config::{Config, DuplicatePolicy};
 
+/// How often the dedup stage drops state older than the retention window.
+const EXPIRY_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// A page to process, keyed by the canonical form of its listed URL.
 #[derive(Debug, Clone)]
 pub struct Job {
@@ -307,7 +310,21 @@ async fn dedup_stage(
     done: mpsc::Sender<Done>,
 ) {
     let policy = ctx.config.dedup.policy;
+    let window = chrono::Duration::days(i64::from(ctx.config.dedup.window_days));
+    let mut last_expiry = std::time::Instant::now();
     while let Some(s) = input.recv().await {
+        // A daemon runs for months: keep memory and state to the retention window.
+        if last_expiry.elapsed() >= EXPIRY_INTERVAL {
+            last_expiry = std::time::Instant::now();
+            let cutoff = Utc::now() - window;
+            let forgotten = deduper.expire_before(cutoff.timestamp());
+            match lock(&ctx.store).expire(cutoff) {
+                Ok(rows) => {
+                    tracing::info!(forgotten, rows, "expired dedup state older than the window")
+                }
+                Err(e) => tracing::warn!(error = %e, "expiring old state failed"),
+            }
+        }
         let canonical =
             article_canonical(&s.job, &s.final_url, s.extracted.canonical_url.as_deref());
         let id = article_id(&canonical);
@@ -351,6 +368,7 @@ async fn dedup_stage(
                         id: id.clone(),
                         story_id: id.clone(),
                         fingerprint: fp,
+                        stored_at: Utc::now().timestamp(),
                     }),
                 )
             }

@@ -92,6 +92,8 @@ pub struct Remembered {
     pub id: String,
     pub story_id: String,
     pub fingerprint: Fingerprint,
+    /// Unix seconds when it was stored (set by the store; ignored on write).
+    pub stored_at: i64,
 }
 
 pub struct Store {
@@ -446,7 +448,7 @@ impl Store {
     /// Articles stored at or after `since`, oldest first, to rebuild the dedup index.
     pub fn remembered_since(&self, since: DateTime<Utc>) -> Result<Vec<Remembered>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, canonical_url, content_hash, signature, story_id FROM articles
+            "SELECT id, canonical_url, content_hash, signature, story_id, stored_at FROM articles
              WHERE stored_at >= ?1 ORDER BY stored_at, rowid",
         )?;
         let rows = stmt.query_map([ts(since)], |r| {
@@ -454,6 +456,7 @@ impl Store {
             Ok(Remembered {
                 id: r.get(0)?,
                 story_id: r.get(4)?,
+                stored_at: r.get(5)?,
                 fingerprint: Fingerprint {
                     canonical_url: r.get(1)?,
                     content_hash: r.get(2)?,
@@ -524,6 +527,7 @@ mod tests {
             id: "id-a".into(),
             story_id: "id-a".into(),
             fingerprint: fp.clone(),
+            stored_at: 0,
         };
         s.complete(&["http://a"], Outcome::Published, Some(&rem))
             .unwrap();

@@ -22,6 +22,22 @@ struct Args {
     docs: usize,
     #[arg(long, default_value_t = 0.8)]
     threshold: f64,
+    /// Also fill an index with this many synthetic 1 KB articles and report RSS.
+    #[arg(long, default_value_t = 0)]
+    index_size: usize,
+}
+
+fn rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<f64>().ok())
+        })
+        .unwrap_or(0.0)
+        / 1024.0
 }
 
 /// Deterministic xorshift, so runs are comparable.
@@ -245,5 +261,34 @@ fn main() -> Result<()> {
         }
     }
     println!("  different articles matched (first 41 texts against all others): {false_pos}");
+
+    if args.index_size > 0 {
+        drop(docs);
+        drop(deduper);
+        let before = rss_mb();
+        let mut big = Deduper::new(DedupConfig {
+            near_threshold: args.threshold,
+        });
+        let t = Instant::now();
+        let mut text = String::with_capacity(1100);
+        for i in 0..args.index_size {
+            text.clear();
+            while text.len() < 1024 {
+                text.push_str(vocabulary[rng.below(vocabulary.len())]);
+                text.push(' ');
+            }
+            let url = format!("https://site{}.test/{i}", i % 1000);
+            let id = format!("{i:032x}");
+            big.insert(&id, &id, &Fingerprint::new(&url, &text));
+        }
+        println!(
+            "index of {} articles: RSS {:.0} MB (was {:.0} MB before), {:.0} bytes per article; built in {:.0} s",
+            big.len(),
+            rss_mb(),
+            before,
+            (rss_mb() - before) * 1024.0 * 1024.0 / big.len() as f64,
+            t.elapsed().as_secs_f64()
+        );
+    }
     Ok(())
 }
