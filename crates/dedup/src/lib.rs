@@ -78,6 +78,49 @@ impl Default for DedupConfig {
     }
 }
 
+/// Articles sharing an LSH band key: nearly always one, so no allocation for that case.
+enum Slots {
+    One(usize),
+    // A boxed slice is two words, a Vec three: the map's values stay small.
+    Many(Box<[usize]>),
+}
+
+impl Slots {
+    fn as_slice(&self) -> &[usize] {
+        match self {
+            Slots::One(i) => std::slice::from_ref(i),
+            Slots::Many(v) => v,
+        }
+    }
+
+    fn push(&mut self, idx: usize) {
+        match self {
+            Slots::One(i) => *self = Slots::Many(Box::new([*i, idx])),
+            Slots::Many(v) => {
+                let mut grown = std::mem::take(v).into_vec();
+                grown.push(idx);
+                *v = grown.into_boxed_slice();
+            }
+        }
+    }
+
+    /// Keeps indices at or after `first`; false when none is left.
+    fn retain_from(&mut self, first: usize) -> bool {
+        match self {
+            Slots::One(i) => *i >= first,
+            Slots::Many(v) => {
+                let kept: Vec<usize> = v.iter().copied().filter(|i| *i >= first).collect();
+                *v = kept.into_boxed_slice();
+                !v.is_empty()
+            }
+        }
+    }
+}
+
+fn key(s: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(s.as_bytes())
+}
+
 struct Entry {
     id: String,
     story_id: String,
@@ -95,9 +138,11 @@ pub struct Deduper {
     entries: std::collections::VecDeque<Entry>,
     /// Running number of `entries[0]`.
     first: usize,
-    by_url: HashMap<String, usize>,
-    by_hash: HashMap<String, usize>,
-    by_band: HashMap<u64, Vec<usize>>,
+    /// Keyed by a 64-bit hash of the canonical URL / content hash: a few bytes per
+    /// article instead of the strings (a false match needs a 64-bit collision).
+    by_url: HashMap<u64, usize>,
+    by_hash: HashMap<u64, usize>,
+    by_band: HashMap<u64, Slots>,
 }
 
 impl Deduper {
@@ -132,19 +177,23 @@ impl Deduper {
                 similarity: 1.0,
             }
         };
-        if let Some(&idx) = self.by_url.get(&fp.canonical_url) {
+        if let Some(&idx) = self.by_url.get(&key(&fp.canonical_url)) {
             return Some(exact(idx, DuplicateReason::Url));
         }
-        if let Some(&idx) = fp.content_hash.as_ref().and_then(|h| self.by_hash.get(h)) {
+        if let Some(&idx) = fp
+            .content_hash
+            .as_ref()
+            .and_then(|h| self.by_hash.get(&key(h)))
+        {
             return Some(exact(idx, DuplicateReason::Text));
         }
         let sig = fp.signature.as_ref()?;
         let mut best: Option<(usize, f64)> = None;
-        for key in sig.band_keys() {
+        for band in sig.band_keys() {
             for &idx in self
                 .by_band
-                .get(&key)
-                .map(Vec::as_slice)
+                .get(&band)
+                .map(Slots::as_slice)
                 .unwrap_or_default()
             {
                 if best.map(|(b, _)| b == idx).unwrap_or(false) {
@@ -182,13 +231,16 @@ impl Deduper {
     /// Remembers an article as of `at` (unix seconds; not earlier than the last insert).
     pub fn insert_at(&mut self, id: &str, story_id: &str, fp: &Fingerprint, at: i64) {
         let idx = self.first + self.entries.len();
-        self.by_url.entry(fp.canonical_url.clone()).or_insert(idx);
+        self.by_url.entry(key(&fp.canonical_url)).or_insert(idx);
         if let Some(h) = &fp.content_hash {
-            self.by_hash.entry(h.clone()).or_insert(idx);
+            self.by_hash.entry(key(h)).or_insert(idx);
         }
         if let Some(sig) = &fp.signature {
-            for key in sig.band_keys() {
-                self.by_band.entry(key).or_default().push(idx);
+            for band in sig.band_keys() {
+                self.by_band
+                    .entry(band)
+                    .and_modify(|s| s.push(idx))
+                    .or_insert(Slots::One(idx));
             }
         }
         self.entries.push_back(Entry {
@@ -213,10 +265,7 @@ impl Deduper {
         let first = self.first;
         self.by_url.retain(|_, idx| *idx >= first);
         self.by_hash.retain(|_, idx| *idx >= first);
-        self.by_band.retain(|_, list| {
-            list.retain(|idx| *idx >= first);
-            !list.is_empty()
-        });
+        self.by_band.retain(|_, slots| slots.retain_from(first));
         dropped
     }
 }
