@@ -64,7 +64,7 @@ bench-stress:
 FUZZ_SECONDS ?= 300
 fuzz:
 	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
-	mkdir -p fuzz/corpus/extract && cp -n fuzz/seeds/* fuzz/corpus/extract/
+	mkdir -p fuzz/corpus/extract && cp -n tests/fixtures/site/*.html tests/fixtures/multilingual/pages/*.html fuzz/corpus/extract/
 	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run extract -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048
 
 fmt:
