@@ -101,7 +101,18 @@ fn kafka_config(
     broker: &Broker,
     topic: &str,
 ) -> PathBuf {
-    let cfg = write_config(dir, server);
+    kafka_config_with(dir, server, broker, topic, "")
+}
+
+/// Like [`kafka_config`], with `fetch_extra` lines in the `[fetch]` table.
+fn kafka_config_with(
+    dir: &std::path::Path,
+    server: &FixtureServer,
+    broker: &Broker,
+    topic: &str,
+    fetch_extra: &str,
+) -> PathBuf {
+    let cfg = write_config_with(dir, server, fetch_extra);
     let mut text = std::fs::read_to_string(&cfg).unwrap();
     text = text.replace("[output]\n", "[output]\nkind = \"kafka\"\n");
     text.push_str(&format!(
@@ -251,35 +262,6 @@ fn a_consumer_group_of_two_splits_the_partitions() {
     assert_eq!(union, all, "the group together read every article");
 }
 
-fn spawn_daemon(cfg: &str) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_newsriver"))
-        .args(["run", "--config", cfg])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn daemon")
-}
-
-fn signal(child: &Child, sig: &str) {
-    assert!(Command::new("kill")
-        .args([sig, &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success());
-}
-
-fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
-}
-
 fn page_hits(server: &FixtureServer) -> usize {
     server
         .hits
@@ -299,10 +281,7 @@ fn broker_stopped_mid_run_loses_nothing_and_duplicates_nothing() {
     };
     let port: u16 = broker.addr.rsplit(':').next().unwrap().parse().unwrap();
     let server = FixtureServer::start_with_page_delay(Duration::from_millis(400));
-    let cfg = kafka_config(dir.path(), &server, &broker, "resilient");
-    let mut text = std::fs::read_to_string(&cfg).unwrap();
-    text = text.replace("[fetch]\n", "[fetch]\nconcurrency = 1\n");
-    std::fs::write(&cfg, text).unwrap();
+    let cfg = kafka_config_with(dir.path(), &server, &broker, "resilient", "concurrency = 1");
     let cfg = cfg.to_str().unwrap().to_string();
     let mut daemon = spawn_daemon(&cfg);
     assert!(
@@ -344,10 +323,7 @@ fn daemon_killed_mid_run_delivers_everything_at_least_once() {
     let Some(broker) = start_broker() else { return };
     let server = FixtureServer::start_with_page_delay(Duration::from_millis(300));
     let dir = tempfile::tempdir().unwrap();
-    let cfg = kafka_config(dir.path(), &server, &broker, "killed");
-    let mut text = std::fs::read_to_string(&cfg).unwrap();
-    text = text.replace("[fetch]\n", "[fetch]\nconcurrency = 1\n");
-    std::fs::write(&cfg, text).unwrap();
+    let cfg = kafka_config_with(dir.path(), &server, &broker, "killed", "concurrency = 1");
     let cfg = cfg.to_str().unwrap().to_string();
     let mut daemon = spawn_daemon(&cfg);
     assert!(

@@ -271,24 +271,6 @@ fn bad_usage_and_bad_config_exit_2() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("policy"));
 }
 
-fn spawn_daemon(cfg: &str) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_newsriver"))
-        .args(["run", "--config", cfg])
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn daemon")
-}
-
-fn signal(child: &std::process::Child, sig: &str) {
-    let status = std::process::Command::new("kill")
-        .args([sig, &child.id().to_string()])
-        .status()
-        .expect("run kill");
-    assert!(status.success());
-}
-
 /// Waits (bounded) until `path` holds at least `n` JSON lines.
 fn wait_for_lines(path: &std::path::Path, n: usize, limit: std::time::Duration) -> usize {
     let start = std::time::Instant::now();

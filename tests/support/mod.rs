@@ -314,3 +314,35 @@ pub fn check_articles(records: &[serde_json::Value]) -> HashMap<String, serde_js
     }
     by_name
 }
+
+/// The daemon (`run`, no `--once`), quiet on stdout.
+pub fn spawn_daemon(cfg: &str) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_newsriver"))
+        .args(["run", "--config", cfg])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn daemon")
+}
+
+/// Sends `sig` ("-TERM", "-KILL") to `child`.
+pub fn signal(child: &std::process::Child, sig: &str) {
+    let status = std::process::Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+}
+
+/// Polls `done` every 100 ms until it holds or `limit` passes.
+pub fn wait_until(limit: std::time::Duration, mut done: impl FnMut() -> bool) -> bool {
+    let start = std::time::Instant::now();
+    while start.elapsed() < limit {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    false
+}
