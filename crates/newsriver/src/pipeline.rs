@@ -205,7 +205,7 @@ async fn strip_stage(
     out: mpsc::Sender<Stripped>,
     done: mpsc::Sender<Done>,
 ) {
-    let workers = ctx.config_strip_workers();
+    let workers = ctx.config.strip_workers();
     let options = newsriver_stripper::Options {
         max_html_bytes: ctx.config.strip.max_html_bytes,
     };
@@ -271,12 +271,6 @@ async fn strip_stage(
             }
         })
         .await;
-}
-
-impl Context {
-    fn config_strip_workers(&self) -> usize {
-        self.config.strip_workers()
-    }
 }
 
 /// The page's own canonical URL is trusted only on the same site: a page must not be able

@@ -268,7 +268,7 @@ pub async fn consume(
             format!(
                 "newsriver-consume-{}-{}",
                 std::process::id(),
-                chrono_free_nanos()
+                unique_suffix()
             ),
             false,
         ),
@@ -342,7 +342,7 @@ pub async fn consume(
     Ok(count)
 }
 
-fn chrono_free_nanos() -> u128 {
+fn unique_suffix() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
