@@ -82,6 +82,17 @@ fn run_once_publishes_each_article_once_and_nothing_after_restart() {
     let coalition = &by_name["coalition-ends-2025"];
     assert_eq!(coalition["published_at"], "2024-09-27T16:05:00Z");
     assert_eq!(coalition["authors"][0], "مراسل الشؤون العربية");
+    // Story grouping: three reports of the 27 September announcement share a story;
+    // the January report on the talks that led to it is another story.
+    let story = |name: &str| {
+        by_name[name]["dedup"]["story_id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(story("sun-coalition"), story("coalition-ends-2025"));
+    assert_eq!(story("sun-coalition"), story("monitor-coalition-end"));
+    assert_ne!(story("sun-coalition"), story("talks-to-end-presence"));
     // Listed in both feeds (once with fbclid, once plain): fetched once.
     assert_eq!(server.hits("/news/coalition-ends-2025.html"), 1);
     assert_eq!(server.hits("/news/monitor-coalition-end.html"), 1);

@@ -81,6 +81,8 @@ pub struct DedupSettings {
     pub policy: DuplicatePolicy,
     pub near_threshold: f64,
     pub window_days: u32,
+    pub story_threshold: f32,
+    pub story_window_hours: u32,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

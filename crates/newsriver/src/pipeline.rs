@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::{anyhow, Result};
 use chrono::Utc;
 use futures::StreamExt;
-use newsriver_dedup::{Deduper, Fingerprint};
+use newsriver_dedup::{Deduper, Fingerprint, StoryConfig, StoryIndex};
 use newsriver_fetcher::{Fetcher, Page};
 use newsriver_model::{
     article_id, Article, DedupInfo, DedupStatus, DuplicateReason, PageJob, SCHEMA_VERSION,
@@ -304,6 +304,10 @@ async fn dedup_stage(
     done: mpsc::Sender<Done>,
 ) {
     let policy = ctx.config.dedup.policy;
+    let mut stories = StoryIndex::new(StoryConfig {
+        threshold: ctx.config.dedup.story_threshold,
+        window_secs: i64::from(ctx.config.dedup.story_window_hours) * 3600,
+    });
     let window = chrono::Duration::days(i64::from(ctx.config.dedup.window_days));
     let mut last_expiry = std::time::Instant::now();
     while let Some(s) = input.recv().await {
@@ -350,17 +354,37 @@ async fn dedup_stage(
                 None,
             ),
             None => {
-                deduper.insert(&id, &id, &fp);
+                let title = s
+                    .extracted
+                    .title
+                    .as_deref()
+                    .or(s.job.page.hints.title.as_deref());
+                // Events are placed in time by publication, so a backfilled report from
+                // months ago does not join today's story on the same topic.
+                let now = Utc::now();
+                let when = s
+                    .extracted
+                    .published_at
+                    .or(s.job.page.hints.published_at)
+                    .filter(|t| *t <= now)
+                    .unwrap_or(now);
+                let story = stories.assign(
+                    &id,
+                    title.unwrap_or_default(),
+                    &s.extracted.text,
+                    when.timestamp(),
+                );
+                deduper.insert(&id, &story, &fp);
                 (
                     DedupInfo {
                         status: DedupStatus::Unique,
                         duplicate_of: None,
                         reason: None,
-                        story_id: id.clone(),
+                        story_id: story.clone(),
                     },
                     Some(Remembered {
                         id: id.clone(),
-                        story_id: id.clone(),
+                        story_id: story,
                         fingerprint: fp,
                         stored_at: Utc::now().timestamp(),
                     }),

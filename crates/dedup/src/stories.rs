@@ -1,0 +1,237 @@
+//! Story grouping: different articles about the same event get one story id.
+//!
+//! Online and single-pass: each article becomes a TF-IDF vector over its title (counted
+//! twice), its lead (first words of the text) and the numbers it mentions, with document
+//! frequencies learned from the stream itself (so no language's stop-word list is needed:
+//! words every article uses weigh nothing). It joins the most similar recent story when
+//! the cosine similarity to the story's centroid reaches the threshold, else starts one.
+
+use std::collections::HashMap;
+
+use crate::normalize::{for_each_token, Token};
+
+/// Words of the text, after the title, that describe the event.
+const LEAD_WORDS: usize = 120;
+/// Pseudo-documents in the IDF: until a few hundred articles were seen, document
+/// frequencies say little, and without the prior the first articles' shared words
+/// (the ones that make them the same story) would weigh nothing.
+const IDF_PRIOR_DOCS: f32 = 100.0;
+/// Terms kept per article vector and per story centroid.
+const TOP_TERMS: usize = 40;
+
+#[derive(Debug, Clone)]
+pub struct StoryConfig {
+    /// Cosine similarity at which an article joins a story.
+    pub threshold: f32,
+    /// Stories idle longer than this (seconds) take no new articles.
+    pub window_secs: i64,
+}
+
+impl Default for StoryConfig {
+    fn default() -> Self {
+        Self {
+            threshold: 0.3,
+            window_secs: 3 * 24 * 3600,
+        }
+    }
+}
+
+struct Story {
+    id: String,
+    centroid: HashMap<u64, f32>,
+    members: u32,
+    /// Time span of the story's articles (unix seconds).
+    first_at: i64,
+    last_at: i64,
+}
+
+/// The online clustering state.
+pub struct StoryIndex {
+    config: StoryConfig,
+    docs: u32,
+    df: HashMap<u64, u32>,
+    stories: Vec<Story>,
+    by_term: HashMap<u64, Vec<usize>>,
+}
+
+fn term_key(word: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(word.as_bytes())
+}
+
+/// Term counts of an article: title twice, lead once, numbers once more.
+fn term_counts(title: &str, text: &str) -> HashMap<u64, f32> {
+    let mut counts: HashMap<u64, f32> = HashMap::new();
+    let mut add = |w: &str, weight: f32| {
+        // Single letters and one-digit numbers carry no event.
+        if w.chars().count() < 2 {
+            return;
+        }
+        let boost = if w.chars().any(|c| c.is_ascii_digit()) {
+            1.0
+        } else {
+            0.0
+        };
+        *counts.entry(term_key(w)).or_default() += weight + boost;
+    };
+    for_each_token(title, |t| {
+        if let Token::Word(w) = t {
+            add(w, 2.0);
+        }
+    });
+    let mut n = 0;
+    for_each_token(text, |t| {
+        if let Token::Word(w) = t {
+            if n < LEAD_WORDS {
+                add(w, 1.0);
+            }
+            n += 1;
+        }
+    });
+    counts
+}
+
+fn top_normalized(mut v: Vec<(u64, f32)>) -> HashMap<u64, f32> {
+    // Ties broken by term, so the result does not depend on hash-map order.
+    v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    v.truncate(TOP_TERMS);
+    let norm = v.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
+    if norm == 0.0 {
+        return HashMap::new();
+    }
+    v.into_iter().map(|(k, w)| (k, w / norm)).collect()
+}
+
+impl StoryIndex {
+    pub fn new(config: StoryConfig) -> Self {
+        Self {
+            config,
+            docs: 0,
+            df: HashMap::new(),
+            stories: Vec::new(),
+            by_term: HashMap::new(),
+        }
+    }
+
+    /// The story of a new article at `at` (unix seconds): an existing story's id, or
+    /// `article_id` when it starts a new one.
+    pub fn assign(&mut self, article_id: &str, title: &str, text: &str, at: i64) -> String {
+        let counts = term_counts(title, text);
+        self.docs += 1;
+        for k in counts.keys() {
+            *self.df.entry(*k).or_default() += 1;
+        }
+        let n = self.docs as f32;
+        let weighted: Vec<(u64, f32)> = counts
+            .into_iter()
+            .map(|(k, tf)| {
+                let df = self.df.get(&k).copied().unwrap_or(1) as f32;
+                (
+                    k,
+                    (1.0 + tf.ln()) * ((n + IDF_PRIOR_DOCS) / (df + 1.0)).ln(),
+                )
+            })
+            .collect();
+        let vector = top_normalized(weighted);
+
+        let mut scores: HashMap<usize, f32> = HashMap::new();
+        for (k, w) in &vector {
+            for &s in self.by_term.get(k).map(Vec::as_slice).unwrap_or_default() {
+                let story = &self.stories[s];
+                // Articles arrive out of order (backfills): the window extends both ways.
+                let window = self.config.window_secs;
+                if at < story.first_at - window || at > story.last_at + window {
+                    continue;
+                }
+                if let Some(cw) = story.centroid.get(k) {
+                    *scores.entry(s).or_default() += w * cw;
+                }
+            }
+        }
+        let best = scores
+            .into_iter()
+            .filter(|(_, sim)| *sim >= self.config.threshold)
+            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
+        match best {
+            Some((s, _)) => {
+                self.merge(s, &vector, at);
+                self.stories[s].id.clone()
+            }
+            None => {
+                let s = self.stories.len();
+                self.stories.push(Story {
+                    id: article_id.to_string(),
+                    centroid: HashMap::new(),
+                    members: 0,
+                    first_at: at,
+                    last_at: at,
+                });
+                self.merge(s, &vector, at);
+                article_id.to_string()
+            }
+        }
+    }
+
+    /// Adds an article vector to a story's centroid (a running mean, re-normalized and
+    /// cut to the top terms) and indexes the centroid's terms.
+    fn merge(&mut self, s: usize, vector: &HashMap<u64, f32>, at: i64) {
+        let story = &mut self.stories[s];
+        let m = story.members as f32;
+        let mut sum: HashMap<u64, f32> = story.centroid.iter().map(|(k, w)| (*k, w * m)).collect();
+        for (k, w) in vector {
+            *sum.entry(*k).or_default() += w;
+        }
+        story.centroid = top_normalized(sum.into_iter().collect());
+        story.members += 1;
+        story.first_at = story.first_at.min(at);
+        story.last_at = story.last_at.max(at);
+        for k in story.centroid.keys() {
+            let list = self.by_term.entry(*k).or_default();
+            if list.last() != Some(&s) && !list.contains(&s) {
+                list.push(s);
+            }
+        }
+    }
+
+    pub fn stories(&self) -> usize {
+        self.stories.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_event_joins_different_event_does_not() {
+        let mut idx = StoryIndex::new(StoryConfig::default());
+        let filler = [
+            ("Local council approves budget", "The council approved the city budget on Monday after a long debate about schools and roads."),
+            ("Football club signs striker", "The club signed a striker from Spain for a fee of twelve million euros, the manager said."),
+            ("Storm closes schools", "Heavy snow closed schools across the region on Tuesday as forecasters warned of more."),
+        ];
+        for (i, (t, x)) in filler.iter().enumerate() {
+            idx.assign(&format!("f{i}"), t, x, 0);
+        }
+        let a = idx.assign(
+            "a",
+            "US and Iraq say coalition mission will end by September 2025",
+            "The United States and Iraq said the military mission of the US-led coalition in Iraq will end by September 2025.",
+            10,
+        );
+        let b = idx.assign(
+            "b",
+            "Coalition mission in Iraq to end by September 2025, US and Iraq say",
+            "The US-led coalition mission in Iraq will end by September 2025, with a transition to bilateral security ties.",
+            20,
+        );
+        let c = idx.assign(
+            "c",
+            "Storm closes schools again",
+            "More snow closed schools in the north on Friday.",
+            30,
+        );
+        assert_eq!(a, "a");
+        assert_eq!(b, "a", "same event should join");
+        assert_ne!(c, "a");
+    }
+}
