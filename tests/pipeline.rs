@@ -351,3 +351,45 @@ fn sigkill_mid_run_loses_nothing() {
         .collect();
     assert_eq!(names.len(), 5, "lost articles after SIGKILL: {names:?}");
 }
+
+#[test]
+fn stories_continue_after_a_restart() {
+    let server = FixtureServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &server);
+    let cfg = cfg.to_str().unwrap();
+    let out_path = dir.path().join("stories.jsonl");
+    let out_arg = out_path.to_str().unwrap();
+    let first = format!("{}\n", server.url("/news/sun-coalition.html"));
+    let out = newsriver(
+        &["backfill", "-", "--config", cfg, "--output", out_arg],
+        Some(&first),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A new process: the story of the first report must be found again.
+    let more = format!(
+        "{}\n{}\n",
+        server.url("/news/monitor-coalition-end.html"),
+        server.url("/news/coalition-ends-2025.html")
+    );
+    let out = newsriver(
+        &["backfill", "-", "--config", cfg, "--output", out_arg],
+        Some(&more),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let records = read_jsonl(&out_path);
+    assert_eq!(records.len(), 3);
+    let first_story = records[0]["dedup"]["story_id"].as_str().unwrap();
+    assert_eq!(first_story, records[0]["id"].as_str().unwrap());
+    for r in &records[1..] {
+        assert_eq!(r["dedup"]["story_id"], first_story, "{}", r["url"]);
+    }
+}

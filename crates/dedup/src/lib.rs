@@ -17,7 +17,7 @@ use xxhash_rust::xxh3::Xxh3;
 pub use canonical::{canonicalize_url, UrlError};
 pub use minhash::{Shingler, Signature, BANDS, BINS, SHINGLE_WORDS};
 pub use normalize::{for_each_token, normalize_text, normalized_words, Token};
-pub use stories::{StoryConfig, StoryIndex};
+pub use stories::{Assignment, StoryConfig, StoryIndex};
 
 /// What deduplication remembers about one article.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -45,6 +45,37 @@ struct Story {
     last_at: i64,
 }
 
+/// Where [`StoryIndex::assign`] put an article.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assignment {
+    pub story_id: String,
+    /// The article's normalized TF-IDF terms (hashed), sorted by term.
+    pub terms: Vec<(u64, f32)>,
+}
+
+impl Assignment {
+    /// 12 bytes a term, for the state store.
+    pub fn terms_to_bytes(terms: &[(u64, f32)]) -> Vec<u8> {
+        terms
+            .iter()
+            .flat_map(|(k, w)| k.to_le_bytes().into_iter().chain(w.to_le_bytes()))
+            .collect()
+    }
+
+    pub fn terms_from_bytes(bytes: &[u8]) -> Vec<(u64, f32)> {
+        bytes
+            .chunks_exact(12)
+            .map(|c| {
+                let mut k = [0u8; 8];
+                k.copy_from_slice(&c[..8]);
+                let mut w = [0u8; 4];
+                w.copy_from_slice(&c[8..]);
+                (u64::from_le_bytes(k), f32::from_le_bytes(w))
+            })
+            .collect()
+    }
+}
+
 /// The online clustering state.
 pub struct StoryIndex {
     config: StoryConfig,
@@ -113,8 +144,9 @@ impl StoryIndex {
     }
 
     /// The story of a new article at `at` (unix seconds): an existing story's id, or
-    /// `article_id` when it starts a new one.
-    pub fn assign(&mut self, article_id: &str, title: &str, text: &str, at: i64) -> String {
+    /// `article_id` when it starts a new one; with the article's term vector, which
+    /// [`StoryIndex::restore`] takes back after a restart.
+    pub fn assign(&mut self, article_id: &str, title: &str, text: &str, at: i64) -> Assignment {
         let counts = term_counts(title, text);
         self.docs += 1;
         for k in counts.keys() {
@@ -151,24 +183,43 @@ impl StoryIndex {
             .into_iter()
             .filter(|(_, sim)| *sim >= self.config.threshold)
             .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
-        match best {
-            Some((s, _)) => {
-                self.merge(s, &vector, at);
-                self.stories[s].id.clone()
-            }
-            None => {
-                let s = self.stories.len();
-                self.stories.push(Story {
-                    id: article_id.to_string(),
-                    centroid: HashMap::new(),
-                    members: 0,
-                    first_at: at,
-                    last_at: at,
-                });
-                self.merge(s, &vector, at);
-                article_id.to_string()
-            }
+        let s = match best {
+            Some((s, _)) => s,
+            None => self.new_story(article_id, at),
+        };
+        self.merge(s, &vector, at);
+        let mut terms: Vec<(u64, f32)> = vector.into_iter().collect();
+        terms.sort_by_key(|(k, _)| *k);
+        Assignment {
+            story_id: self.stories[s].id.clone(),
+            terms,
         }
+    }
+
+    fn new_story(&mut self, id: &str, at: i64) -> usize {
+        self.stories.push(Story {
+            id: id.to_string(),
+            centroid: HashMap::new(),
+            members: 0,
+            first_at: at,
+            last_at: at,
+        });
+        self.stories.len() - 1
+    }
+
+    /// Puts back an article remembered from an earlier run (in the order they were
+    /// assigned), so stories continue across restarts.
+    pub fn restore(&mut self, story_id: &str, terms: &[(u64, f32)], at: i64) {
+        self.docs += 1;
+        for (k, _) in terms {
+            *self.df.entry(*k).or_default() += 1;
+        }
+        let s = match self.stories.iter().rposition(|st| st.id == story_id) {
+            Some(s) => s,
+            None => self.new_story(story_id, at),
+        };
+        let vector: HashMap<u64, f32> = terms.iter().copied().collect();
+        self.merge(s, &vector, at);
     }
 
     /// Adds an article vector to a story's centroid (a running mean, re-normalized and
@@ -230,8 +281,8 @@ mod tests {
             "More snow closed schools in the north on Friday.",
             30,
         );
-        assert_eq!(a, "a");
-        assert_eq!(b, "a", "same event should join");
-        assert_ne!(c, "a");
+        assert_eq!(a.story_id, "a");
+        assert_eq!(b.story_id, "a", "same event should join");
+        assert_ne!(c.story_id, "a");
     }
 }

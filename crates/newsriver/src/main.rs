@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use newsriver_dedup::{DedupConfig, Deduper};
+use newsriver_dedup::{DedupConfig, Deduper, StoryConfig, StoryIndex};
 use newsriver_fetcher::Fetcher;
 use newsriver_publisher::{Destination, JsonLinesSink, Sink};
 use newsriver_store::Store;
@@ -202,7 +202,10 @@ fn main() -> ExitCode {
 }
 
 /// Everything a pipeline run needs, built from the config.
-async fn setup(config: Config, output: Option<String>) -> Result<(Arc<Context>, Deduper, Sink)> {
+async fn setup(
+    config: Config,
+    output: Option<String>,
+) -> Result<(Arc<Context>, Deduper, StoryIndex, Sink)> {
     let store = Store::open(&config.state.path)
         .with_context(|| format!("opening state database {}", config.state.path.display()))?;
     let window = chrono::Duration::days(i64::from(config.dedup.window_days));
@@ -211,8 +214,13 @@ async fn setup(config: Config, output: Option<String>) -> Result<(Arc<Context>, 
     let mut deduper = Deduper::new(DedupConfig {
         near_threshold: config.dedup.near_threshold,
     });
+    let mut stories = StoryIndex::new(StoryConfig {
+        threshold: config.dedup.story_threshold,
+        window_secs: i64::from(config.dedup.story_window_hours) * 3600,
+    });
     for r in store.remembered_since(cutoff)? {
         deduper.insert_at(&r.id, &r.story_id, &r.fingerprint, r.stored_at);
+        stories.restore(&r.story_id, &r.story_terms, r.story_at);
     }
     tracing::info!(
         state = %config.state.path.display(),
@@ -240,7 +248,7 @@ async fn setup(config: Config, output: Option<String>) -> Result<(Arc<Context>, 
         in_flight: Arc::new(Mutex::new(HashSet::new())),
         on_done: None,
     };
-    Ok((Arc::new(ctx), deduper, sink))
+    Ok((Arc::new(ctx), deduper, stories, sink))
 }
 
 /// Cancels `token` on the first SIGINT/SIGTERM; exits at once on the second.
@@ -289,7 +297,7 @@ async fn cmd_run(config: Config, once: bool, output: Option<String>) -> Result<E
     if feeds.is_empty() {
         anyhow::bail!("no feeds configured (feeds.urls or feeds.opml)");
     }
-    let (ctx, deduper, sink) = setup(config, output).await?;
+    let (ctx, deduper, stories, sink) = setup(config, output).await?;
     let cancel = CancellationToken::new();
     spawn_signal_handler(cancel.clone());
     tracing::info!(feeds = feeds.len(), once, "starting");
@@ -301,7 +309,7 @@ async fn cmd_run(config: Config, once: bool, output: Option<String>) -> Result<E
         cancel.clone(),
         once,
     ));
-    let pipeline = pipeline::run(ctx.clone(), rx, deduper, sink).await;
+    let pipeline = pipeline::run(ctx.clone(), rx, deduper, stories, sink).await;
     let source = source.await?;
     let s = &ctx.stats;
     tracing::info!(
@@ -341,7 +349,7 @@ async fn cmd_backfill(
         .lines()
         .map(str::to_string)
         .collect();
-    let (ctx, deduper, sink) = setup(config, output).await?;
+    let (ctx, deduper, stories, sink) = setup(config, output).await?;
     let (jobs, listed) = sources::backfill_jobs(&ctx, &lines)?;
 
     let bar = if no_progress || !std::io::stderr().is_terminal() {
@@ -374,7 +382,7 @@ async fn cmd_backfill(
             }
         }
     });
-    let result = pipeline::run(ctx.clone(), rx, deduper, sink).await;
+    let result = pipeline::run(ctx.clone(), rx, deduper, stories, sink).await;
     feeder.await?;
     bar.finish_and_clear();
     result?;

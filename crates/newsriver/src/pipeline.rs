@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::{anyhow, Result};
 use chrono::Utc;
 use futures::StreamExt;
-use newsriver_dedup::{Deduper, Fingerprint, StoryConfig, StoryIndex};
+use newsriver_dedup::{Deduper, Fingerprint, StoryIndex};
 use newsriver_fetcher::{Fetcher, Page};
 use newsriver_model::{
     article_id, Article, DedupInfo, DedupStatus, DuplicateReason, PageJob, SCHEMA_VERSION,
@@ -119,6 +119,7 @@ pub async fn run(
     ctx: Arc<Context>,
     jobs: mpsc::Receiver<Job>,
     deduper: Deduper,
+    stories: StoryIndex,
     sink: Sink,
 ) -> Result<()> {
     let cap = ctx.config.pipeline.channel_capacity;
@@ -132,6 +133,7 @@ pub async fn run(
     let dedup = tokio::spawn(dedup_stage(
         ctx.clone(),
         deduper,
+        stories,
         strip_rx,
         pub_tx,
         done_tx.clone(),
@@ -299,15 +301,12 @@ fn article_canonical(job: &Job, final_url: &str, declared: Option<&str>) -> Stri
 async fn dedup_stage(
     ctx: Arc<Context>,
     mut deduper: Deduper,
+    mut stories: StoryIndex,
     mut input: mpsc::Receiver<Stripped>,
     out: mpsc::Sender<ToPublish>,
     done: mpsc::Sender<Done>,
 ) {
     let policy = ctx.config.dedup.policy;
-    let mut stories = StoryIndex::new(StoryConfig {
-        threshold: ctx.config.dedup.story_threshold,
-        window_secs: i64::from(ctx.config.dedup.story_window_hours) * 3600,
-    });
     let window = chrono::Duration::days(i64::from(ctx.config.dedup.window_days));
     let mut last_expiry = std::time::Instant::now();
     while let Some(s) = input.recv().await {
@@ -368,12 +367,13 @@ async fn dedup_stage(
                     .or(s.job.page.hints.published_at)
                     .filter(|t| *t <= now)
                     .unwrap_or(now);
-                let story = stories.assign(
+                let assigned = stories.assign(
                     &id,
                     title.unwrap_or_default(),
                     &s.extracted.text,
                     when.timestamp(),
                 );
+                let story = assigned.story_id;
                 deduper.insert(&id, &story, &fp);
                 (
                     DedupInfo {
@@ -387,6 +387,8 @@ async fn dedup_stage(
                         story_id: story,
                         fingerprint: fp,
                         stored_at: Utc::now().timestamp(),
+                        story_terms: assigned.terms,
+                        story_at: when.timestamp(),
                     }),
                 )
             }

@@ -13,7 +13,7 @@ use newsriver_dedup::{Fingerprint, Signature};
 use newsriver_model::ItemHints;
 use rusqlite::{params, Connection, OptionalExtension};
 
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -94,6 +94,10 @@ pub struct Remembered {
     pub fingerprint: Fingerprint,
     /// Unix seconds when it was stored (set by the store; ignored on write).
     pub stored_at: i64,
+    /// Story-grouping terms and the article's time on the story axis, so stories
+    /// continue after a restart (see `newsriver_dedup::StoryIndex::restore`).
+    pub story_terms: Vec<(u64, f32)>,
+    pub story_at: i64,
 }
 
 pub struct Store {
@@ -184,10 +188,19 @@ impl Store {
                 content_hash TEXT,
                 signature BLOB,
                 story_id TEXT NOT NULL,
-                stored_at INTEGER NOT NULL
+                stored_at INTEGER NOT NULL,
+                story_terms BLOB,
+                story_at INTEGER
             );
             CREATE INDEX IF NOT EXISTS articles_stored_at ON articles(stored_at);",
         )?;
+        if version == 1 {
+            // Version 1 had no story terms; its articles simply restore no story state.
+            self.conn.execute_batch(
+                "ALTER TABLE articles ADD COLUMN story_terms BLOB;
+                 ALTER TABLE articles ADD COLUMN story_at INTEGER;",
+            )?;
+        }
         self.conn
             .pragma_update(None, "user_version", SCHEMA_VERSION)?;
         Ok(())
@@ -405,15 +418,18 @@ impl Store {
             }
             if let Some(a) = article {
                 tx.execute(
-                    "INSERT OR REPLACE INTO articles (id, canonical_url, content_hash, signature, story_id, stored_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "INSERT OR REPLACE INTO articles (id, canonical_url, content_hash, signature, story_id, stored_at,
+                                                      story_terms, story_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                     params![
                         a.id,
                         a.fingerprint.canonical_url,
                         a.fingerprint.content_hash,
                         a.fingerprint.signature.as_ref().map(Signature::to_bytes),
                         a.story_id,
-                        now
+                        now,
+                        newsriver_dedup::Assignment::terms_to_bytes(&a.story_terms),
+                        a.story_at
                     ],
                 )?;
             }
@@ -448,7 +464,8 @@ impl Store {
     /// Articles stored at or after `since`, oldest first, to rebuild the dedup index.
     pub fn remembered_since(&self, since: DateTime<Utc>) -> Result<Vec<Remembered>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, canonical_url, content_hash, signature, story_id, stored_at FROM articles
+            "SELECT id, canonical_url, content_hash, signature, story_id, stored_at, story_terms,
+                    COALESCE(story_at, stored_at) FROM articles
              WHERE stored_at >= ?1 ORDER BY stored_at, rowid",
         )?;
         let rows = stmt.query_map([ts(since)], |r| {
@@ -457,6 +474,11 @@ impl Store {
                 id: r.get(0)?,
                 story_id: r.get(4)?,
                 stored_at: r.get(5)?,
+                story_terms: r
+                    .get::<_, Option<Vec<u8>>>(6)?
+                    .map(|b| newsriver_dedup::Assignment::terms_from_bytes(&b))
+                    .unwrap_or_default(),
+                story_at: r.get(7)?,
                 fingerprint: Fingerprint {
                     canonical_url: r.get(1)?,
                     content_hash: r.get(2)?,
@@ -528,6 +550,8 @@ mod tests {
             story_id: "id-a".into(),
             fingerprint: fp.clone(),
             stored_at: 0,
+            story_terms: vec![(7, 0.5), (9, 0.25)],
+            story_at: 42,
         };
         s.complete(&["http://a"], Outcome::Published, Some(&rem))
             .unwrap();
@@ -540,6 +564,8 @@ mod tests {
             .unwrap();
         assert_eq!(back.len(), 1);
         assert_eq!(back[0].fingerprint, fp);
+        assert_eq!(back[0].story_terms, vec![(7, 0.5), (9, 0.25)]);
+        assert_eq!(back[0].story_at, 42);
     }
 
     #[test]

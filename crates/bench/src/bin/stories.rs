@@ -94,7 +94,9 @@ fn main() -> Result<()> {
         .map(|(i, d)| {
             (
                 label_of(&d.url),
-                index.assign(&format!("doc{i}"), &d.title, &d.text, 0),
+                index
+                    .assign(&format!("doc{i}"), &d.title, &d.text, 0)
+                    .story_id,
             )
         })
         .collect();
