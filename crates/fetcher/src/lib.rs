@@ -57,6 +57,16 @@ pub enum FetchError {
 }
 
 impl FetchError {
+    /// The SSRF guard's refusal, the same whether found before the request or at DNS.
+    fn blocked(url: &str) -> FetchError {
+        FetchError::Blocked {
+            url: url.to_string(),
+            reason: "refused to fetch a private, loopback or link-local address \
+                     (fetch.allow_private_networks)"
+                .into(),
+        }
+    }
+
     /// Worth another attempt later (the server or network may recover).
     pub fn is_transient(&self) -> bool {
         match self {
@@ -271,12 +281,7 @@ impl Fetcher {
         let map_err = |e: reqwest::Error| {
             let chain = error_chain(&e);
             if chain.contains(guard::BLOCKED_MARKER) {
-                FetchError::Blocked {
-                    url: u.clone(),
-                    reason: "refused to fetch a private, loopback or link-local address \
-                             (fetch.allow_private_networks)"
-                        .into(),
-                }
+                FetchError::blocked(&u)
             } else if e.is_redirect() {
                 FetchError::TooManyRedirects {
                     url: u.clone(),
@@ -379,12 +384,7 @@ impl Fetcher {
     pub async fn fetch_page(&self, url: &str) -> Result<Page, FetchError> {
         let parsed = parse_http_url(url)?;
         if !self.config.allow_private_networks && guard::literal_host_blocked(&parsed) {
-            return Err(FetchError::Blocked {
-                url: url.to_string(),
-                reason: "refused to fetch a private, loopback or link-local address \
-                         (fetch.allow_private_networks)"
-                    .into(),
-            });
+            return Err(FetchError::blocked(url));
         }
         if self.config.obey_robots {
             self.check_robots(&parsed).await?;
