@@ -223,6 +223,8 @@ fn record_poll(
     let interval = feed.interval_secs.unwrap_or(cfg.interval_secs);
     feed.last_polled_at = Some(now);
     let mut items = Vec::new();
+    // Set after a successful poll: the interval then adapts to whether it found new items.
+    let mut adaptive_floor: Option<u64> = None;
     match result {
         Ok(poll) => {
             if let Some(moved) = poll.moved_to {
@@ -257,10 +259,7 @@ fn record_poll(
                     }
                 }
             }
-            let found_new = lock(&ctx.store).count_new(&items)? > 0;
-            let next = next_interval(cfg, interval, found_new, floor);
-            feed.interval_secs = Some(next);
-            feed.next_poll_at = Some(now + jittered(cfg, next));
+            adaptive_floor = Some(floor);
         }
         Err(FetchError::Status { status: 410, .. }) => {
             tracing::warn!(feed = %feed.url, "feed answered 410 Gone; retired (remove it from the config)");
@@ -281,7 +280,13 @@ fn record_poll(
         }
     }
     let listed = items.len();
-    let added = lock(&ctx.store).record_poll(&feed, &items)?;
+    let added = lock(&ctx.store).record_poll(&mut feed, &items, |new, feed| {
+        if let Some(floor) = adaptive_floor {
+            let next = next_interval(cfg, interval, new > 0, floor);
+            feed.interval_secs = Some(next);
+            feed.next_poll_at = Some(now + jittered(cfg, next));
+        }
+    })?;
     if listed > 0 {
         tracing::info!(feed = %feed.url, listed, new = added, "polled feed");
     }

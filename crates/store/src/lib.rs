@@ -248,11 +248,40 @@ impl Store {
         Ok(self.feeds()?.into_iter().find(|f| f.url == url))
     }
 
-    /// Records a successful poll and accepts its new items, in one transaction: either
-    /// both the new validators and the pending items are stored, or neither.
-    /// Returns how many items were new.
-    pub fn record_poll(&mut self, feed: &FeedState, items: &[PendingItem]) -> Result<usize> {
+    /// Records a poll and accepts its new items, in one transaction: either both the
+    /// new feed state and the pending items are stored, or neither. `schedule` sees how
+    /// many items were new before the feed state is written (the poll interval adapts
+    /// to it). Returns how many items were new.
+    pub fn record_poll(
+        &mut self,
+        feed: &mut FeedState,
+        items: &[PendingItem],
+        schedule: impl FnOnce(usize, &mut FeedState),
+    ) -> Result<usize> {
         let tx = self.conn.transaction()?;
+        let mut added = 0;
+        {
+            let mut seen = tx.prepare_cached("SELECT 1 FROM seen WHERE canonical_url = ?1")?;
+            let mut insert = tx.prepare_cached(
+                "INSERT OR IGNORE INTO pending (canonical_url, url, source, hints, enqueued_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            let now = ts(Utc::now());
+            for item in items {
+                if seen.exists([&item.canonical_url])? {
+                    continue;
+                }
+                let hints = hints_json(&item.hints);
+                added += insert.execute(params![
+                    item.canonical_url,
+                    item.url,
+                    item.source,
+                    hints,
+                    now
+                ])?;
+            }
+        }
+        schedule(added, feed);
         tx.execute(
             "INSERT INTO feeds (url, title, etag, last_modified, next_poll_at, last_polled_at,
                                 last_success_at, last_status, error_count, last_error,
@@ -281,44 +310,8 @@ impl Store {
                 feed.retired,
             ],
         )?;
-        let mut added = 0;
-        {
-            let mut seen = tx.prepare_cached("SELECT 1 FROM seen WHERE canonical_url = ?1")?;
-            let mut insert = tx.prepare_cached(
-                "INSERT OR IGNORE INTO pending (canonical_url, url, source, hints, enqueued_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?;
-            let now = ts(Utc::now());
-            for item in items {
-                if seen.exists([&item.canonical_url])? {
-                    continue;
-                }
-                let hints = hints_json(&item.hints);
-                added += insert.execute(params![
-                    item.canonical_url,
-                    item.url,
-                    item.source,
-                    hints,
-                    now
-                ])?;
-            }
-        }
         tx.commit()?;
         Ok(added)
-    }
-
-    /// How many of `items` are neither finished nor pending.
-    pub fn count_new(&self, items: &[PendingItem]) -> Result<usize> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT EXISTS(SELECT 1 FROM seen WHERE canonical_url = ?1)
-                 OR EXISTS(SELECT 1 FROM pending WHERE canonical_url = ?1)",
-        )?;
-        let mut n = 0;
-        for item in items {
-            let known: bool = stmt.query_row([&item.canonical_url], |r| r.get(0))?;
-            n += usize::from(!known);
-        }
-        Ok(n)
     }
 
     /// Pending items whose next attempt is due, oldest first.
@@ -530,13 +523,27 @@ mod tests {
                 etag: Some("e1".into()),
                 ..Default::default()
             };
+            // The schedule sees the count of new items before the feed state is stored.
+            let schedule = |new: usize, f: &mut FeedState| f.interval_secs = Some(new as u64 * 100);
             assert_eq!(
-                s.record_poll(&feed, &[item("http://a"), item("http://b")])
-                    .unwrap(),
+                s.record_poll(
+                    &mut feed.clone(),
+                    &[item("http://a"), item("http://b")],
+                    schedule
+                )
+                .unwrap(),
                 2
             );
+            assert_eq!(
+                s.feed("http://f").unwrap().unwrap().interval_secs,
+                Some(200)
+            );
             // Listing the same items again adds nothing.
-            assert_eq!(s.record_poll(&feed, &[item("http://a")]).unwrap(), 0);
+            assert_eq!(
+                s.record_poll(&mut feed.clone(), &[item("http://a")], |_, _| {})
+                    .unwrap(),
+                0
+            );
         }
         let mut s = Store::open(&path).unwrap();
         assert_eq!(
@@ -558,7 +565,11 @@ mod tests {
         assert!(s.is_seen("http://a").unwrap());
         assert_eq!(s.pending_count().unwrap(), 1);
         let feed = s.feed("http://f").unwrap().unwrap();
-        assert_eq!(s.record_poll(&feed, &[item("http://a")]).unwrap(), 0);
+        assert_eq!(
+            s.record_poll(&mut feed.clone(), &[item("http://a")], |_, _| {})
+                .unwrap(),
+            0
+        );
         let back = s
             .remembered_since(Utc::now() - chrono::Duration::days(1))
             .unwrap();
@@ -572,11 +583,12 @@ mod tests {
     fn failures_delay_retries() {
         let mut s = Store::open_in_memory().unwrap();
         s.record_poll(
-            &FeedState {
+            &mut FeedState {
                 url: "f".into(),
                 ..Default::default()
             },
             &[item("u")],
+            |_, _| {},
         )
         .unwrap();
         let later = Utc::now() + chrono::Duration::minutes(5);
