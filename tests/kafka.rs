@@ -339,15 +339,6 @@ fn daemon_killed_mid_run_delivers_everything_at_least_once() {
         String::from_utf8_lossy(&out.stderr)
     );
     let all = consume(&cfg, &["--from-beginning", "--idle-timeout", "8"]);
-    let names: HashSet<&str> = all
-        .iter()
-        .filter_map(|r| {
-            let text = r["text"].as_str()?;
-            BODIES
-                .iter()
-                .find(|(_, first, _)| text.contains(first))
-                .map(|(n, _, _)| *n)
-        })
-        .collect();
+    let names = fixture_names(&all);
     assert_eq!(names.len(), 5, "lost articles after SIGKILL: {names:?}");
 }

@@ -339,16 +339,7 @@ fn sigkill_mid_run_loses_nothing() {
     );
     let records = read_jsonl(&out_path);
     // At least once: every article arrived; a repeat of an in-flight one is allowed.
-    let names: HashSet<&str> = records
-        .iter()
-        .filter_map(|r| {
-            let text = r["text"].as_str()?;
-            BODIES
-                .iter()
-                .find(|(_, first, _)| text.contains(first))
-                .map(|(n, _, _)| *n)
-        })
-        .collect();
+    let names = fixture_names(&records);
     assert_eq!(names.len(), 5, "lost articles after SIGKILL: {names:?}");
 }
 

@@ -286,6 +286,20 @@ pub const BOILERPLATE: &[&str] = &[
     "Facebook",
 ];
 
+/// Which fixture articles appear among `records` (repeats allowed), by their body.
+pub fn fixture_names(records: &[serde_json::Value]) -> std::collections::HashSet<&'static str> {
+    records
+        .iter()
+        .filter_map(|r| {
+            let text = r["text"].as_str()?;
+            BODIES
+                .iter()
+                .find(|(_, first, _)| text.contains(first))
+                .map(|(n, _, _)| *n)
+        })
+        .collect()
+}
+
 /// Checks every record's body and the absence of boilerplate; returns records by fixture name.
 pub fn check_articles(records: &[serde_json::Value]) -> HashMap<String, serde_json::Value> {
     let mut by_name = HashMap::new();
