@@ -205,7 +205,7 @@ fn main() -> ExitCode {
 async fn setup(
     config: Config,
     output: Option<String>,
-) -> Result<(Arc<Context>, Deduper, StoryIndex, Sink)> {
+) -> Result<(Context, Deduper, StoryIndex, Sink)> {
     let store = Store::open(&config.state.path)
         .with_context(|| format!("opening state database {}", config.state.path.display()))?;
     let window = chrono::Duration::days(i64::from(config.dedup.window_days));
@@ -248,7 +248,7 @@ async fn setup(
         in_flight: Arc::new(Mutex::new(HashSet::new())),
         on_done: None,
     };
-    Ok((Arc::new(ctx), deduper, stories, sink))
+    Ok((ctx, deduper, stories, sink))
 }
 
 /// Cancels `token` on the first SIGINT/SIGTERM; exits at once on the second.
@@ -298,6 +298,7 @@ async fn cmd_run(config: Config, once: bool, output: Option<String>) -> Result<E
         anyhow::bail!("no feeds configured (feeds.urls or feeds.opml)");
     }
     let (ctx, deduper, stories, sink) = setup(config, output).await?;
+    let ctx = Arc::new(ctx);
     let cancel = CancellationToken::new();
     spawn_signal_handler(cancel.clone());
     tracing::info!(feeds = feeds.len(), once, "starting");
@@ -366,7 +367,7 @@ async fn cmd_backfill(
         b
     };
     let ctx = {
-        let mut ctx = Arc::into_inner(ctx).context("pipeline context still shared")?;
+        let mut ctx = ctx;
         let b = bar.clone();
         ctx.on_done = Some(Box::new(move || b.inc(1)));
         Arc::new(ctx)

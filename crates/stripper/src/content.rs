@@ -209,10 +209,9 @@ fn select(lin: &Linearized, title: Option<&str>, use_boilerplate_flags: bool) ->
 /// when the body ended with a full paragraph before them.
 fn trim_trailing_chrome(out: &mut Vec<String>) {
     while out.len() > 1 {
-        let last = out.last().map(|s| s.chars().count()).unwrap_or(0);
-        let last_text = out.last().cloned().unwrap_or_default();
-        let looks_like_sentence = last_text.ends_with(['.', '!', '?', '。', '؟', '"', '”', '»']);
-        if last < 20 && !looks_like_sentence {
+        let Some(last) = out.last() else { break };
+        let looks_like_sentence = last.ends_with(['.', '!', '?', '。', '؟', '"', '”', '»']);
+        if last.chars().count() < 20 && !looks_like_sentence {
             out.pop();
         } else {
             break;
