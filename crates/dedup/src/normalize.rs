@@ -62,6 +62,7 @@ pub enum Token<'a> {
 /// takes the cheapest path that gives the same result as normalizing the whole text:
 /// plain ASCII, already-NFKC Unicode, or NFKC proper.
 pub fn for_each_token(text: &str, mut f: impl FnMut(Token<'_>)) {
+    let table = char_table();
     let mut buf = String::with_capacity(32);
     for (i, piece) in text.split('\n').enumerate() {
         if i > 0 {
@@ -71,11 +72,9 @@ pub fn for_each_token(text: &str, mut f: impl FnMut(Token<'_>)) {
         for chunk in piece.split_ascii_whitespace() {
             if chunk.is_ascii() {
                 ascii_words(chunk, &mut buf, &mut f);
-            } else if unicode_normalization::is_nfkc_quick(chunk.chars())
-                == unicode_normalization::IsNormalized::Yes
-            {
+            } else if chunk.chars().all(|c| table.is_simple(c)) {
                 for c in chunk.chars() {
-                    push_char(c, &mut buf, &mut f);
+                    table.push(c, &mut buf, &mut f);
                 }
             } else {
                 for c in chunk.nfkc() {
@@ -87,6 +86,85 @@ pub fn for_each_token(text: &str, mut f: impl FnMut(Token<'_>)) {
     }
     flush(&mut buf, &mut f);
     f(Token::ParagraphEnd);
+}
+
+/// What normalization does to each character of the Basic Multilingual Plane, computed
+/// once from the same functions the slow path calls: the per-character Unicode lookups
+/// (NFKC quick check, combining class, case mapping, alphabetic property) were most of
+/// the fingerprinting time for non-Latin text.
+struct CharTable(Vec<u32>);
+
+/// The character can take the fast path: NFKC leaves it alone wherever it stands (quick
+/// check Yes, and either a starter or a mark that folding deletes, so reordering marks
+/// cannot change the result).
+const SIMPLE: u32 = 1 << 24;
+/// Folding deletes it (Arabic diacritics, tatweel).
+const SKIP: u32 = 1 << 25;
+/// It is part of a word; the low 21 bits are its folded lower-case form.
+const WORD: u32 = 1 << 26;
+/// Its lower-case form is more than one character: ask `char::to_lowercase`.
+const MULTI_LOWER: u32 = 1 << 27;
+const CHAR_BITS: u32 = (1 << 21) - 1;
+
+fn char_table() -> &'static CharTable {
+    static TABLE: std::sync::OnceLock<CharTable> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| CharTable((0..=0xFFFF).map(classify).collect()))
+}
+
+fn classify(code: u32) -> u32 {
+    let Some(c) = char::from_u32(code) else {
+        return 0; // surrogates never occur in a str
+    };
+    let nfkc_yes = unicode_normalization::is_nfkc_quick(std::iter::once(c))
+        == unicode_normalization::IsNormalized::Yes;
+    let starter = unicode_normalization::char::canonical_combining_class(c) == 0;
+    let Some(folded) = fold_char(c) else {
+        return if nfkc_yes { SIMPLE | SKIP } else { SKIP };
+    };
+    let mut flags = if nfkc_yes && starter { SIMPLE } else { 0 };
+    if folded.is_alphanumeric() || is_joiner(folded) {
+        flags |= WORD;
+        let mut lower = folded.to_lowercase();
+        match (lower.next(), lower.next()) {
+            (Some(l), None) => flags |= l as u32,
+            _ => flags |= MULTI_LOWER,
+        }
+    }
+    flags
+}
+
+impl CharTable {
+    fn is_simple(&self, c: char) -> bool {
+        match self.0.get(c as usize) {
+            Some(entry) => entry & SIMPLE != 0,
+            // Outside the BMP: CJK extensions, historic scripts, emoji. Rare enough for
+            // the generic checks.
+            None => {
+                unicode_normalization::is_nfkc_quick(std::iter::once(c))
+                    == unicode_normalization::IsNormalized::Yes
+                    && unicode_normalization::char::canonical_combining_class(c) == 0
+            }
+        }
+    }
+
+    /// Same effect as [`push_char`] for a character that [`Self::is_simple`] accepted.
+    fn push(&self, c: char, buf: &mut String, f: &mut impl FnMut(Token<'_>)) {
+        let Some(&entry) = self.0.get(c as usize) else {
+            return push_char(c, buf, f);
+        };
+        if entry & SKIP != 0 {
+            return;
+        }
+        if entry & WORD == 0 {
+            return flush(buf, f);
+        }
+        if entry & MULTI_LOWER != 0 {
+            let folded = fold_char(c).unwrap_or(c);
+            buf.extend(folded.to_lowercase());
+        } else if let Some(lower) = char::from_u32(entry & CHAR_BITS) {
+            buf.push(lower);
+        }
+    }
 }
 
 /// Words of an ASCII chunk: runs of letters and digits, lower-cased; handed out without
@@ -177,6 +255,38 @@ mod tests {
             });
             assert_eq!(words, normalized_words(text).collect::<Vec<_>>());
             assert_eq!(paragraphs, text.lines().count());
+        }
+    }
+
+    #[test]
+    fn fast_path_matches_full_normalization_for_every_bmp_character() {
+        // Alone, after a letter, and between marks that NFKC would reorder or compose.
+        for code in 0x80..=0xFFFFu32 {
+            let Some(c) = char::from_u32(code) else {
+                continue;
+            };
+            for text in [
+                format!("{c}"),
+                format!("a{c}b"),
+                format!("\u{0628}\u{0651}{c}\u{064E}x"),
+                format!("e{c}\u{0301}"),
+                format!("\u{0627}{c}\u{0654}"),
+                // Marks that NFKC keeps but reorders by combining class.
+                format!("x\u{0305}{c}"),
+                format!("x{c}\u{0316}"),
+            ] {
+                let mut words = Vec::new();
+                for_each_token(&text, |t| {
+                    if let Token::Word(w) = t {
+                        words.push(w.to_string())
+                    }
+                });
+                assert_eq!(
+                    words,
+                    normalized_words(&text).collect::<Vec<_>>(),
+                    "U+{code:04X} in {text:?}"
+                );
+            }
         }
     }
 
