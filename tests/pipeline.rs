@@ -384,3 +384,48 @@ fn stories_continue_after_a_restart() {
         assert_eq!(r["dedup"]["story_id"], first_story, "{}", r["url"]);
     }
 }
+
+#[test]
+fn near_duplicate_of_an_article_from_before_a_restart_is_caught() {
+    let server = FixtureServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &server);
+    let cfg = cfg.to_str().unwrap();
+    let out_path = dir.path().join("near.jsonl");
+    let out_arg = out_path.to_str().unwrap();
+    let flag = [("NEWSRIVER_DEDUP__POLICY", "flag")];
+    let original = format!("{}\n", server.url("/news/talks-to-end-presence.html"));
+    let out = newsriver_with_env(
+        &["backfill", "-", "--config", cfg, "--output", out_arg],
+        Some(&original),
+        &flag,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A new process holds no shingles in memory: the candidate is verified on the
+    // shingles the store kept.
+    let edited = format!("{}\n", server.url("/edited/talks.html"));
+    let out = newsriver_with_env(
+        &["backfill", "-", "--config", cfg, "--output", out_arg],
+        Some(&edited),
+        &flag,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let records = read_jsonl(&out_path);
+    assert_eq!(records.len(), 2, "{records:#?}");
+    assert_eq!(records[1]["dedup"]["status"], "duplicate");
+    assert_eq!(records[1]["dedup"]["reason"], "near_text");
+    assert_eq!(records[1]["dedup"]["duplicate_of"], records[0]["id"]);
+    assert_eq!(
+        records[1]["dedup"]["story_id"],
+        records[0]["dedup"]["story_id"]
+    );
+    assert_ne!(records[1]["text"], records[0]["text"]);
+}

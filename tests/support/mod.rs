@@ -130,6 +130,16 @@ fn route(
             tiny_http::Response::from_data(page.into_bytes())
                 .with_header(header("Content-Type", "text/html"))
         }
+        // The same copy re-edited: one word of the body changed (Wednesday -> Thursday).
+        "/edited/talks.html" => {
+            let page = std::fs::read_to_string(dir.join("site/talks-to-end-presence.html"))
+                .expect("fixture");
+            let page = page
+                .replace("أخبار العالم اليوم", "وكالة الأنباء المستقلة")
+                .replacen("يوم الأربعاء", "يوم الخميس", 1);
+            tiny_http::Response::from_data(page.into_bytes())
+                .with_header(header("Content-Type", "text/html"))
+        }
         // The multilingual labelled pages, for tests that need many distinct articles.
         p if p.starts_with("/ml/") && !p.contains("..") => {
             match std::fs::read(dir.join("multilingual/pages").join(&p["/ml/".len()..])) {
@@ -192,6 +202,11 @@ path = "{out}"
 }
 
 pub fn newsriver(args: &[&str], stdin: Option<&str>) -> Output {
+    newsriver_with_env(args, stdin, &[])
+}
+
+/// [`newsriver`] with these environment overrides (and no others from the caller).
+pub fn newsriver_with_env(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_newsriver"));
     cmd.args(args).env("RUST_LOG", "warn");
     for (k, _) in std::env::vars() {
@@ -199,6 +214,7 @@ pub fn newsriver(args: &[&str], stdin: Option<&str>) -> Output {
             cmd.env_remove(k);
         }
     }
+    cmd.envs(env.iter().copied());
     match stdin {
         None => cmd.output().expect("run newsriver"),
         Some(input) => {

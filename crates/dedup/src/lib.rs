@@ -5,17 +5,19 @@
 //! reloads them on start, so decisions survive restarts.
 
 mod canonical;
+mod index;
 mod minhash;
 mod normalize;
 mod stories;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
+use index::KeyIndex;
 use newsriver_model::DuplicateReason;
 use xxhash_rust::xxh3::Xxh3;
 
 pub use canonical::{canonicalize_url, UrlError};
-pub use minhash::{Shingler, Signature, BANDS, BINS, SHINGLE_WORDS};
+pub use minhash::{jaccard, Shingler, Signature, BANDS, BINS, SHINGLE_WORDS};
 pub use normalize::{for_each_token, normalize_text, normalized_words, Token};
 pub use stories::{Assignment, StoryConfig, StoryIndex};
 
@@ -26,6 +28,10 @@ pub struct Fingerprint {
     /// xxh3-128 of the normalized text, hex; empty text has no hash.
     pub content_hash: Option<String>,
     pub signature: Option<Signature>,
+    /// The text's shingles as sorted, distinct 32-bit hashes: what near-duplicate
+    /// candidates are verified on. Empty for a fingerprint restored from the store, which
+    /// keeps them on disk.
+    pub shingles: Vec<u32>,
 }
 
 impl Fingerprint {
@@ -35,7 +41,7 @@ impl Fingerprint {
         let mut exact = Xxh3::new();
         let mut words = 0usize;
         let mut shingler = Shingler::default();
-        let mut shingles = Vec::with_capacity(text.len() / 5);
+        let mut hashes = Vec::with_capacity(text.len() / 5);
         for_each_token(text, |token| match token {
             Token::Word(w) => {
                 if words > 0 {
@@ -43,14 +49,19 @@ impl Fingerprint {
                 }
                 exact.update(w.as_bytes());
                 words += 1;
-                shingler.word(w, &mut shingles);
+                shingler.word(w, &mut hashes);
             }
-            Token::ParagraphEnd => shingler.paragraph_end(&mut shingles),
+            Token::ParagraphEnd => shingler.paragraph_end(&mut hashes),
         });
+        // The set's 32 bits are the hash's top half; the signature uses the rest.
+        let mut shingles: Vec<u32> = hashes.iter().map(|h| (h >> 32) as u32).collect();
+        shingles.sort_unstable();
+        shingles.dedup();
         Fingerprint {
             canonical_url: canonical_url.to_string(),
             content_hash: (words > 0).then(|| format!("{:032x}", exact.digest128())),
-            signature: Signature::from_shingle_hashes(shingles),
+            signature: Signature::from_shingle_hashes(hashes),
+            shingles,
         }
     }
 }
@@ -61,60 +72,83 @@ pub struct Match {
     pub id: String,
     pub story_id: String,
     pub reason: DuplicateReason,
-    /// Estimated Jaccard similarity (1.0 for URL and exact-text matches).
+    /// Jaccard similarity of the two texts' shingle sets (1.0 for URL and exact-text
+    /// matches).
     pub similarity: f64,
 }
 
 #[derive(Debug, Clone)]
 pub struct DedupConfig {
-    /// Estimated Jaccard similarity of word shingles at or above which two texts are
+    /// Jaccard similarity of word shingles at or above which two texts are
     /// near-duplicates.
     pub near_threshold: f64,
+    /// How many of the newest articles keep their shingles in memory: those not yet in
+    /// the store (still on their way to the sink) must be among them.
+    pub recent_shingles: usize,
 }
 
 impl Default for DedupConfig {
     fn default() -> Self {
         Self {
             near_threshold: 0.8,
+            recent_shingles: 4096,
         }
     }
 }
 
-/// Articles sharing an LSH band key: nearly always one, so no allocation for that case.
-enum Slots {
-    One(usize),
-    // A boxed slice is two words, a Vec three: the map's values stay small.
-    Many(Box<[usize]>),
+/// Where the index reads the shingles of older articles when a new one shares LSH bands
+/// with them: the state store in the daemon.
+pub trait ShingleSource {
+    /// The shingle set remembered for article `id` (see [`Fingerprint::shingles`]), or
+    /// `None` when it is not stored.
+    fn shingles(&mut self, id: &str) -> Option<Vec<u32>>;
 }
 
-impl Slots {
-    fn as_slice(&self) -> &[usize] {
-        match self {
-            Slots::One(i) => std::slice::from_ref(i),
-            Slots::Many(v) => v,
+/// A source with nothing in it: only the recent articles held in memory are verified.
+pub struct NoStore;
+
+impl ShingleSource for NoStore {
+    fn shingles(&mut self, _: &str) -> Option<Vec<u32>> {
+        None
+    }
+}
+
+impl ShingleSource for HashMap<String, Vec<u32>> {
+    fn shingles(&mut self, id: &str) -> Option<Vec<u32>> {
+        self.get(id).cloned()
+    }
+}
+
+/// Near-duplicate candidates verified per lookup, those sharing most bands first: a
+/// band key shared by many articles (a stock paragraph) must not cost a store read each.
+const MAX_VERIFIED: usize = 16;
+
+/// Article ids are 32 hex digits (the SHA-256 prefix of the canonical URL): 16 bytes
+/// instead of a 56-byte heap string. Any other form is kept as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum CompactId {
+    Hex([u8; 16]),
+    Text(Box<str>),
+}
+
+impl CompactId {
+    fn new(id: &str) -> CompactId {
+        let mut bytes = [0u8; 16];
+        let lower_hex = id.len() == 32
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if lower_hex && hex::decode_to_slice(id, &mut bytes).is_ok() {
+            CompactId::Hex(bytes)
+        } else {
+            CompactId::Text(id.into())
         }
     }
 
-    fn push(&mut self, idx: usize) {
+    fn to_text(&self) -> String {
         match self {
-            Slots::One(i) => *self = Slots::Many(Box::new([*i, idx])),
-            Slots::Many(v) => {
-                let mut grown = std::mem::take(v).into_vec();
-                grown.push(idx);
-                *v = grown.into_boxed_slice();
-            }
-        }
-    }
-
-    /// Keeps indices at or after `first`; false when none is left.
-    fn retain_from(&mut self, first: usize) -> bool {
-        match self {
-            Slots::One(i) => *i >= first,
-            Slots::Many(v) => {
-                let kept: Vec<usize> = v.iter().copied().filter(|i| *i >= first).collect();
-                *v = kept.into_boxed_slice();
-                !v.is_empty()
-            }
+            CompactId::Hex(bytes) => hex::encode(bytes),
+            CompactId::Text(s) => s.to_string(),
         }
     }
 }
@@ -124,38 +158,44 @@ fn key(s: &str) -> u64 {
 }
 
 struct Entry {
-    id: String,
-    story_id: String,
-    signature: Option<Signature>,
+    id: CompactId,
+    story_id: CompactId,
     /// Unix seconds when remembered: entries are kept in this order.
     at: i64,
 }
 
 /// In-memory duplicate index over the articles of the retention window.
 ///
-/// Entries are appended in time order and addressed by a running number; expiry drops
-/// a prefix, so memory follows the window, not the history.
+/// Entries are appended in time order and addressed by a running number (32 bits,
+/// wrapping); expiry drops a prefix, so memory follows the window, not the history. Per
+/// article it holds two ids, a time, 8 bytes for each of the [`BANDS`] LSH keys and 12
+/// for each of the URL and text hashes; signatures and shingle sets stay in the store.
 pub struct Deduper {
     config: DedupConfig,
-    entries: std::collections::VecDeque<Entry>,
+    entries: VecDeque<Entry>,
     /// Running number of `entries[0]`.
-    first: usize,
-    /// Keyed by a 64-bit hash of the canonical URL / content hash: a few bytes per
-    /// article instead of the strings (a false match needs a 64-bit collision).
-    by_url: HashMap<u64, usize>,
-    by_hash: HashMap<u64, usize>,
-    by_band: HashMap<u64, Slots>,
+    first: u32,
+    /// Keyed by a 64-bit hash of the canonical URL / content hash: a false match needs
+    /// a 64-bit collision.
+    by_url: KeyIndex<u64>,
+    by_hash: KeyIndex<u64>,
+    /// One index per band, keyed by 32 bits of the band's hash: a collision only makes a
+    /// candidate, which verification rejects.
+    by_band: Vec<KeyIndex<u32>>,
+    /// Shingles of the newest entries, aligned with the end of `entries`.
+    recent: VecDeque<Vec<u32>>,
 }
 
 impl Deduper {
     pub fn new(config: DedupConfig) -> Self {
         Self {
             config,
-            entries: std::collections::VecDeque::new(),
+            entries: VecDeque::new(),
             first: 0,
-            by_url: HashMap::new(),
-            by_hash: HashMap::new(),
-            by_band: HashMap::new(),
+            by_url: KeyIndex::default(),
+            by_hash: KeyIndex::default(),
+            by_band: (0..BANDS).map(|_| KeyIndex::default()).collect(),
+            recent: VecDeque::new(),
         }
     }
 
@@ -167,58 +207,76 @@ impl Deduper {
         self.entries.is_empty()
     }
 
-    /// The earlier article `fp` duplicates, if any: URL first, then exact text, then the
-    /// most similar near-duplicate at or above the threshold.
-    pub fn find(&self, fp: &Fingerprint) -> Option<Match> {
-        let exact = |idx: usize, reason| {
-            let e = &self.entries[idx - self.first];
-            Match {
-                id: e.id.clone(),
-                story_id: e.story_id.clone(),
-                reason,
-                similarity: 1.0,
-            }
-        };
-        if let Some(&idx) = self.by_url.get(&key(&fp.canonical_url)) {
-            return Some(exact(idx, DuplicateReason::Url));
+    /// Position in `entries` of running number `n`, if it is still there.
+    fn position(&self, n: u32) -> Option<usize> {
+        let pos = n.wrapping_sub(self.first) as usize;
+        (pos < self.entries.len()).then_some(pos)
+    }
+
+    fn matched(&self, pos: usize, reason: DuplicateReason, similarity: f64) -> Match {
+        let e = &self.entries[pos];
+        Match {
+            id: e.id.to_text(),
+            story_id: e.story_id.to_text(),
+            reason,
+            similarity,
         }
-        if let Some(&idx) = fp
-            .content_hash
-            .as_ref()
-            .and_then(|h| self.by_hash.get(&key(h)))
-        {
-            return Some(exact(idx, DuplicateReason::Text));
+    }
+
+    /// The earlier article `fp` duplicates, if any: URL first, then exact text, then the
+    /// most similar near-duplicate whose shingle sets' Jaccard similarity reaches the
+    /// threshold. LSH bands only propose candidates; each is verified on its shingles,
+    /// from memory for recent articles and from `source` for older ones.
+    pub fn find(&self, fp: &Fingerprint, source: &mut dyn ShingleSource) -> Option<Match> {
+        let mut found = None;
+        self.by_url.get(key(&fp.canonical_url), |n| {
+            found = found.or(self.position(n));
+        });
+        if let Some(pos) = found {
+            return Some(self.matched(pos, DuplicateReason::Url, 1.0));
+        }
+        if let Some(h) = &fp.content_hash {
+            self.by_hash
+                .get(key(h), |n| found = found.or(self.position(n)));
+            if let Some(pos) = found {
+                return Some(self.matched(pos, DuplicateReason::Text, 1.0));
+            }
         }
         let sig = fp.signature.as_ref()?;
+        // (position, bands shared)
+        let mut candidates: Vec<(usize, u32)> = Vec::new();
+        for (band, k) in sig.band_keys().enumerate() {
+            self.by_band[band].get(k, |n| {
+                if let Some(pos) = self.position(n) {
+                    match candidates.iter_mut().find(|(p, _)| *p == pos) {
+                        Some((_, shared)) => *shared += 1,
+                        None => candidates.push((pos, 1)),
+                    }
+                }
+            });
+        }
+        candidates.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
+        let recent_from = self.entries.len() - self.recent.len();
         let mut best: Option<(usize, f64)> = None;
-        for band in sig.band_keys() {
-            for &idx in self
-                .by_band
-                .get(&band)
-                .map(Slots::as_slice)
-                .unwrap_or_default()
+        for &(pos, _) in candidates.iter().take(MAX_VERIFIED) {
+            let in_memory = pos
+                .checked_sub(recent_from)
+                .map(|i| &self.recent[i])
+                .filter(|s| !s.is_empty());
+            let similarity = if let Some(shingles) = in_memory {
+                jaccard(&fp.shingles, shingles)
+            } else {
+                match source.shingles(&self.entries[pos].id.to_text()) {
+                    Some(other) => jaccard(&fp.shingles, &other),
+                    None => continue,
+                }
+            };
+            if similarity >= self.config.near_threshold && best.is_none_or(|(_, s)| similarity > s)
             {
-                if best.map(|(b, _)| b == idx).unwrap_or(false) {
-                    continue;
-                }
-                let Some(other) = &self.entries[idx - self.first].signature else {
-                    continue;
-                };
-                let sim = sig.similarity(other);
-                if sim >= self.config.near_threshold && best.map(|(_, s)| sim > s).unwrap_or(true) {
-                    best = Some((idx, sim));
-                }
+                best = Some((pos, similarity));
             }
         }
-        best.map(|(idx, similarity)| {
-            let e = &self.entries[idx - self.first];
-            Match {
-                id: e.id.clone(),
-                story_id: e.story_id.clone(),
-                reason: DuplicateReason::NearText,
-                similarity,
-            }
-        })
+        best.map(|(pos, similarity)| self.matched(pos, DuplicateReason::NearText, similarity))
     }
 
     /// Remembers an article so later copies are recognized.
@@ -232,30 +290,32 @@ impl Deduper {
 
     /// Remembers an article as of `at` (unix seconds; not earlier than the last insert).
     pub fn insert_at(&mut self, id: &str, story_id: &str, fp: &Fingerprint, at: i64) {
-        let idx = self.first + self.entries.len();
-        self.by_url.entry(key(&fp.canonical_url)).or_insert(idx);
+        let n = self.first.wrapping_add(self.entries.len() as u32);
+        self.by_url.insert(key(&fp.canonical_url), n);
         if let Some(h) = &fp.content_hash {
-            self.by_hash.entry(key(h)).or_insert(idx);
+            self.by_hash.insert(key(h), n);
         }
         if let Some(sig) = &fp.signature {
-            for band in sig.band_keys() {
-                self.by_band
-                    .entry(band)
-                    .and_modify(|s| s.push(idx))
-                    .or_insert(Slots::One(idx));
+            for (band, k) in sig.band_keys().enumerate() {
+                self.by_band[band].insert(k, n);
             }
         }
         self.entries.push_back(Entry {
-            id: id.to_string(),
-            story_id: story_id.to_string(),
-            signature: fp.signature.clone(),
+            id: CompactId::new(id),
+            story_id: CompactId::new(story_id),
             at,
         });
+        // Restored fingerprints have no shingles: an empty set in `recent` keeps it
+        // aligned with `entries` and sends verification to the source.
+        self.recent.push_back(fp.shingles.clone());
+        while self.recent.len() > self.config.recent_shingles {
+            self.recent.pop_front();
+        }
     }
 
     /// Forgets articles remembered before `cutoff` (unix seconds); returns how many.
     pub fn expire_before(&mut self, cutoff: i64) -> usize {
-        let mut dropped = 0;
+        let mut dropped = 0u32;
         while self.entries.front().is_some_and(|e| e.at < cutoff) {
             self.entries.pop_front();
             dropped += 1;
@@ -263,12 +323,18 @@ impl Deduper {
         if dropped == 0 {
             return 0;
         }
-        self.first += dropped;
-        let first = self.first;
-        self.by_url.retain(|_, idx| *idx >= first);
-        self.by_hash.retain(|_, idx| *idx >= first);
-        self.by_band.retain(|_, slots| slots.retain_from(first));
-        dropped
+        while self.recent.len() > self.entries.len() {
+            self.recent.pop_front();
+        }
+        self.first = self.first.wrapping_add(dropped);
+        let (first, len) = (self.first, self.entries.len());
+        let live = move |n: u32| (n.wrapping_sub(first) as usize) < len;
+        self.by_url.retain(live);
+        self.by_hash.retain(live);
+        for band in &mut self.by_band {
+            band.retain(live);
+        }
+        dropped as usize
     }
 }
 
@@ -286,18 +352,24 @@ mod tests {
     fn url_text_and_near_duplicates() {
         let mut d = Deduper::new(DedupConfig::default());
         let a = Fingerprint::new("https://a.test/1", TEXT);
-        assert!(d.find(&a).is_none());
+        assert!(d.find(&a, &mut NoStore).is_none());
         d.insert("a", "a", &a);
 
         let same_url = Fingerprint::new("https://a.test/1", "other text entirely");
-        assert_eq!(d.find(&same_url).unwrap().reason, DuplicateReason::Url);
+        assert_eq!(
+            d.find(&same_url, &mut NoStore).unwrap().reason,
+            DuplicateReason::Url
+        );
 
         let same_text = Fingerprint::new("https://b.test/9", &TEXT.to_uppercase());
-        assert_eq!(d.find(&same_text).unwrap().reason, DuplicateReason::Text);
+        assert_eq!(
+            d.find(&same_text, &mut NoStore).unwrap().reason,
+            DuplicateReason::Text
+        );
 
         let edited = TEXT.replace("Friday", "Thursday");
         let near = Fingerprint::new("https://c.test/2", &edited);
-        let m = d.find(&near).unwrap();
+        let m = d.find(&near, &mut NoStore).unwrap();
         assert_eq!(m.reason, DuplicateReason::NearText);
         assert_eq!(m.id, "a");
 
@@ -318,11 +390,11 @@ mod tests {
         assert_eq!(window.expire_before(150), 1);
         assert_eq!(window.len(), 1);
         assert!(window
-            .find(&Fingerprint::new("https://a.test/old", TEXT))
+            .find(&Fingerprint::new("https://a.test/old", TEXT), &mut NoStore)
             .is_none());
         assert_eq!(
             window
-                .find(&Fingerprint::new("https://a.test/new", "x"))
+                .find(&Fingerprint::new("https://a.test/new", "x"), &mut NoStore)
                 .unwrap()
                 .id,
             "new"
@@ -333,6 +405,49 @@ mod tests {
             "Farmers in the valley moved their animals to higher ground after heavy rain on \
              Tuesday raised the river by two metres, officials said, and schools closed.",
         );
-        assert!(d.find(&different).is_none());
+        assert!(d.find(&different, &mut NoStore).is_none());
+    }
+
+    #[test]
+    fn candidates_are_verified_on_exact_shingles_from_memory_or_the_source() {
+        let mut d = Deduper::new(DedupConfig {
+            near_threshold: 0.8,
+            recent_shingles: 1,
+        });
+        let a = Fingerprint::new("https://a.test/1", TEXT);
+        let id = "0123456789abcdef0123456789abcdef";
+        d.insert(id, id, &a);
+        // A newer article pushes `a` out of the in-memory shingles.
+        d.insert(
+            "b",
+            "b",
+            &Fingerprint::new("https://a.test/2", "unrelated words here"),
+        );
+        let edited = Fingerprint::new("https://c.test/2", &TEXT.replace("Friday", "Thursday"));
+        assert!(
+            d.find(&edited, &mut NoStore).is_none(),
+            "nothing to verify on"
+        );
+        let mut store = HashMap::from([(id.to_string(), a.shingles.clone())]);
+        let m = d.find(&edited, &mut store).unwrap();
+        assert_eq!((m.id.as_str(), m.reason), (id, DuplicateReason::NearText));
+        assert_eq!(m.similarity, jaccard(&edited.shingles, &a.shingles));
+        assert!(m.similarity >= 0.8 && m.similarity < 1.0);
+
+        // A candidate below the threshold on its exact shingles is not a duplicate,
+        // however many bands it shares: here the source hands back another text's set.
+        // Restored from the store: no shingles in memory, even among the newest.
+        let mut restored = Deduper::new(DedupConfig::default());
+        let without = Fingerprint {
+            shingles: Vec::new(),
+            ..a.clone()
+        };
+        restored.insert(id, id, &without);
+        assert!(restored.find(&edited, &mut NoStore).is_none());
+        assert_eq!(restored.find(&edited, &mut store).unwrap().id, id);
+
+        let other = Fingerprint::new("https://d.test/", "completely different words in it");
+        let mut lying = HashMap::from([(id.to_string(), other.shingles)]);
+        assert!(d.find(&edited, &mut lying).is_none());
     }
 }

@@ -59,15 +59,16 @@ impl Signature {
         same as f64 / BINS as f64
     }
 
-    /// One key per band: documents sharing any key are candidates.
-    pub fn band_keys(&self) -> impl Iterator<Item = u64> + '_ {
+    /// One key per band, 32 bits of the band's hash: documents sharing a band's key are
+    /// candidates.
+    pub fn band_keys(&self) -> impl Iterator<Item = u32> + '_ {
         self.0.chunks(ROWS).enumerate().map(|(band, rows)| {
             let mut bytes = [0u8; 4 * ROWS + 1];
             bytes[0] = band as u8;
             for (i, r) in rows.iter().enumerate() {
                 bytes[1 + 4 * i..5 + 4 * i].copy_from_slice(&r.to_le_bytes());
             }
-            xxh3_64(&bytes)
+            (xxh3_64(&bytes) >> 32) as u32
         })
     }
 
@@ -85,6 +86,29 @@ impl Signature {
                 .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                 .collect(),
         ))
+    }
+}
+
+/// Jaccard similarity of two sorted sets without repeats (1.0 for two empty sets is
+/// never asked: an empty set has no similarity, 0.0).
+pub fn jaccard(a: &[u32], b: &[u32]) -> f64 {
+    let (mut i, mut j, mut common) = (0, 0, 0usize);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                common += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    let union = a.len() + b.len() - common;
+    if union == 0 {
+        0.0
+    } else {
+        common as f64 / union as f64
     }
 }
 
@@ -190,5 +214,7 @@ mod tests {
         assert!(a.similarity(&b) > 0.8, "{}", a.similarity(&b));
         assert!(a.similarity(&c) < 0.1);
         assert_eq!(Signature::from_bytes(&a.to_bytes()), Some(a));
+        assert_eq!(jaccard(&[1, 2, 3, 4], &[2, 3, 4, 5, 6]), 0.5);
+        assert_eq!(jaccard(&[], &[]), 0.0);
     }
 }

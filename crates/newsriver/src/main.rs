@@ -211,8 +211,12 @@ async fn setup(
     let window = chrono::Duration::days(i64::from(config.dedup.window_days));
     let cutoff = chrono::Utc::now() - window;
     let expired = store.expire(cutoff)?;
+    let pipeline = &config.pipeline;
     let mut deduper = Deduper::new(DedupConfig {
         near_threshold: config.dedup.near_threshold,
+        // Articles between dedup and the store (channels, a batch at the sink, its
+        // completion) are verified from memory: keep well more than can be in flight.
+        recent_shingles: (pipeline.channel_capacity * 8 + pipeline.batch_size * 2).max(4096),
     });
     let mut stories = StoryIndex::new(StoryConfig {
         threshold: config.dedup.story_threshold,

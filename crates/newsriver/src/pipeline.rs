@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::{anyhow, Result};
 use chrono::Utc;
 use futures::StreamExt;
-use newsriver_dedup::{Deduper, Fingerprint, StoryIndex};
+use newsriver_dedup::{Deduper, Fingerprint, ShingleSource, StoryIndex};
 use newsriver_fetcher::{Fetcher, Page};
 use newsriver_model::{
     article_id, Article, DedupInfo, DedupStatus, DuplicateReason, PageJob, SCHEMA_VERSION,
@@ -298,6 +298,16 @@ fn article_canonical(job: &Job, final_url: &str, declared: Option<&str>) -> Stri
     job.canonical_url.clone()
 }
 
+/// The state store as the dedup index's source of older articles' shingles, locked only
+/// when a near-duplicate candidate needs verifying.
+struct StoredShingles<'a>(&'a Mutex<Store>);
+
+impl ShingleSource for StoredShingles<'_> {
+    fn shingles(&mut self, id: &str) -> Option<Vec<u32>> {
+        ShingleSource::shingles(&mut *lock(self.0), id)
+    }
+}
+
 async fn dedup_stage(
     ctx: Arc<Context>,
     mut deduper: Deduper,
@@ -326,7 +336,7 @@ async fn dedup_stage(
             article_canonical(&s.job, &s.final_url, s.extracted.canonical_url.as_deref());
         let id = article_id(&canonical);
         let fp = Fingerprint::new(&canonical, &s.extracted.text);
-        let found = deduper.find(&fp);
+        let found = deduper.find(&fp, &mut StoredShingles(&ctx.store));
         // A URL match is the same article again (same id): never worth a second record.
         let same_article = found
             .as_ref()

@@ -13,7 +13,7 @@ use newsriver_dedup::{Fingerprint, Signature};
 use newsriver_model::ItemHints;
 use rusqlite::{params, Connection, OptionalExtension};
 
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -190,7 +190,8 @@ impl Store {
                 story_id TEXT NOT NULL,
                 stored_at INTEGER NOT NULL,
                 story_terms BLOB,
-                story_at INTEGER
+                story_at INTEGER,
+                shingles BLOB
             );
             CREATE INDEX IF NOT EXISTS articles_stored_at ON articles(stored_at);",
         )?;
@@ -200,6 +201,13 @@ impl Store {
                 "ALTER TABLE articles ADD COLUMN story_terms BLOB;
                  ALTER TABLE articles ADD COLUMN story_at INTEGER;",
             )?;
+        }
+        if (1..=2).contains(&version) {
+            // Versions 1 and 2 kept no shingles: their articles still match by URL and
+            // exact text, and stop proposing near-duplicate candidates that cannot be
+            // verified once the window has passed over them.
+            self.conn
+                .execute_batch("ALTER TABLE articles ADD COLUMN shingles BLOB;")?;
         }
         self.conn
             .pragma_update(None, "user_version", SCHEMA_VERSION)?;
@@ -412,8 +420,8 @@ impl Store {
             if let Some(a) = article {
                 tx.execute(
                     "INSERT OR REPLACE INTO articles (id, canonical_url, content_hash, signature, story_id, stored_at,
-                                                      story_terms, story_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                                                      story_terms, story_at, shingles)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                     params![
                         a.id,
                         a.fingerprint.canonical_url,
@@ -422,7 +430,8 @@ impl Store {
                         a.story_id,
                         now,
                         newsriver_dedup::Assignment::terms_to_bytes(&a.story_terms),
-                        a.story_at
+                        a.story_at,
+                        shingles_to_bytes(&a.fingerprint.shingles)
                     ],
                 )?;
             }
@@ -476,10 +485,21 @@ impl Store {
                     canonical_url: r.get(1)?,
                     content_hash: r.get(2)?,
                     signature: sig.as_deref().and_then(Signature::from_bytes),
+                    // Read when a candidate needs verifying, not kept in memory.
+                    shingles: Vec::new(),
                 },
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The shingle set stored with article `id`, if it has one.
+    pub fn shingles(&self, id: &str) -> Result<Option<Vec<u32>>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT shingles FROM articles WHERE id = ?1")?;
+        let blob: Option<Option<Vec<u8>>> = stmt.query_row([id], |r| r.get(0)).optional()?;
+        Ok(blob.flatten().map(|b| shingles_from_bytes(&b)))
     }
 
     /// Forgets articles and seen URLs older than `before` (the retention window).
@@ -491,6 +511,30 @@ impl Store {
             .conn
             .execute("DELETE FROM seen WHERE seen_at < ?1", [ts(before)])?;
         Ok(a + s)
+    }
+}
+
+/// 4 bytes a shingle, little-endian, in the set's (sorted) order.
+fn shingles_to_bytes(shingles: &[u32]) -> Option<Vec<u8>> {
+    (!shingles.is_empty()).then(|| shingles.iter().flat_map(|s| s.to_le_bytes()).collect())
+}
+
+fn shingles_from_bytes(bytes: &[u8]) -> Vec<u32> {
+    bytes
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+impl newsriver_dedup::ShingleSource for Store {
+    fn shingles(&mut self, id: &str) -> Option<Vec<u32>> {
+        match Store::shingles(self, id) {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!(error = %e, id, "reading shingles for verification failed");
+                None
+            }
+        }
     }
 }
 
@@ -574,9 +618,57 @@ mod tests {
             .remembered_since(Utc::now() - chrono::Duration::days(1))
             .unwrap();
         assert_eq!(back.len(), 1);
-        assert_eq!(back[0].fingerprint, fp);
+        // The shingles stay on disk until a candidate needs them.
+        assert!(back[0].fingerprint.shingles.is_empty());
+        assert_eq!(
+            back[0].fingerprint,
+            Fingerprint {
+                shingles: Vec::new(),
+                ..fp.clone()
+            }
+        );
+        assert!(!fp.shingles.is_empty());
+        assert_eq!(s.shingles("id-a").unwrap(), Some(fp.shingles.clone()));
+        assert_eq!(s.shingles("id-missing").unwrap(), None);
         assert_eq!(back[0].story_terms, vec![(7, 0.5), (9, 0.25)]);
         assert_eq!(back[0].story_at, 42);
+    }
+
+    #[test]
+    fn a_version_2_database_is_upgraded_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v2.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE articles (id TEXT PRIMARY KEY, canonical_url TEXT NOT NULL,
+                    content_hash TEXT, signature BLOB, story_id TEXT NOT NULL,
+                    stored_at INTEGER NOT NULL, story_terms BLOB, story_at INTEGER);
+                 INSERT INTO articles VALUES ('old', 'http://old', 'h', NULL, 'old', 1, NULL, 1);
+                 PRAGMA user_version = 2;",
+            )
+            .unwrap();
+        }
+        let mut s = Store::open(&path).unwrap();
+        // The old row is still there, without shingles; new rows get them.
+        assert_eq!(s.shingles("old").unwrap(), None);
+        let fp = Fingerprint::new("http://new", "words of a new article to remember");
+        let rem = Remembered {
+            id: "new".into(),
+            story_id: "new".into(),
+            fingerprint: fp.clone(),
+            stored_at: 0,
+            story_terms: Vec::new(),
+            story_at: 0,
+        };
+        s.complete(&["http://new"], Outcome::Published, Some(&rem))
+            .unwrap();
+        assert_eq!(s.shingles("new").unwrap(), Some(fp.shingles));
+        let version: i64 = s
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
     }
 
     #[test]

@@ -1,30 +1,42 @@
 //! Dedup benchmark, one thread: throughput of fingerprint + lookup + insert for 5 KB
-//! articles, and near-duplicate precision/recall on real article texts (the AEB ground
-//! truth) with known edits.
+//! articles (AEB vocabulary, and Arabic from the seed pages), near-duplicate recall on
+//! real article texts (the AEB ground truth) with known edits, MinHash against SimHash on
+//! the same pairs, and the index's memory and lookup time at a million articles.
 //!
 //!     cargo run --release -p newsriver-bench --bin dedupbench -- [--data DIR] [--docs N]
+//!         [--index-size N]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use newsriver_dedup::{DedupConfig, Deduper, Fingerprint};
+use newsriver_dedup::{jaccard, DedupConfig, Deduper, Fingerprint, NoStore};
 
 #[derive(Parser)]
 #[command(about = "Throughput and near-duplicate accuracy of newsriver-dedup")]
 struct Args {
     #[arg(long, default_value = "../shared/eval/aeb")]
     data: PathBuf,
+    /// Arabic pages whose words make the second throughput run.
+    #[arg(long, default_value = "../shared/seeds")]
+    seeds: PathBuf,
     /// Synthetic 5 KB articles for the throughput run.
     #[arg(long, default_value_t = 100_000)]
     docs: usize,
     #[arg(long, default_value_t = 0.8)]
     threshold: f64,
-    /// Also fill an index with this many synthetic 1 KB articles and report RSS.
+    /// Instead of the other measurements, fill an index with this many synthetic 1 KB
+    /// articles and report RSS and lookup times along the way (a process of its own, so
+    /// that RSS counts nothing else).
     #[arg(long, default_value_t = 0)]
     index_size: usize,
+    /// With --index-size: keep only the newest this many articles (expiring as the
+    /// daemon does, a tenth of the window at a time), to show memory following the
+    /// window rather than everything ever inserted. 0 keeps all.
+    #[arg(long, default_value_t = 0)]
+    window: usize,
 }
 
 fn rss_mb() -> f64 {
@@ -95,94 +107,56 @@ fn main() -> Result<()> {
         .collect();
     let corpus: Vec<&str> = texts.iter().flat_map(|t| t.split_whitespace()).collect();
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-
-    // Throughput: synthetic 5 KB articles of words drawn from the corpus vocabulary, in
-    // paragraphs of about 60 words, so that no two share much text.
     let mut vocabulary: Vec<&str> = corpus.clone();
     vocabulary.sort_unstable();
     vocabulary.dedup();
+    if args.index_size > 0 {
+        drop(truth);
+        big_index(&vocabulary, &args, &mut rng);
+        return Ok(());
+    }
+
+    // Throughput: synthetic 5 KB articles of words drawn from the corpus vocabulary, in
+    // paragraphs of about 60 words, so that no two share much text.
     let non_ascii = vocabulary.iter().filter(|w| !w.is_ascii()).count();
     println!(
         "vocabulary: {} distinct words from the AEB texts, {:.0}% with non-ASCII characters",
         vocabulary.len(),
         100.0 * non_ascii as f64 / vocabulary.len() as f64
     );
-    let docs: Vec<String> = (0..args.docs)
-        .map(|_| {
-            let mut s = String::with_capacity(5300);
-            let mut n = 0;
-            while s.len() < 5 * 1024 {
-                s.push_str(vocabulary[rng.below(vocabulary.len())]);
-                n += 1;
-                s.push(if n % 60 == 0 { '\n' } else { ' ' });
-            }
-            s
-        })
-        .collect();
-    let t = Instant::now();
-    let fps: Vec<Fingerprint> = docs
-        .iter()
-        .take(20_000)
-        .map(|d| Fingerprint::new("https://x.test/a", d))
-        .collect();
-    println!(
-        "fingerprint alone (normalize, exact hash, MinHash): {:.1} us per 5 KB article",
-        t.elapsed().as_secs_f64() * 1e6 / fps.len() as f64
-    );
-    drop(fps);
-    let mut deduper = Deduper::new(DedupConfig {
-        near_threshold: args.threshold,
-    });
-    let t = Instant::now();
-    let mut found = 0usize;
-    for (i, d) in docs.iter().enumerate() {
-        let url = format!("https://site{}.test/article/{i}", i % 500);
-        let fp = Fingerprint::new(&url, d);
-        if deduper.find(&fp).is_some() {
-            found += 1;
-        } else {
-            let id = format!("{i:032x}");
-            deduper.insert(&id, &id, &fp);
-        }
+    let docs = synthetic_docs(&vocabulary, args.docs, &mut rng);
+    throughput("AEB vocabulary", &docs, &args);
+    let seed_words = seed_vocabulary(&args.seeds);
+    if seed_words.is_empty() {
+        println!(
+            "(no seed pages at {}: Arabic run skipped)",
+            args.seeds.display()
+        );
+    } else {
+        let words: Vec<&str> = seed_words.iter().map(String::as_str).collect();
+        let arabic = synthetic_docs(&words, args.docs / 2, &mut rng);
+        throughput(
+            &format!("Arabic, {} distinct words of the seed pages", words.len()),
+            &arabic,
+            &args,
+        );
     }
-    let secs = t.elapsed().as_secs_f64();
-    println!(
-        "throughput: {} articles of 5 KB, fingerprint + lookup + insert: {:.0} articles/s ({:.1} us each); {} matched an earlier one",
-        docs.len(),
-        docs.len() as f64 / secs,
-        secs * 1e6 / docs.len() as f64,
-        found
-    );
-    // Lookup alone on a warm index.
-    let probe: Vec<Fingerprint> = docs
-        .iter()
-        .take(10_000)
-        .map(|d| Fingerprint::new("https://probe.test/x", d))
-        .collect();
-    let t = Instant::now();
-    let mut hits = 0;
-    for fp in &probe {
-        hits += usize::from(deduper.find(fp).is_some());
-    }
-    println!(
-        "lookup on an index of {} articles: {:.2} us median-free mean per lookup ({} hits of {})",
-        deduper.len(),
-        t.elapsed().as_secs_f64() * 1e6 / probe.len() as f64,
-        hits,
-        probe.len()
-    );
 
-    // Near-duplicate accuracy on real texts.
+    // Near-duplicate accuracy on real texts. The map stands in for the state store.
     let mut index = Deduper::new(DedupConfig {
         near_threshold: args.threshold,
+        recent_shingles: 0,
     });
-    for (i, text) in texts.iter().enumerate() {
+    let mut stored: HashMap<String, Vec<u32>> = HashMap::new();
+    let originals: Vec<Fingerprint> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| Fingerprint::new(&format!("https://orig.test/{i}"), t))
+        .collect();
+    for (i, fp) in originals.iter().enumerate() {
         let id = format!("doc{i}");
-        index.insert(
-            &id,
-            &id,
-            &Fingerprint::new(&format!("https://orig.test/{i}"), text),
-        );
+        index.insert(&id, &id, fp);
+        stored.insert(id, fp.shingles.clone());
     }
     let vocab = &vocabulary;
     println!(
@@ -191,8 +165,16 @@ fn main() -> Result<()> {
         args.threshold
     );
     println!(
-        "  {:<34} {:>8} {:>9} {:>10}",
-        "variant", "recall", "wrong id", "missed"
+        "  {:<34} {:>8} {:>9} {:>7} {:>8} {:>8} {:>9} {:>9} {:>9}",
+        "variant",
+        "recall",
+        "wrong id",
+        "missed",
+        "mean J",
+        "J>=0.8",
+        "SimH<=3",
+        "SimH med",
+        "SimH p90"
     );
     type Edit = fn(&str, &[&str], &mut Rng) -> String;
     let edits: [(&str, Edit); 7] = [
@@ -217,31 +199,83 @@ fn main() -> Result<()> {
             shuffle_paragraphs(&replace_words(t, 0.01, v, r), r)
         }),
     ];
+    let sim_originals: Vec<u64> = texts.iter().map(|t| simhash(t)).collect();
     for (label, edit) in edits {
         let (mut right, mut wrong, mut missed) = (0, 0, 0);
+        let (mut j_sum, mut j_over, mut sim_close) = (0.0, 0, 0);
+        let mut distances = Vec::new();
         for (i, text) in texts.iter().enumerate() {
             let variant = edit(text, vocab, &mut rng);
-            match index.find(&Fingerprint::new(
-                &format!("https://copy.test/{i}"),
-                &variant,
-            )) {
+            let fp = Fingerprint::new(&format!("https://copy.test/{i}"), &variant);
+            let j = jaccard(&fp.shingles, &originals[i].shingles);
+            j_sum += j;
+            j_over += usize::from(j >= args.threshold);
+            let d = (simhash(&variant) ^ sim_originals[i]).count_ones();
+            sim_close += usize::from(d <= 3);
+            distances.push(d);
+            match index.find(&fp, &mut stored) {
                 Some(m) if m.id == format!("doc{i}") => right += 1,
                 Some(_) => wrong += 1,
                 None => missed += 1,
             }
         }
+        distances.sort_unstable();
+        let n = texts.len() as f64;
         println!(
-            "  {label:<34} {:>8.3} {:>9} {:>10}",
-            right as f64 / texts.len() as f64,
+            "  {label:<34} {:>8.3} {:>9} {:>7} {:>8.3} {:>8.3} {:>9.3} {:>9} {:>9}",
+            right as f64 / n,
             wrong,
-            missed
+            missed,
+            j_sum / n,
+            j_over as f64 / n,
+            sim_close as f64 / n,
+            distances[distances.len() / 2],
+            distances[distances.len() * 9 / 10]
         );
     }
+    println!(
+        "  (recall: the index found the original; J>=0.8: share of variants whose exact Jaccard \
+         reaches the threshold, what a perfect index would find; SimH: 64-bit SimHash over the \
+         same shingles, share within Hamming distance 3, median and 90th percentile distance)"
+    );
+    // SimHash between different articles: how close do unrelated texts come?
+    let mut pair_distances = Vec::new();
+    for i in 0..sim_originals.len() {
+        for j in i + 1..sim_originals.len() {
+            pair_distances.push((sim_originals[i] ^ sim_originals[j]).count_ones());
+        }
+    }
+    pair_distances.sort_unstable();
+    let pct = |p: f64| pair_distances[((pair_distances.len() - 1) as f64 * p) as usize];
+    println!(
+        "  SimHash distance between different articles ({} pairs): min {}, 1st percentile {}, median {}",
+        pair_distances.len(),
+        pair_distances[0],
+        pct(0.01),
+        pct(0.5)
+    );
+    let t = Instant::now();
+    let mut sink = 0u64;
+    for d in docs.iter().take(5_000) {
+        sink ^= simhash(d);
+    }
+    let simhash_us = t.elapsed().as_secs_f64() * 1e6 / 5_000.0;
+    let t = Instant::now();
+    for d in docs.iter().take(5_000) {
+        sink ^= Fingerprint::new("https://x.test/", d).shingles.len() as u64;
+    }
+    println!(
+        "  signing a 5 KB article: SimHash {:.1} us, newsriver fingerprint (MinHash + exact hash + shingle set) {:.1} us [{}]",
+        simhash_us,
+        t.elapsed().as_secs_f64() * 1e6 / 5_000.0,
+        sink % 2
+    );
     // Different articles must not match: every text against an index without itself.
     let mut false_pos = 0;
     for (i, text) in texts.iter().enumerate() {
         let mut others = Deduper::new(DedupConfig {
             near_threshold: args.threshold,
+            ..DedupConfig::default()
         });
         for (j, t) in texts.iter().enumerate().filter(|(j, _)| *j != i) {
             let id = format!("doc{j}");
@@ -253,7 +287,7 @@ fn main() -> Result<()> {
         }
         false_pos += usize::from(
             others
-                .find(&Fingerprint::new("https://q.test/", text))
+                .find(&Fingerprint::new("https://q.test/", text), &mut NoStore)
                 .is_some(),
         );
         if i >= 40 {
@@ -262,33 +296,210 @@ fn main() -> Result<()> {
     }
     println!("  different articles matched (first 41 texts against all others): {false_pos}");
 
-    if args.index_size > 0 {
-        drop(docs);
-        drop(deduper);
-        let before = rss_mb();
-        let mut big = Deduper::new(DedupConfig {
-            near_threshold: args.threshold,
-        });
-        let t = Instant::now();
-        let mut text = String::with_capacity(1100);
-        for i in 0..args.index_size {
-            text.clear();
-            while text.len() < 1024 {
-                text.push_str(vocabulary[rng.below(vocabulary.len())]);
-                text.push(' ');
-            }
-            let url = format!("https://site{}.test/{i}", i % 1000);
-            let id = format!("{i:032x}");
-            big.insert(&id, &id, &Fingerprint::new(&url, &text));
-        }
-        println!(
-            "index of {} articles: RSS {:.0} MB (was {:.0} MB before), {:.0} bytes per article; built in {:.0} s",
-            big.len(),
-            rss_mb(),
-            before,
-            (rss_mb() - before) * 1024.0 * 1024.0 / big.len() as f64,
-            t.elapsed().as_secs_f64()
-        );
-    }
     Ok(())
+}
+
+fn synthetic_docs(vocabulary: &[&str], n: usize, rng: &mut Rng) -> Vec<String> {
+    (0..n)
+        .map(|_| {
+            let mut s = String::with_capacity(5300);
+            let mut words = 0;
+            while s.len() < 5 * 1024 {
+                s.push_str(vocabulary[rng.below(vocabulary.len())]);
+                words += 1;
+                s.push(if words % 60 == 0 { '\n' } else { ' ' });
+            }
+            s
+        })
+        .collect()
+}
+
+/// Distinct words of the seed pages that contain Arabic letters.
+fn seed_vocabulary(dir: &std::path::Path) -> Vec<String> {
+    let mut words: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .flat_map(|t| {
+            t.split_whitespace()
+                .filter(|w| w.chars().any(|c| ('\u{0600}'..='\u{06FF}').contains(&c)))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    words.sort_unstable();
+    words.dedup();
+    words
+}
+
+/// Fingerprint + lookup + insert of every doc into one index, as the dedup stage does.
+fn throughput(label: &str, docs: &[String], args: &Args) {
+    let t = Instant::now();
+    let n = docs.len().min(20_000);
+    for d in &docs[..n] {
+        std::hint::black_box(Fingerprint::new("https://x.test/a", d));
+    }
+    let sign_us = t.elapsed().as_secs_f64() * 1e6 / n as f64;
+    let mut deduper = Deduper::new(DedupConfig {
+        near_threshold: args.threshold,
+        ..DedupConfig::default()
+    });
+    let t = Instant::now();
+    let mut found = 0usize;
+    for (i, d) in docs.iter().enumerate() {
+        let url = format!("https://site{}.test/article/{i}", i % 500);
+        let fp = Fingerprint::new(&url, d);
+        if deduper.find(&fp, &mut NoStore).is_some() {
+            found += 1;
+        } else {
+            let id = format!("{i:032x}");
+            deduper.insert(&id, &id, &fp);
+        }
+    }
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "throughput, {label}: {} articles of 5 KB, fingerprint + lookup + insert: {:.0} articles/s ({:.1} us each, of which fingerprint {:.1} us); {} matched an earlier one",
+        docs.len(),
+        docs.len() as f64 / secs,
+        secs * 1e6 / docs.len() as f64,
+        sign_us,
+        found
+    );
+}
+
+/// 64-bit SimHash (Charikar) over the same word shingles the fingerprint uses: the
+/// alternative to MinHash that the issue asks to compare with.
+fn simhash(text: &str) -> u64 {
+    let mut shingler = newsriver_dedup::Shingler::default();
+    let mut hashes = Vec::new();
+    newsriver_dedup::for_each_token(text, |t| match t {
+        newsriver_dedup::Token::Word(w) => shingler.word(w, &mut hashes),
+        newsriver_dedup::Token::ParagraphEnd => shingler.paragraph_end(&mut hashes),
+    });
+    let mut counts = [0i32; 64];
+    for h in hashes {
+        for (bit, c) in counts.iter_mut().enumerate() {
+            *c += if h >> bit & 1 == 1 { 1 } else { -1 };
+        }
+    }
+    counts
+        .iter()
+        .enumerate()
+        .fold(0u64, |acc, (bit, c)| acc | (u64::from(*c > 0) << bit))
+}
+
+/// Fills an index with synthetic 1 KB articles; reports RSS and lookup times at
+/// checkpoints. The map of shingles stands in for the store, and holds only the
+/// articles the probes edit.
+fn big_index(vocabulary: &[&str], args: &Args, rng: &mut Rng) {
+    let before = rss_mb();
+    let mut big = Deduper::new(DedupConfig {
+        near_threshold: args.threshold,
+        ..DedupConfig::default()
+    });
+    let mut stored: HashMap<String, Vec<u32>> = HashMap::new();
+    let mut kept_texts: Vec<(usize, String)> = Vec::new();
+    let t = Instant::now();
+    let mut text = String::with_capacity(1100);
+    let checkpoints = [
+        args.index_size / 4,
+        args.index_size / 2,
+        args.index_size * 3 / 4,
+        args.index_size,
+    ];
+    let expiry_step = (args.window / 10).max(1);
+    for i in 0..args.index_size {
+        text.clear();
+        while text.len() < 1024 {
+            text.push_str(vocabulary[rng.below(vocabulary.len())]);
+            text.push(' ');
+        }
+        let url = format!("https://site{}.test/{i}", i % 1000);
+        let id = format!("{i:032x}");
+        let fp = Fingerprint::new(&url, &text);
+        // The running number stands in for the time.
+        big.insert_at(&id, &id, &fp, i as i64);
+        if args.window > 0 && i % expiry_step == 0 && i > args.window {
+            big.expire_before((i - args.window) as i64);
+        }
+        if i % 1000 == 0 {
+            stored.insert(id, fp.shingles);
+            kept_texts.push((i, text.clone()));
+        }
+        if checkpoints.contains(&(i + 1)) {
+            println!(
+                "{} articles inserted, {} in the index: RSS {:.0} MB ({:.0} MB before it), {:.0} bytes per indexed article; inserted at {:.0} articles/s",
+                i + 1,
+                big.len(),
+                rss_mb(),
+                before,
+                (rss_mb() - before) * 1024.0 * 1024.0 / big.len() as f64,
+                (i + 1) as f64 / t.elapsed().as_secs_f64()
+            );
+        }
+    }
+    // Probe only what the window still holds.
+    if args.window > 0 {
+        let oldest = args.index_size.saturating_sub(args.window);
+        kept_texts.retain(|(i, _)| *i >= oldest);
+    }
+    // Lookups on the full index: new articles (misses), copies under a new URL (exact
+    // text) and 1%-edited copies (near-duplicates, verified through the source).
+    let report = |label: &str, probes: Vec<Fingerprint>, stored: &mut HashMap<String, Vec<u32>>| {
+        let mut times = Vec::with_capacity(probes.len());
+        let mut hits = 0;
+        for fp in &probes {
+            let t = Instant::now();
+            hits += usize::from(big.find(fp, stored).is_some());
+            times.push(t.elapsed().as_secs_f64() * 1e6);
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "  lookup, {label}: median {:.2} us, p99 {:.2} us, max {:.1} us; {hits} of {} found",
+            times[times.len() / 2],
+            times[times.len() * 99 / 100],
+            times[times.len() - 1],
+            probes.len()
+        );
+    };
+    let misses: Vec<Fingerprint> = (0..1000)
+        .map(|i| {
+            let mut t = String::new();
+            while t.len() < 1024 {
+                t.push_str(vocabulary[rng.below(vocabulary.len())]);
+                t.push(' ');
+            }
+            Fingerprint::new(&format!("https://new.test/{i}"), &t)
+        })
+        .collect();
+    report("new article", misses, &mut stored);
+    let copies: Vec<Fingerprint> = kept_texts
+        .iter()
+        .map(|(i, t)| Fingerprint::new(&format!("https://copy.test/{i}"), t))
+        .collect();
+    report("same text, other URL", copies, &mut stored);
+    let edits: Vec<Fingerprint> = kept_texts
+        .iter()
+        .map(|(i, t)| {
+            Fingerprint::new(
+                &format!("https://edit.test/{i}"),
+                &replace_words(t, 0.01, vocabulary, rng),
+            )
+        })
+        .collect();
+    let reachable = edits
+        .iter()
+        .zip(&kept_texts)
+        .filter(|(fp, (i, _))| {
+            stored
+                .get(&format!("{i:032x}"))
+                .is_some_and(|s| jaccard(&fp.shingles, s) >= args.threshold)
+        })
+        .count();
+    println!(
+        "  ({reachable} of the 1%-edited copies are at Jaccard >= {} of their original)",
+        args.threshold
+    );
+    report("1% of words edited", edits, &mut stored);
 }

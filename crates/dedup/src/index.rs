@@ -1,0 +1,238 @@
+//! A compact multimap from hashed keys to article numbers: what lets the duplicate index
+//! hold millions of articles in a few hundred bytes each.
+//!
+//! Most entries live in one sorted pair of arrays (key, value) with a small radix
+//! directory over the keys' top bits: 8 bytes an entry for 32-bit keys, 12 for 64-bit,
+//! and a lookup touches the directory and one short run of keys. New entries go to a
+//! hash map first and are merged into the arrays when it reaches a sixteenth of them, so
+//! inserting stays amortized O(1) and the map never holds more than a fraction.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+
+/// Merge at least this many recent entries at a time, so a small index is not
+/// re-sorted on every insert.
+const MIN_RECENT: usize = 4096;
+/// Merge when the recent entries reach this fraction of the merged ones: a merge copies
+/// the arrays, so merging more often costs time, less often costs the map's larger
+/// per-entry memory.
+const MERGE_FRACTION: usize = 16;
+/// Aim for about this many keys per directory bucket: 16 u32 keys are one cache line.
+const BUCKET: usize = 16;
+
+pub(crate) trait Key: Copy + Ord + Hash {
+    /// The key's top `bits` bits (keys are well-mixed hashes, so these are uniform).
+    fn top(self, bits: u32) -> usize;
+}
+
+impl Key for u32 {
+    fn top(self, bits: u32) -> usize {
+        if bits == 0 {
+            0
+        } else {
+            (self >> (32 - bits)) as usize
+        }
+    }
+}
+
+impl Key for u64 {
+    fn top(self, bits: u32) -> usize {
+        if bits == 0 {
+            0
+        } else {
+            (self >> (64 - bits)) as usize
+        }
+    }
+}
+
+pub(crate) struct KeyIndex<K> {
+    keys: Vec<K>,
+    values: Vec<u32>,
+    /// `directory[b]..directory[b + 1]` is the run of keys whose top `bits` bits are `b`.
+    directory: Vec<u32>,
+    bits: u32,
+    /// Entries not merged yet: one value per key here, and the further values of a key
+    /// (rare: only similar articles share a band key) in `repeated`.
+    recent: HashMap<K, u32>,
+    repeated: HashMap<K, Vec<u32>>,
+    recent_len: usize,
+}
+
+impl<K: Key> Default for KeyIndex<K> {
+    fn default() -> Self {
+        Self {
+            keys: Vec::new(),
+            values: Vec::new(),
+            directory: vec![0, 0],
+            bits: 0,
+            recent: HashMap::new(),
+            repeated: HashMap::new(),
+            recent_len: 0,
+        }
+    }
+}
+
+impl<K: Key> KeyIndex<K> {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.keys.len() + self.recent_len
+    }
+
+    pub(crate) fn insert(&mut self, key: K, value: u32) {
+        if let Some(first) = self.recent.insert(key, value) {
+            // Keep the first value in `recent`, the others beside it.
+            self.recent.insert(key, first);
+            self.repeated.entry(key).or_default().push(value);
+        }
+        self.recent_len += 1;
+        if self.recent_len >= (self.keys.len() / MERGE_FRACTION).max(MIN_RECENT) {
+            self.merge();
+        }
+    }
+
+    /// Calls `f` with every value stored under `key`.
+    pub(crate) fn get(&self, key: K, mut f: impl FnMut(u32)) {
+        if let Some(&v) = self.recent.get(&key) {
+            f(v);
+            if !self.repeated.is_empty() {
+                if let Some(more) = self.repeated.get(&key) {
+                    more.iter().copied().for_each(&mut f);
+                }
+            }
+        }
+        let b = key.top(self.bits);
+        let (lo, hi) = (self.directory[b] as usize, self.directory[b + 1] as usize);
+        let run = &self.keys[lo..hi];
+        let start = run.partition_point(|k| *k < key);
+        for (i, k) in run[start..].iter().enumerate() {
+            if *k != key {
+                break;
+            }
+            f(self.values[lo + start + i]);
+        }
+    }
+
+    /// Keeps only the values `keep` accepts (expiry).
+    pub(crate) fn retain(&mut self, keep: impl Fn(u32) -> bool) {
+        self.merge();
+        let mut w = 0;
+        for r in 0..self.keys.len() {
+            if keep(self.values[r]) {
+                self.keys[w] = self.keys[r];
+                self.values[w] = self.values[r];
+                w += 1;
+            }
+        }
+        self.keys.truncate(w);
+        self.values.truncate(w);
+        self.keys.shrink_to_fit();
+        self.values.shrink_to_fit();
+        self.rebuild_directory();
+    }
+
+    fn merge(&mut self) {
+        if self.recent_len == 0 {
+            return;
+        }
+        let mut fresh: Vec<(K, u32)> = Vec::with_capacity(self.recent_len);
+        fresh.extend(self.recent.drain());
+        for (k, values) in self.repeated.drain() {
+            fresh.extend(values.into_iter().map(|v| (k, v)));
+        }
+        self.recent_len = 0;
+        fresh.sort_unstable();
+        let total = self.keys.len() + fresh.len();
+        let mut keys = Vec::with_capacity(total);
+        let mut values = Vec::with_capacity(total);
+        let mut old = self
+            .keys
+            .iter()
+            .copied()
+            .zip(self.values.iter().copied())
+            .peekable();
+        let mut new = fresh.into_iter().peekable();
+        loop {
+            let take_old = match (old.peek(), new.peek()) {
+                (Some(o), Some(n)) => o.0 <= n.0,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
+            };
+            let next = if take_old { old.next() } else { new.next() };
+            if let Some((k, v)) = next {
+                keys.push(k);
+                values.push(v);
+            }
+        }
+        self.keys = keys;
+        self.values = values;
+        self.rebuild_directory();
+    }
+
+    fn rebuild_directory(&mut self) {
+        let n = self.keys.len();
+        self.bits = if n < 2 * BUCKET {
+            0
+        } else {
+            (n / BUCKET).ilog2().min(24)
+        };
+        let buckets = 1usize << self.bits;
+        let mut directory = Vec::with_capacity(buckets + 1);
+        let mut pos = 0usize;
+        for b in 0..buckets {
+            while pos < n && self.keys[pos].top(self.bits) < b {
+                pos += 1;
+            }
+            directory.push(pos as u32);
+        }
+        directory.push(n as u32);
+        self.directory = directory;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values<K: Key>(index: &KeyIndex<K>, key: K) -> Vec<u32> {
+        let mut out = Vec::new();
+        index.get(key, |v| out.push(v));
+        out.sort_unstable();
+        out
+    }
+
+    #[test]
+    fn finds_every_value_before_and_after_merges_and_expiry() {
+        let mut index = KeyIndex::<u32>::default();
+        let key = |i: u32| i.wrapping_mul(0x9e37_79b9) ^ (i >> 3);
+        // Enough to merge several times; every 10th key is shared by two values.
+        for i in 0..50_000u32 {
+            index.insert(key(i), i);
+            if i % 10 == 0 {
+                index.insert(key(i), i + 1_000_000);
+            }
+        }
+        assert_eq!(index.len(), 55_000);
+        assert!(index.recent_len < index.len() / 2);
+        for i in (0..50_000u32).step_by(7) {
+            let mut want = vec![i];
+            if i % 10 == 0 {
+                want.push(i + 1_000_000);
+            }
+            assert_eq!(values(&index, key(i)), want, "key of {i}");
+        }
+        assert!(values(&index, 0xdead_beef).is_empty() || key(0) == 0xdead_beef);
+
+        index.retain(|v| (25_000..1_000_000).contains(&v));
+        assert_eq!(index.len(), 25_000);
+        assert!(values(&index, key(10)).is_empty());
+        assert_eq!(values(&index, key(30_000)), vec![30_000]);
+
+        let mut wide = KeyIndex::<u64>::default();
+        wide.insert(u64::MAX, 1);
+        wide.insert(0, 2);
+        wide.retain(|_| true);
+        assert_eq!(values(&wide, u64::MAX), vec![1]);
+        assert_eq!(values(&wide, 0), vec![2]);
+    }
+}
