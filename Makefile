@@ -30,7 +30,8 @@ once:
 ## Unit and integration tests (integration tests start their own servers on 127.0.0.1).
 ## Ends with one summary line, "tests: N passed, N failed".
 test: deps
-	set -o pipefail; $(CARGO) test --workspace --locked 2>&1 | awk '{ print } \
+	set -o pipefail; { $(CARGO) test --workspace --locked && \
+	  $(CARGO) test -p newsriver-dedup --features clearurls --locked --lib; } 2>&1 | awk '{ print } \
 	  /^test result:/ { passed += $$4; failed += $$6 } \
 	  END { printf "\ntests: %d passed, %d failed\n", passed, failed }'
 
@@ -38,6 +39,7 @@ test: deps
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	$(CARGO) clippy -p newsriver --features clearurls --all-targets --locked -- -D warnings
 
 ## Stripper accuracy (shingle P/R/F1) and speed on the 181 AEB pages, one thread.
 eval:

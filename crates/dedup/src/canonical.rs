@@ -11,7 +11,45 @@ pub enum UrlError {
     Scheme(String),
 }
 
-/// Query parameters that identify a campaign or click, never the article.
+#[derive(Debug, thiserror::Error)]
+pub enum RulesError {
+    #[error(
+        "this build has no ClearURLs support: rebuild with `--features clearurls` \
+         (the rules and their code are LGPL-3.0)"
+    )]
+    NotBuilt,
+    #[error("reading ClearURLs rules: {0}")]
+    Read(String),
+    #[error("ClearURLs rules were already chosen for this process")]
+    AlreadySet,
+}
+
+#[cfg(feature = "clearurls")]
+static CLEARURLS: std::sync::OnceLock<clearurls::UrlCleaner> = std::sync::OnceLock::new();
+
+/// Makes [`canonicalize_url`] also apply the ClearURLs rules (provider-specific tracking
+/// parameters and redirect wrappers), from `rules` (a `data.min.json` as ClearURLs
+/// publishes it) or, without one, the copy embedded in the `clearurls` crate. Chosen once
+/// per process, before any URL is canonicalized: every stage must agree on the form.
+pub fn use_clearurls(rules: Option<&std::path::Path>) -> Result<(), RulesError> {
+    #[cfg(feature = "clearurls")]
+    {
+        let cleaner = match rules {
+            Some(path) => clearurls::UrlCleaner::from_rules_path(path),
+            None => clearurls::UrlCleaner::from_embedded_rules(),
+        }
+        .map_err(|e| RulesError::Read(e.to_string()))?;
+        CLEARURLS.set(cleaner).map_err(|_| RulesError::AlreadySet)
+    }
+    #[cfg(not(feature = "clearurls"))]
+    {
+        let _ = rules;
+        Err(RulesError::NotBuilt)
+    }
+}
+
+/// Query parameters that identify a campaign or click, never the article: the common
+/// cross-site ones, so that the default build needs no rule set.
 fn is_tracking_param(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     n.starts_with("utm_")
@@ -70,6 +108,17 @@ pub fn canonicalize_url(raw: &str) -> Result<Url, UrlError> {
     }
     if url.host_str().is_none() {
         return Err(UrlError::Invalid(raw.to_string()));
+    }
+    #[cfg(feature = "clearurls")]
+    if let Some(cleaner) = CLEARURLS.get() {
+        // Best effort: a URL the rules cannot handle keeps our own cleaning below.
+        if let Ok(cleaned) = cleaner.clear_single_url(&url) {
+            let cleaned = cleaned.into_owned();
+            if cleaned != url {
+                // A redirect wrapper may point anywhere: check the target like any URL.
+                return canonicalize_url(cleaned.as_str());
+            }
+        }
     }
     url.set_fragment(None);
     // `url` already lower-cases the host and drops default ports; what remains is ours.
@@ -151,6 +200,34 @@ mod tests {
         assert_eq!(
             c("https://example-com.cdn.ampproject.org/c/s/example.com/story/amp"),
             "https://example.com/story"
+        );
+    }
+
+    #[cfg(not(feature = "clearurls"))]
+    #[test]
+    fn clearurls_needs_its_feature() {
+        assert!(matches!(use_clearurls(None), Err(RulesError::NotBuilt)));
+    }
+
+    #[cfg(feature = "clearurls")]
+    #[test]
+    fn clearurls_rules_add_provider_parameters_and_unwrap_redirects() {
+        let before = c("https://www.amazon.com/dp/B0TEST?pd_rd_r=abc&th=1");
+        assert!(before.contains("pd_rd_r"), "{before}");
+        use_clearurls(None).unwrap();
+        assert!(matches!(use_clearurls(None), Err(RulesError::AlreadySet)));
+        assert_eq!(
+            c("https://www.amazon.com/dp/B0TEST?pd_rd_r=abc&th=1"),
+            "https://www.amazon.com/dp/B0TEST"
+        );
+        assert_eq!(
+            c("https://www.google.com/url?q=https%3A%2F%2Fnews.example.com%2Fa%3Futm_source%3Dx&sa=D"),
+            "https://news.example.com/a"
+        );
+        // Our own rules still apply on top.
+        assert_eq!(
+            c("http://example.com/x?utm_medium=rss"),
+            "http://example.com/x"
         );
     }
 

@@ -16,7 +16,7 @@ use index::KeyIndex;
 use newsriver_model::DuplicateReason;
 use xxhash_rust::xxh3::Xxh3;
 
-pub use canonical::{canonicalize_url, UrlError};
+pub use canonical::{canonicalize_url, use_clearurls, RulesError, UrlError};
 pub use minhash::{jaccard, Shingler, Signature, BANDS, BINS, SHINGLE_WORDS};
 pub use normalize::{for_each_token, normalize_text, normalized_words, Token};
 pub use stories::{Assignment, StoryConfig, StoryIndex};

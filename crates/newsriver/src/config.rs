@@ -83,6 +83,10 @@ pub struct DedupSettings {
     pub window_days: u32,
     pub story_threshold: f32,
     pub story_window_hours: u32,
+    /// Also apply the ClearURLs rules (needs a build with `--features clearurls`).
+    pub clearurls: bool,
+    /// A ClearURLs `data.min.json` to use instead of the copy built in; empty for that copy.
+    pub clearurls_rules: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -134,6 +138,20 @@ impl Config {
     }
 
     fn validate(&self) -> Result<()> {
+        if self.dedup.clearurls && !cfg!(feature = "clearurls") {
+            bail!(
+                "dedup.clearurls needs a binary built with `--features clearurls` \
+                 (ClearURLs' code and rules are LGPL-3.0, so the default build leaves them out)"
+            );
+        }
+        if !self.dedup.clearurls_rules.is_empty()
+            && !Path::new(&self.dedup.clearurls_rules).is_file()
+        {
+            bail!(
+                "dedup.clearurls_rules: no such file {:?}",
+                self.dedup.clearurls_rules
+            );
+        }
         if !(0.0..=1.0).contains(&self.dedup.near_threshold) {
             bail!("dedup.near_threshold must be between 0 and 1");
         }

@@ -206,6 +206,12 @@ async fn setup(
     config: Config,
     output: Option<String>,
 ) -> Result<(Context, Deduper, StoryIndex, Sink)> {
+    if config.dedup.clearurls {
+        let rules = Some(config.dedup.clearurls_rules.as_str())
+            .filter(|p| !p.is_empty())
+            .map(std::path::Path::new);
+        newsriver_dedup::use_clearurls(rules).context("dedup.clearurls")?;
+    }
     let store = Store::open(&config.state.path)
         .with_context(|| format!("opening state database {}", config.state.path.display()))?;
     let window = chrono::Duration::days(i64::from(config.dedup.window_days));
