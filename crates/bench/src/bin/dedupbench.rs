@@ -171,7 +171,7 @@ fn main() -> Result<()> {
         "wrong id",
         "missed",
         "mean J",
-        "J>=0.8",
+        format!("J>={}", args.threshold),
         "SimH<=3",
         "SimH med",
         "SimH p90"
