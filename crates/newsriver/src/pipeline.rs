@@ -23,11 +23,14 @@ use newsriver_model::{
     article_id, Article, DedupInfo, DedupStatus, DuplicateReason, PageJob, SCHEMA_VERSION,
 };
 use newsriver_publisher::Sink;
-use newsriver_store::{Outcome, Remembered, Store};
+use newsriver_store::{Completion, Outcome, Remembered, Store};
 use newsriver_stripper::Extracted;
 use tokio::sync::mpsc;
 
 use crate::config::{Config, DuplicatePolicy};
+
+/// Most items the completion stage records in one transaction.
+const COMPLETION_BATCH: usize = 512;
 
 /// How often the dedup stage drops state older than the retention window.
 const EXPIRY_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
@@ -482,57 +485,74 @@ async fn publish_stage(
 async fn completion_stage(ctx: Arc<Context>, mut input: mpsc::Receiver<Done>) -> Result<()> {
     let max_attempts = ctx.config.fetch.max_attempts;
     let retry_delay = ctx.config.fetch.retry_delay_secs;
-    while let Some(done) = input.recv().await {
-        let canonical = match &done {
-            Done::Published(p) => p.job.canonical_url.clone(),
-            Done::Duplicate { job, .. } | Done::Failed { job, .. } => job.canonical_url.clone(),
-        };
+    let mut received: Vec<Done> = Vec::with_capacity(COMPLETION_BATCH);
+    // Whatever has arrived is recorded in one transaction: at a commit per article the
+    // store, not the sink, would set the pace.
+    while input.recv_many(&mut received, COMPLETION_BATCH).await > 0 {
         {
             let mut store = lock(&ctx.store);
-            match &done {
-                Done::Published(p) => {
-                    Stats::add(&ctx.stats.published);
-                    let urls = [
-                        p.job.canonical_url.as_str(),
-                        p.article.canonical_url.as_str(),
-                    ];
-                    store.complete(&urls, Outcome::Published, p.remembered.as_ref())?;
-                }
-                Done::Duplicate {
-                    job,
-                    article_canonical,
-                } => {
-                    store.complete(
-                        &[job.canonical_url.as_str(), article_canonical.as_str()],
-                        Outcome::Duplicate,
-                        None,
-                    )?;
-                }
-                Done::Failed {
-                    job,
-                    error,
-                    transient,
-                } => {
-                    let attempts = job.attempts + 1;
-                    if job.page.source == newsriver_model::BACKFILL_SOURCE {
-                        // A URL list is retried by running it again: remember nothing.
-                        Stats::add(&ctx.stats.failed);
-                    } else if *transient && attempts < max_attempts {
-                        let wait = retry_delay.saturating_mul(1 << attempts.min(10));
-                        let retry_at = Utc::now() + chrono::Duration::seconds(wait as i64);
-                        store.record_attempt_failure(&job.canonical_url, error, retry_at)?;
-                        Stats::add(&ctx.stats.deferred);
-                    } else {
-                        tracing::warn!(url = %job.page.url, attempts, error = %error, "giving up on article");
-                        Stats::add(&ctx.stats.failed);
-                        store.complete(&[job.canonical_url.as_str()], Outcome::Failed, None)?;
+            let mut url_lists: Vec<[&str; 2]> = Vec::with_capacity(received.len());
+            let mut ended: Vec<(usize, Outcome, Option<&Remembered>)> = Vec::new();
+            for done in &received {
+                match done {
+                    Done::Published(p) => {
+                        Stats::add(&ctx.stats.published);
+                        url_lists.push([
+                            p.job.canonical_url.as_str(),
+                            p.article.canonical_url.as_str(),
+                        ]);
+                        ended.push((2, Outcome::Published, p.remembered.as_ref()));
+                    }
+                    Done::Duplicate {
+                        job,
+                        article_canonical,
+                    } => {
+                        url_lists.push([job.canonical_url.as_str(), article_canonical.as_str()]);
+                        ended.push((2, Outcome::Duplicate, None));
+                    }
+                    Done::Failed {
+                        job,
+                        error,
+                        transient,
+                    } => {
+                        let attempts = job.attempts + 1;
+                        if job.page.source == newsriver_model::BACKFILL_SOURCE {
+                            // A URL list is retried by running it again: remember nothing.
+                            Stats::add(&ctx.stats.failed);
+                        } else if *transient && attempts < max_attempts {
+                            let wait = retry_delay.saturating_mul(1 << attempts.min(10));
+                            let retry_at = Utc::now() + chrono::Duration::seconds(wait as i64);
+                            store.record_attempt_failure(&job.canonical_url, error, retry_at)?;
+                            Stats::add(&ctx.stats.deferred);
+                        } else {
+                            tracing::warn!(url = %job.page.url, attempts, error = %error, "giving up on article");
+                            Stats::add(&ctx.stats.failed);
+                            url_lists.push([job.canonical_url.as_str(), ""]);
+                            ended.push((1, Outcome::Failed, None));
+                        }
                     }
                 }
             }
+            let completions: Vec<Completion<'_>> = ended
+                .iter()
+                .zip(&url_lists)
+                .map(|(&(n, outcome, article), urls)| Completion {
+                    urls: &urls[..n],
+                    outcome,
+                    article,
+                })
+                .collect();
+            store.complete_all(&completions)?;
         }
-        lock(&ctx.in_flight).remove(&canonical);
-        if let Some(cb) = &ctx.on_done {
-            cb();
+        for done in received.drain(..) {
+            let canonical = match &done {
+                Done::Published(p) => &p.job.canonical_url,
+                Done::Duplicate { job, .. } | Done::Failed { job, .. } => &job.canonical_url,
+            };
+            lock(&ctx.in_flight).remove(canonical);
+            if let Some(cb) = &ctx.on_done {
+                cb();
+            }
         }
     }
     Ok(())

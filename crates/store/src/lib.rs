@@ -100,6 +100,15 @@ pub struct Remembered {
     pub story_at: i64,
 }
 
+/// How one item ended, for [`Store::complete_all`].
+pub struct Completion<'a> {
+    /// Every canonical URL the item was known under (listed and page canonical).
+    pub urls: &'a [&'a str],
+    pub outcome: Outcome,
+    /// What dedup must remember of a published article.
+    pub article: Option<&'a Remembered>,
+}
+
 pub struct Store {
     conn: Connection,
 }
@@ -399,6 +408,16 @@ impl Store {
         outcome: Outcome,
         article: Option<&Remembered>,
     ) -> Result<()> {
+        self.complete_all(&[Completion {
+            urls,
+            outcome,
+            article,
+        }])
+    }
+
+    /// [`Store::complete`] for many items in one transaction: a commit per article
+    /// capped the store at a few thousand articles a second.
+    pub fn complete_all(&mut self, items: &[Completion<'_>]) -> Result<()> {
         let tx = self.conn.transaction()?;
         let now = ts(Utc::now());
         {
@@ -408,21 +427,23 @@ impl Store {
                     article_id = COALESCE(excluded.article_id, seen.article_id), seen_at = excluded.seen_at",
             )?;
             let mut unpend = tx.prepare_cached("DELETE FROM pending WHERE canonical_url = ?1")?;
-            for url in urls {
-                seen.execute(params![
-                    url,
-                    article.map(|a| a.id.as_str()),
-                    outcome.as_str(),
-                    now
-                ])?;
-                unpend.execute([url])?;
-            }
-            if let Some(a) = article {
-                tx.execute(
-                    "INSERT OR REPLACE INTO articles (id, canonical_url, content_hash, signature, story_id, stored_at,
-                                                      story_terms, story_at, shingles)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                    params![
+            let mut remember = tx.prepare_cached(
+                "INSERT OR REPLACE INTO articles (id, canonical_url, content_hash, signature, story_id, stored_at,
+                                                  story_terms, story_at, shingles)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?;
+            for item in items {
+                for url in item.urls {
+                    seen.execute(params![
+                        url,
+                        item.article.map(|a| a.id.as_str()),
+                        item.outcome.as_str(),
+                        now
+                    ])?;
+                    unpend.execute([url])?;
+                }
+                if let Some(a) = item.article {
+                    remember.execute(params![
                         a.id,
                         a.fingerprint.canonical_url,
                         a.fingerprint.content_hash,
@@ -432,8 +453,8 @@ impl Store {
                         newsriver_dedup::Assignment::terms_to_bytes(&a.story_terms),
                         a.story_at,
                         shingles_to_bytes(&a.fingerprint.shingles)
-                    ],
-                )?;
+                    ])?;
+                }
             }
         }
         tx.commit()?;
@@ -669,6 +690,47 @@ mod tests {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(version, SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn many_items_complete_in_one_transaction() {
+        let mut s = Store::open_in_memory().unwrap();
+        let mut feed = FeedState {
+            url: "f".into(),
+            ..Default::default()
+        };
+        s.record_poll(&mut feed, &[item("a"), item("b"), item("c")], |_, _| {})
+            .unwrap();
+        let fp = Fingerprint::new("a2", "the published article's words");
+        let rem = Remembered {
+            id: "id-a".into(),
+            story_id: "id-a".into(),
+            fingerprint: fp.clone(),
+            stored_at: 0,
+            story_terms: Vec::new(),
+            story_at: 0,
+        };
+        s.complete_all(&[
+            Completion {
+                urls: &["a", "a2"],
+                outcome: Outcome::Published,
+                article: Some(&rem),
+            },
+            Completion {
+                urls: &["b"],
+                outcome: Outcome::Duplicate,
+                article: None,
+            },
+        ])
+        .unwrap();
+        for url in ["a", "a2", "b"] {
+            assert!(s.is_seen(url).unwrap(), "{url}");
+        }
+        assert!(!s.is_seen("c").unwrap());
+        assert_eq!(s.pending_count().unwrap(), 1);
+        assert_eq!(s.shingles("id-a").unwrap(), Some(fp.shingles));
+        // Seen URLs, not items: the published article was known under two.
+        assert_eq!(s.outcome_counts().unwrap(), (2, 1, 0));
     }
 
     #[test]
