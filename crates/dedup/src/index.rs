@@ -141,31 +141,28 @@ impl<K: Key> KeyIndex<K> {
         }
         self.recent_len = 0;
         fresh.sort_unstable();
-        let total = self.keys.len() + fresh.len();
-        let mut keys = Vec::with_capacity(total);
-        let mut values = Vec::with_capacity(total);
-        let mut old = self
-            .keys
-            .iter()
-            .copied()
-            .zip(self.values.iter().copied())
-            .peekable();
-        let mut new = fresh.into_iter().peekable();
-        loop {
-            let take_old = match (old.peek(), new.peek()) {
-                (Some(o), Some(n)) => o.0 <= n.0,
-                (Some(_), None) => true,
-                (None, Some(_)) => false,
-                (None, None) => break,
-            };
-            let next = if take_old { old.next() } else { new.next() };
-            if let Some((k, v)) = next {
-                keys.push(k);
-                values.push(v);
+        // Merged from the back into the grown arrays: no second copy of the arrays at
+        // any time, and growth by `realloc` of exactly what is added (large blocks are
+        // remapped, not copied or left behind as holes in the heap).
+        let old = self.keys.len();
+        self.keys.reserve_exact(fresh.len());
+        self.values.reserve_exact(fresh.len());
+        self.keys.extend(fresh.iter().map(|(k, _)| *k));
+        self.values.extend(fresh.iter().map(|(_, v)| *v));
+        let (mut i, mut j, mut w) = (old, fresh.len(), self.keys.len());
+        while j > 0 {
+            w -= 1;
+            // Ties put the fresh value last: within a key, values stay in insertion order.
+            if i > 0 && self.keys[i - 1] > fresh[j - 1].0 {
+                i -= 1;
+                self.keys[w] = self.keys[i];
+                self.values[w] = self.values[i];
+            } else {
+                j -= 1;
+                self.keys[w] = fresh[j].0;
+                self.values[w] = fresh[j].1;
             }
         }
-        self.keys = keys;
-        self.values = values;
         self.rebuild_directory();
     }
 
