@@ -68,6 +68,7 @@ fuzz:
 	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 	mkdir -p fuzz/corpus/extract && cp -n tests/fixtures/site/*.html tests/fixtures/multilingual/pages/*.html fuzz/corpus/extract/
 	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run extract -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048
+	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run normalize -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048
 
 fmt:
 	$(CARGO) fmt --all
