@@ -4,7 +4,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use newsriver_dedup::{for_each_token, normalized_words, DedupConfig, Deduper, Fingerprint, NoStore, Token};
+use newsriver_dedup::{
+    for_each_token, normalized_words, DedupConfig, Deduper, Fingerprint, NoStore, Token,
+};
 
 fuzz_target!(|text: &str| {
     let mut fast = Vec::new();
