@@ -605,5 +605,20 @@ fn store_verification(vocabulary: &[&str], args: &Args, rng: &mut Rng) -> Result
         kept.len(),
         args.threshold
     );
+    // A restart: the daemon reads the window back and rebuilds the index from it.
+    drop(index);
+    drop(store);
+    let t = Instant::now();
+    let store = Store::open(&path)?;
+    let rows = store.remembered_since(chrono::DateTime::<chrono::Utc>::UNIX_EPOCH)?;
+    let mut index = Deduper::new(DedupConfig::default());
+    for r in &rows {
+        index.insert_at(&r.id, &r.story_id, &r.fingerprint, r.stored_at);
+    }
+    println!(
+        "  restart: {} articles read back and indexed in {:.2} s",
+        index.len(),
+        t.elapsed().as_secs_f64()
+    );
     Ok(())
 }
