@@ -243,17 +243,21 @@ impl Deduper {
             }
         }
         let sig = fp.signature.as_ref()?;
-        // (position, bands shared)
-        let mut candidates: Vec<(usize, u32)> = Vec::new();
+        // Every (article, band) hit, then counted per article. A band key shared by
+        // thousands of articles (a stock teaser the stripper kept) must not make this
+        // quadratic, so hits are sorted rather than looked up one by one.
+        let mut hits: Vec<usize> = Vec::new();
         for (band, k) in sig.band_keys().enumerate() {
-            self.by_band[band].get(k, |n| {
-                if let Some(pos) = self.position(n) {
-                    match candidates.iter_mut().find(|(p, _)| *p == pos) {
-                        Some((_, shared)) => *shared += 1,
-                        None => candidates.push((pos, 1)),
-                    }
-                }
-            });
+            self.by_band[band].get(k, |n| hits.extend(self.position(n)));
+        }
+        hits.sort_unstable();
+        // (position, bands shared), most shared first, then newest.
+        let mut candidates: Vec<(usize, u32)> = Vec::new();
+        for pos in hits {
+            match candidates.last_mut() {
+                Some((p, shared)) if *p == pos => *shared += 1,
+                _ => candidates.push((pos, 1)),
+            }
         }
         candidates.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
         let recent_from = self.entries.len() - self.recent.len();
@@ -406,6 +410,25 @@ mod tests {
              Tuesday raised the river by two metres, officials said, and schools closed.",
         );
         assert!(d.find(&different, &mut NoStore).is_none());
+    }
+
+    #[test]
+    fn a_band_key_shared_by_thousands_still_finds_the_best_match() {
+        let mut d = Deduper::new(DedupConfig::default());
+        let teaser = "Subscribe to continue reading this article from our newsroom today";
+        for i in 0..5000 {
+            d.insert(
+                &format!("t{i}"),
+                "s",
+                &Fingerprint::new(&format!("https://p.test/{i}"), teaser),
+            );
+        }
+        d.insert("a", "a", &Fingerprint::new("https://a.test/1", TEXT));
+        let edited = Fingerprint::new("https://c.test/2", &TEXT.replace("Friday", "Thursday"));
+        assert_eq!(d.find(&edited, &mut NoStore).unwrap().id, "a");
+        let copy = Fingerprint::new("https://c.test/3", &format!("{teaser} now"));
+        let m = d.find(&copy, &mut NoStore).unwrap();
+        assert!(m.id.starts_with('t') && m.similarity >= 0.8, "{m:?}");
     }
 
     #[test]
