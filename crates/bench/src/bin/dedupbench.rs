@@ -248,7 +248,7 @@ fn main() -> Result<()> {
         );
     }
     println!(
-        "  (recall: the index found the original; J>=0.8: share of variants whose exact Jaccard \
+        "  (recall: the index found the original; J>=: share of variants whose exact Jaccard \
          reaches the threshold, what a perfect index would find; SimH: 64-bit SimHash over the \
          same shingles, share within Hamming distance 3, median and 90th percentile distance)"
     );
