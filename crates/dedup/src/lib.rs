@@ -17,7 +17,9 @@ use newsriver_model::DuplicateReason;
 use xxhash_rust::xxh3::Xxh3;
 
 pub use canonical::{canonicalize_url, use_clearurls, RulesError, UrlError};
-pub use minhash::{jaccard, Shingler, Signature, BANDS, BINS, SHINGLE_WORDS};
+pub use minhash::{
+    jaccard, u32s_from_bytes, u32s_to_bytes, Shingler, Signature, BANDS, BINS, SHINGLE_WORDS,
+};
 pub use normalize::{for_each_token, normalize_text, normalized_words, Token};
 pub use stories::{Assignment, StoryConfig, StoryIndex};
 

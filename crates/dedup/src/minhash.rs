@@ -73,20 +73,25 @@ impl Signature {
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
-        self.0.iter().flat_map(|v| v.to_le_bytes()).collect()
+        u32s_to_bytes(&self.0)
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Option<Signature> {
-        if bytes.len() != BINS * 4 {
-            return None;
-        }
-        Some(Signature(
-            bytes
-                .chunks_exact(4)
-                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect(),
-        ))
+        (bytes.len() == BINS * 4).then(|| Signature(u32s_from_bytes(bytes)))
     }
+}
+
+/// 4 bytes a value, little-endian: how signatures and shingle sets are stored.
+pub fn u32s_to_bytes(values: &[u32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+/// The inverse of [`u32s_to_bytes`]; a trailing partial value is ignored.
+pub fn u32s_from_bytes(bytes: &[u8]) -> Vec<u32> {
+    bytes
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
 }
 
 /// Jaccard similarity of two sorted sets without repeats (1.0 for two empty sets is

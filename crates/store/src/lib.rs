@@ -452,7 +452,10 @@ impl Store {
                         now,
                         newsriver_dedup::Assignment::terms_to_bytes(&a.story_terms),
                         a.story_at,
-                        shingles_to_bytes(&a.fingerprint.shingles)
+                        // An empty set (a restored fingerprint) is stored as no set.
+                        Some(&a.fingerprint.shingles)
+                            .filter(|s| !s.is_empty())
+                            .map(|s| newsriver_dedup::u32s_to_bytes(s))
                     ])?;
                 }
             }
@@ -520,7 +523,7 @@ impl Store {
             .conn
             .prepare_cached("SELECT shingles FROM articles WHERE id = ?1")?;
         let blob: Option<Option<Vec<u8>>> = stmt.query_row([id], |r| r.get(0)).optional()?;
-        Ok(blob.flatten().map(|b| shingles_from_bytes(&b)))
+        Ok(blob.flatten().map(|b| newsriver_dedup::u32s_from_bytes(&b)))
     }
 
     /// Forgets articles and seen URLs older than `before` (the retention window).
@@ -533,18 +536,6 @@ impl Store {
             .execute("DELETE FROM seen WHERE seen_at < ?1", [ts(before)])?;
         Ok(a + s)
     }
-}
-
-/// 4 bytes a shingle, little-endian, in the set's (sorted) order.
-fn shingles_to_bytes(shingles: &[u32]) -> Option<Vec<u8>> {
-    (!shingles.is_empty()).then(|| shingles.iter().flat_map(|s| s.to_le_bytes()).collect())
-}
-
-fn shingles_from_bytes(bytes: &[u8]) -> Vec<u32> {
-    bytes
-        .chunks_exact(4)
-        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
 }
 
 impl newsriver_dedup::ShingleSource for Store {
