@@ -491,24 +491,29 @@ async fn completion_stage(ctx: Arc<Context>, mut input: mpsc::Receiver<Done>) ->
     while input.recv_many(&mut received, COMPLETION_BATCH).await > 0 {
         {
             let mut store = lock(&ctx.store);
-            let mut url_lists: Vec<[&str; 2]> = Vec::with_capacity(received.len());
-            let mut ended: Vec<(usize, Outcome, Option<&Remembered>)> = Vec::new();
+            let mut completions: Vec<Completion<'_>> = Vec::with_capacity(received.len());
             for done in &received {
                 match done {
                     Done::Published(p) => {
                         Stats::add(&ctx.stats.published);
-                        url_lists.push([
-                            p.job.canonical_url.as_str(),
-                            p.article.canonical_url.as_str(),
-                        ]);
-                        ended.push((2, Outcome::Published, p.remembered.as_ref()));
+                        completions.push(Completion {
+                            urls: vec![
+                                p.job.canonical_url.as_str(),
+                                p.article.canonical_url.as_str(),
+                            ],
+                            outcome: Outcome::Published,
+                            article: p.remembered.as_ref(),
+                        });
                     }
                     Done::Duplicate {
                         job,
                         article_canonical,
                     } => {
-                        url_lists.push([job.canonical_url.as_str(), article_canonical.as_str()]);
-                        ended.push((2, Outcome::Duplicate, None));
+                        completions.push(Completion {
+                            urls: vec![job.canonical_url.as_str(), article_canonical.as_str()],
+                            outcome: Outcome::Duplicate,
+                            article: None,
+                        });
                     }
                     Done::Failed {
                         job,
@@ -527,21 +532,15 @@ async fn completion_stage(ctx: Arc<Context>, mut input: mpsc::Receiver<Done>) ->
                         } else {
                             tracing::warn!(url = %job.page.url, attempts, error = %error, "giving up on article");
                             Stats::add(&ctx.stats.failed);
-                            url_lists.push([job.canonical_url.as_str(), ""]);
-                            ended.push((1, Outcome::Failed, None));
+                            completions.push(Completion {
+                                urls: vec![job.canonical_url.as_str()],
+                                outcome: Outcome::Failed,
+                                article: None,
+                            });
                         }
                     }
                 }
             }
-            let completions: Vec<Completion<'_>> = ended
-                .iter()
-                .zip(&url_lists)
-                .map(|(&(n, outcome, article), urls)| Completion {
-                    urls: &urls[..n],
-                    outcome,
-                    article,
-                })
-                .collect();
             store.complete_all(&completions)?;
         }
         for done in received.drain(..) {

@@ -103,7 +103,7 @@ pub struct Remembered {
 /// How one item ended, for [`Store::complete_all`].
 pub struct Completion<'a> {
     /// Every canonical URL the item was known under (listed and page canonical).
-    pub urls: &'a [&'a str],
+    pub urls: Vec<&'a str>,
     pub outcome: Outcome,
     /// What dedup must remember of a published article.
     pub article: Option<&'a Remembered>,
@@ -409,7 +409,7 @@ impl Store {
         article: Option<&Remembered>,
     ) -> Result<()> {
         self.complete_all(&[Completion {
-            urls,
+            urls: urls.to_vec(),
             outcome,
             article,
         }])
@@ -433,7 +433,7 @@ impl Store {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?;
             for item in items {
-                for url in item.urls {
+                for url in &item.urls {
                     seen.execute(params![
                         url,
                         item.article.map(|a| a.id.as_str()),
@@ -703,12 +703,12 @@ mod tests {
         };
         s.complete_all(&[
             Completion {
-                urls: &["a", "a2"],
+                urls: vec!["a", "a2"],
                 outcome: Outcome::Published,
                 article: Some(&rem),
             },
             Completion {
-                urls: &["b"],
+                urls: vec!["b"],
                 outcome: Outcome::Duplicate,
                 article: None,
             },

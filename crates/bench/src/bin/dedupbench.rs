@@ -550,12 +550,10 @@ fn store_verification(vocabulary: &[&str], args: &Args, rng: &mut Rng) -> Result
         };
         batch.push((url, remembered));
         if batch.len() == batch_size || i + 1 == args.store_size {
-            let urls: Vec<[&str; 1]> = batch.iter().map(|(u, _)| [u.as_str()]).collect();
             let items: Vec<Completion<'_>> = batch
                 .iter()
-                .zip(&urls)
-                .map(|((_, r), u)| Completion {
-                    urls: u,
+                .map(|(u, r)| Completion {
+                    urls: vec![u.as_str()],
                     outcome: Outcome::Published,
                     article: Some(r),
                 })
