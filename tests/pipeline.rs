@@ -343,6 +343,20 @@ fn sigkill_mid_run_loses_nothing() {
     assert_eq!(names.len(), 5, "lost articles after SIGKILL: {names:?}");
 }
 
+/// Backfills the URL list `urls` into `output` in a process of its own, which must succeed.
+fn backfill_ok(cfg: &str, output: &str, urls: &str, env: &[(&str, &str)]) {
+    let out = newsriver_with_env(
+        &["backfill", "-", "--config", cfg, "--output", output],
+        Some(urls),
+        env,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn stories_continue_after_a_restart() {
     let server = FixtureServer::start();
@@ -352,30 +366,14 @@ fn stories_continue_after_a_restart() {
     let out_path = dir.path().join("stories.jsonl");
     let out_arg = out_path.to_str().unwrap();
     let first = format!("{}\n", server.url("/news/sun-coalition.html"));
-    let out = newsriver(
-        &["backfill", "-", "--config", cfg, "--output", out_arg],
-        Some(&first),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    backfill_ok(cfg, out_arg, &first, &[]);
     // A new process: the story of the first report must be found again.
     let more = format!(
         "{}\n{}\n",
         server.url("/news/monitor-coalition-end.html"),
         server.url("/news/coalition-ends-2025.html")
     );
-    let out = newsriver(
-        &["backfill", "-", "--config", cfg, "--output", out_arg],
-        Some(&more),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    backfill_ok(cfg, out_arg, &more, &[]);
     let records = read_jsonl(&out_path);
     assert_eq!(records.len(), 3);
     let first_story = records[0]["dedup"]["story_id"].as_str().unwrap();
@@ -395,29 +393,11 @@ fn near_duplicate_of_an_article_from_before_a_restart_is_caught() {
     let out_arg = out_path.to_str().unwrap();
     let flag = [("NEWSRIVER_DEDUP__POLICY", "flag")];
     let original = format!("{}\n", server.url("/news/talks-to-end-presence.html"));
-    let out = newsriver_with_env(
-        &["backfill", "-", "--config", cfg, "--output", out_arg],
-        Some(&original),
-        &flag,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    backfill_ok(cfg, out_arg, &original, &flag);
     // A new process holds no shingles in memory: the candidate is verified on the
     // shingles the store kept.
     let edited = format!("{}\n", server.url("/edited/talks.html"));
-    let out = newsriver_with_env(
-        &["backfill", "-", "--config", cfg, "--output", out_arg],
-        Some(&edited),
-        &flag,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    backfill_ok(cfg, out_arg, &edited, &flag);
     let records = read_jsonl(&out_path);
     assert_eq!(records.len(), 2, "{records:#?}");
     assert_eq!(records[1]["dedup"]["status"], "duplicate");
