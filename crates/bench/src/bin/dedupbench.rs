@@ -311,19 +311,38 @@ fn main() -> Result<()> {
     Ok(())
 }
 
+/// At least `bytes` of words drawn from `vocabulary`, a line break after every
+/// `paragraph_words` of them (`usize::MAX`: one paragraph).
+fn random_text(vocabulary: &[&str], bytes: usize, paragraph_words: usize, rng: &mut Rng) -> String {
+    let mut s = String::with_capacity(bytes + 100);
+    let mut words = 0;
+    while s.len() < bytes {
+        s.push_str(vocabulary[rng.below(vocabulary.len())]);
+        words += 1;
+        s.push(if words % paragraph_words == 0 {
+            '\n'
+        } else {
+            ' '
+        });
+    }
+    s
+}
+
+/// 5 KB articles in paragraphs of 60 words.
 fn synthetic_docs(vocabulary: &[&str], n: usize, rng: &mut Rng) -> Vec<String> {
     (0..n)
-        .map(|_| {
-            let mut s = String::with_capacity(5300);
-            let mut words = 0;
-            while s.len() < 5 * 1024 {
-                s.push_str(vocabulary[rng.below(vocabulary.len())]);
-                words += 1;
-                s.push(if words % 60 == 0 { '\n' } else { ' ' });
-            }
-            s
-        })
+        .map(|_| random_text(vocabulary, 5 * 1024, 60, rng))
         .collect()
+}
+
+/// Median, 99th percentile and maximum of `times`.
+fn spread(times: &mut [f64]) -> (f64, f64, f64) {
+    times.sort_by(f64::total_cmp);
+    (
+        times[times.len() / 2],
+        times[times.len() * 99 / 100],
+        times[times.len() - 1],
+    )
 }
 
 /// Distinct words of the seed pages that contain Arabic letters.
@@ -413,7 +432,6 @@ fn big_index(vocabulary: &[&str], args: &Args, rng: &mut Rng) {
     let mut stored: HashMap<String, Vec<u32>> = HashMap::new();
     let mut kept_texts: Vec<(usize, String)> = Vec::new();
     let t = Instant::now();
-    let mut text = String::with_capacity(1100);
     let checkpoints = [
         args.index_size / 4,
         args.index_size / 2,
@@ -422,11 +440,7 @@ fn big_index(vocabulary: &[&str], args: &Args, rng: &mut Rng) {
     ];
     let expiry_step = (args.window / 10).max(1);
     for i in 0..args.index_size {
-        text.clear();
-        while text.len() < 1024 {
-            text.push_str(vocabulary[rng.below(vocabulary.len())]);
-            text.push(' ');
-        }
+        let text = random_text(vocabulary, 1024, usize::MAX, rng);
         let url = format!("https://site{}.test/{i}", i % 1000);
         let id = format!("{i:032x}");
         let fp = Fingerprint::new(&url, &text);
@@ -437,7 +451,7 @@ fn big_index(vocabulary: &[&str], args: &Args, rng: &mut Rng) {
         }
         if i % 1000 == 0 {
             stored.insert(id, fp.shingles);
-            kept_texts.push((i, text.clone()));
+            kept_texts.push((i, text));
         }
         if checkpoints.contains(&(i + 1)) {
             println!(
@@ -466,22 +480,15 @@ fn big_index(vocabulary: &[&str], args: &Args, rng: &mut Rng) {
             hits += usize::from(big.find(fp, stored).is_some());
             times.push(t.elapsed().as_secs_f64() * 1e6);
         }
-        times.sort_by(f64::total_cmp);
+        let (median, p99, max) = spread(&mut times);
         println!(
-            "  lookup, {label}: median {:.2} us, p99 {:.2} us, max {:.1} us; {hits} of {} found",
-            times[times.len() / 2],
-            times[times.len() * 99 / 100],
-            times[times.len() - 1],
+            "  lookup, {label}: median {median:.2} us, p99 {p99:.2} us, max {max:.1} us; {hits} of {} found",
             probes.len()
         );
     };
     let misses: Vec<Fingerprint> = (0..1000)
         .map(|i| {
-            let mut t = String::new();
-            while t.len() < 1024 {
-                t.push_str(vocabulary[rng.below(vocabulary.len())]);
-                t.push(' ');
-            }
+            let t = random_text(vocabulary, 1024, usize::MAX, rng);
             Fingerprint::new(&format!("https://new.test/{i}"), &t)
         })
         .collect();
@@ -535,7 +542,7 @@ fn store_verification(vocabulary: &[&str], args: &Args, rng: &mut Rng) -> Result
     let mut batch: Vec<(String, Remembered)> = Vec::with_capacity(batch_size);
     let mut store_secs = 0.0;
     for i in 0..args.store_size {
-        let text = synthetic_docs(vocabulary, 1, rng).remove(0);
+        let text = random_text(vocabulary, 5 * 1024, 60, rng);
         let url = format!("https://site{}.test/{i}", i % 1000);
         let id = format!("{i:032x}");
         let fp = Fingerprint::new(&url, &text);
@@ -595,12 +602,9 @@ fn store_verification(vocabulary: &[&str], args: &Args, rng: &mut Rng) -> Result
         found += usize::from(index.find(&fp, &mut store).is_some());
         times.push(t.elapsed().as_secs_f64() * 1e6);
     }
-    times.sort_by(f64::total_cmp);
+    let (median, p99, max) = spread(&mut times);
     println!(
-        "  lookup of a 1%-edited copy, verified on the set read from SQLite: median {:.1} us, p99 {:.1} us, max {:.1} us; {found} of {} found ({reachable} at Jaccard >= {})",
-        times[times.len() / 2],
-        times[times.len() * 99 / 100],
-        times[times.len() - 1],
+        "  lookup of a 1%-edited copy, verified on the set read from SQLite: median {median:.1} us, p99 {p99:.1} us, max {max:.1} us; {found} of {} found ({reachable} at Jaccard >= {})",
         kept.len(),
         args.threshold
     );
