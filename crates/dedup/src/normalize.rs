@@ -111,17 +111,22 @@ fn char_table() -> &'static CharTable {
     TABLE.get_or_init(|| CharTable((0..=0xFFFF).map(classify).collect()))
 }
 
+/// The rule behind [`SIMPLE`], for any character.
+fn takes_fast_path(c: char) -> bool {
+    unicode_normalization::is_nfkc_quick(std::iter::once(c))
+        == unicode_normalization::IsNormalized::Yes
+        && (unicode_normalization::char::canonical_combining_class(c) == 0
+            || fold_char(c).is_none())
+}
+
 fn classify(code: u32) -> u32 {
     let Some(c) = char::from_u32(code) else {
         return 0; // surrogates never occur in a str
     };
-    let nfkc_yes = unicode_normalization::is_nfkc_quick(std::iter::once(c))
-        == unicode_normalization::IsNormalized::Yes;
-    let starter = unicode_normalization::char::canonical_combining_class(c) == 0;
+    let mut flags = if takes_fast_path(c) { SIMPLE } else { 0 };
     let Some(folded) = fold_char(c) else {
-        return if nfkc_yes { SIMPLE | SKIP } else { SKIP };
+        return flags | SKIP;
     };
-    let mut flags = if nfkc_yes && starter { SIMPLE } else { 0 };
     if folded.is_alphanumeric() || is_joiner(folded) {
         flags |= WORD;
         let mut lower = folded.to_lowercase();
@@ -139,11 +144,7 @@ impl CharTable {
             Some(entry) => entry & SIMPLE != 0,
             // Outside the BMP: CJK extensions, historic scripts, emoji. Rare enough for
             // the generic checks.
-            None => {
-                unicode_normalization::is_nfkc_quick(std::iter::once(c))
-                    == unicode_normalization::IsNormalized::Yes
-                    && unicode_normalization::char::canonical_combining_class(c) == 0
-            }
+            None => takes_fast_path(c),
         }
     }
 
