@@ -7,8 +7,12 @@ RUN_ARGS ?=
 
 .PHONY: deps all build run once test lint fmt eval bench-compare bench-feeds bench-stress fuzz clean
 
-# The extraction benchmark pages (see ../shared/eval/aeb/README.md).
-AEB ?= ../shared/eval/aeb
+# The development sets (see ../shared/eval/*/README.md), where `make eval` keeps its
+# outputs, and the venv of the peer extractors it compares against.
+EVAL ?= ../shared/eval
+EVAL_OUT ?= $${CARGO_TARGET_DIR:-target}/eval
+EVAL_VENV ?= $(HOME)/.cache/newsriver/eval-venv
+EVAL_ARGS ?=
 
 all: build
 
@@ -41,16 +45,19 @@ lint:
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 	$(CARGO) clippy -p newsriver --features clearurls --all-targets --locked -- -D warnings
 
-## Stripper accuracy (shingle P/R/F1) and speed on the 181 AEB pages, one thread.
+## Stripper accuracy on the three dev sets of $(EVAL) (aeb, readability, trafilatura), newsriver
+## and trafilatura 2.0.0 side by side in one run, one core: P/R/F1, empty extractions, the
+## worst pages, metadata per field, speed. trafilatura comes from PyPI into $(EVAL_VENV).
 eval:
-	$(CARGO) run --release --locked -p newsriver-bench --bin aeb -- --data $(AEB) --worst 10
+	$(CARGO) build --release --locked -p newsriver-bench --bin eval
+	mkdir -p $(EVAL_OUT)
+	taskset -c 0 $$(scripts/eval-venv.sh $(EVAL_VENV)) crates/bench/scripts/trafilatura_eval.py \
+	  --eval $(EVAL) --out $(EVAL_OUT)/trafilatura-2.0.0.jsonl
+	taskset -c 0 $${CARGO_TARGET_DIR:-target}/release/eval --eval $(EVAL) \
+	  --peer $(EVAL_OUT)/trafilatura-2.0.0.jsonl --worst 10 $(EVAL_ARGS)
 
-## The same 181 pages through trafilatura 2.0.0 and newsriver, one after the other, one core.
-bench-compare:
-	python3 -c 'import trafilatura, lxml_html_clean' 2>/dev/null || pip install -q trafilatura==2.0.0 lxml_html_clean
-	$(CARGO) build --release --locked -p newsriver-bench --bin aeb
-	taskset -c 0 python3 crates/bench/scripts/trafilatura_aeb.py $(AEB)
-	taskset -c 0 $${CARGO_TARGET_DIR:-target}/release/aeb --data $(AEB)
+## Deprecated: `make eval` now runs trafilatura beside newsriver.
+bench-compare: eval
 
 ## Feed polling at scale: 10,000 local feeds polled by the daemon (feeds/s, CPU, RSS).
 bench-feeds:

@@ -1,5 +1,7 @@
 //! Shared pieces of the bench binaries: the extraction-benchmark scorer.
 
+pub mod sets;
+
 use std::collections::HashMap;
 
 use regex::Regex;

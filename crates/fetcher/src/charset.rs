@@ -3,7 +3,7 @@
 
 use std::sync::LazyLock;
 
-use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
+use encoding_rs::{Encoding, UTF_8};
 use regex::bytes::Regex;
 
 static META_CHARSET: LazyLock<Regex> = LazyLock::new(|| {
@@ -45,8 +45,11 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>) -> (String, &'static Enc
         // UTF-16 labels inside an ASCII-compatible document are lies (HTML spec).
         .map(|e| if e.output_encoding() != e { UTF_8 } else { e });
     let enc = match declared {
-        // Latin-1 labels are the most common mislabel for UTF-8 pages; trust valid UTF-8.
-        Some(e) if e == WINDOWS_1252 && std::str::from_utf8(bytes).is_ok() => UTF_8,
+        // Bytes that are valid UTF-8 and hold multi-byte sequences are practically never in
+        // another encoding: pages re-saved as UTF-8 keep their old label (`gb2312`,
+        // `windows-1256`, `iso-8859-1`...). Pure ASCII decodes alike under every label we
+        // accept except the 7-bit ISO-2022 family, so only multi-byte UTF-8 overrides.
+        Some(e) if e != UTF_8 && is_multibyte_utf8(bytes) => UTF_8,
         Some(e) => e,
         None => {
             if std::str::from_utf8(bytes).is_ok() {
@@ -60,6 +63,11 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>) -> (String, &'static Enc
     };
     let (text, _, _) = enc.decode(bytes);
     (text.into_owned(), enc)
+}
+
+/// Valid UTF-8 with at least one non-ASCII character.
+fn is_multibyte_utf8(bytes: &[u8]) -> bool {
+    !bytes.is_ascii() && std::str::from_utf8(bytes).is_ok()
 }
 
 #[cfg(test)]
@@ -116,5 +124,29 @@ mod tests {
             decode(ARABIC.as_bytes(), Some("text/html; charset=iso-8859-1")).0,
             ARABIC
         );
+    }
+
+    #[test]
+    fn utf8_under_any_legacy_meta_label_is_utf8() {
+        let chinese = "人工智能迈上新台阶";
+        for label in ["gb2312", "gbk", "windows-1256", "shift_jis", "koi8-r"] {
+            let page =
+                format!("<html><head><meta charset=\"{label}\"></head><body>{chinese}</body>");
+            let (text, enc) = decode(page.as_bytes(), None);
+            assert_eq!(enc, UTF_8, "{label}");
+            assert!(text.contains(chinese), "{label}");
+        }
+        // Real GBK bytes under their own label stay GBK.
+        let gbk = encoding_rs::GBK.encode(chinese).0.into_owned();
+        let mut page = b"<meta charset=\"gbk\">".to_vec();
+        page.extend(gbk);
+        let (text, enc) = decode(&page, None);
+        assert_eq!(enc.name(), "GBK");
+        assert!(text.contains(chinese));
+        // ISO-2022-JP is 7-bit: ASCII bytes keep their label.
+        let jis = encoding_rs::ISO_2022_JP.encode("日本語").0.into_owned();
+        let mut page = b"<meta charset=\"iso-2022-jp\">".to_vec();
+        page.extend(jis);
+        assert!(decode(&page, None).0.contains("日本語"));
     }
 }

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Creates (once) the Python venv holding the peer extractors that `make eval` runs beside
+# newsriver, and prints its python. Pinned versions: figures stay comparable across runs.
+set -euo pipefail
+venv="${1:?usage: eval-venv.sh VENV_DIR}"
+want="trafilatura==2.0.0"
+if [ ! -x "${venv}/bin/python" ]; then
+  python3 -m venv "${venv}" >&2
+fi
+if ! "${venv}/bin/python" -c 'import trafilatura, sys; sys.exit(trafilatura.__version__ != "2.0.0")' 2>/dev/null; then
+  echo "installing ${want} into ${venv}" >&2
+  "${venv}/bin/pip" install -q "${want}" >&2
+fi
+echo "${venv}/bin/python"
