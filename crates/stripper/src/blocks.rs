@@ -32,11 +32,25 @@ pub(crate) struct Block {
     pub kind: BlockKind,
     /// Element ids from the root down to the element holding the block (capped).
     pub ancestors: Vec<NodeId>,
-    /// Inside an element whose tag, class or id marks it as page chrome.
-    pub boilerplate: bool,
+    /// Depth (index into `ancestors`) of the deepest enclosing element whose class or id
+    /// marks it as page chrome, if any. Whether that makes the block chrome depends on where
+    /// the article container is: chrome inside the container is dropped, a "chrome" name on
+    /// a wrapper around the container is a misnomer.
+    pub chrome_depth: Option<u16>,
 }
 
 impl Block {
+    /// Inside some element named like chrome.
+    pub fn boilerplate(&self) -> bool {
+        self.chrome_depth.is_some()
+    }
+
+    /// Whether the block is chrome for a container at depth `container_depth` (an element
+    /// named like chrome lies between the container and the block).
+    pub fn chrome_below(&self, container_depth: u16) -> bool {
+        self.chrome_depth.is_some_and(|d| d > container_depth)
+    }
+
     pub fn chars(&self) -> usize {
         self.text.chars().count()
     }
@@ -76,6 +90,10 @@ pub(crate) struct ElementInfo {
     pub tag: String,
     pub class_weight: i32,
     pub parent: Option<NodeId>,
+    /// Number of ancestors (the root element is at depth 0).
+    pub depth: u16,
+    /// The element or one of its ancestors is named like page chrome.
+    pub in_chrome: bool,
 }
 
 pub(crate) struct Linearized {
@@ -87,7 +105,7 @@ struct Open {
     id: NodeId,
     block: bool,
     link: bool,
-    boilerplate: bool,
+    chrome: bool,
     kind: BlockKind,
 }
 
@@ -126,7 +144,7 @@ impl Builder {
         self.pending_space = false;
     }
 
-    fn flush(&mut self, stack: &[Open], closing: Option<&Open>, boilerplate: bool) {
+    fn flush(&mut self, stack: &[Open], closing: Option<&Open>, chrome_depth: Option<u16>) {
         let text = self.text.trim().to_string();
         self.text.clear();
         self.pending_space = false;
@@ -151,7 +169,7 @@ impl Builder {
                 .take(MAX_TRACKED_DEPTH)
                 .map(|o| o.id)
                 .collect(),
-            boilerplate,
+            chrome_depth,
         });
     }
 }
@@ -167,8 +185,8 @@ pub(crate) fn linearize(doc: &Html) -> Linearized {
     let mut stack: Vec<Open> = Vec::new();
     // Depth inside a subtree whose text is never content (script, style, nav...).
     let mut skipping = 0usize;
-    // Number of open elements marked as page chrome.
-    let mut boiler_depth = 0usize;
+    // Depths of the open elements marked as page chrome.
+    let mut chrome: Vec<u16> = Vec::new();
 
     for edge in doc.tree.root().traverse() {
         match edge {
@@ -193,10 +211,13 @@ pub(crate) fn linearize(doc: &Html) -> Linearized {
                     }
                     let block = rules::is_block_tag(tag);
                     if block {
-                        builder.flush(&stack, None, boiler_depth > 0);
+                        builder.flush(&stack, None, chrome.last().copied());
                     }
-                    let boilerplate = rules::is_boilerplate_container(el);
-                    boiler_depth += usize::from(boilerplate);
+                    let depth = stack.len().min(MAX_TRACKED_DEPTH - 1) as u16;
+                    let is_chrome = rules::is_boilerplate_container(el);
+                    if is_chrome {
+                        chrome.push(depth);
+                    }
                     if stack.len() < MAX_TRACKED_DEPTH {
                         elements.insert(
                             node.id(),
@@ -204,6 +225,8 @@ pub(crate) fn linearize(doc: &Html) -> Linearized {
                                 tag: tag.to_string(),
                                 class_weight: rules::class_weight(el),
                                 parent: stack.last().map(|o| o.id),
+                                depth,
+                                in_chrome: !chrome.is_empty(),
                             },
                         );
                     }
@@ -211,7 +234,7 @@ pub(crate) fn linearize(doc: &Html) -> Linearized {
                         id: node.id(),
                         block,
                         link: tag == "a",
-                        boilerplate,
+                        chrome: is_chrome,
                         kind: rules::block_kind(tag),
                     });
                 }
@@ -232,15 +255,17 @@ pub(crate) fn linearize(doc: &Html) -> Linearized {
                     }
                     if let Some(open) = stack.pop() {
                         if open.block {
-                            builder.flush(&stack, Some(&open), boiler_depth > 0);
+                            builder.flush(&stack, Some(&open), chrome.last().copied());
                         }
-                        boiler_depth -= usize::from(open.boilerplate);
+                        if open.chrome {
+                            chrome.pop();
+                        }
                     }
                 }
             }
         }
     }
-    builder.flush(&stack, None, boiler_depth > 0);
+    builder.flush(&stack, None, chrome.last().copied());
     Linearized {
         blocks: builder.blocks,
         elements,

@@ -45,23 +45,55 @@ fn commas(text: &str) -> usize {
         .count()
 }
 
+/// The elements chosen to hold the article, each with its depth.
+type Chosen = HashMap<NodeId, u16>;
+
+/// How much a candidate inside an element named like chrome keeps of its score.
+#[derive(Clone, Copy)]
+enum ChromeNames {
+    /// Inside a popup, a comment or a gallery, even a long text is rarely the article.
+    Penalize,
+    /// Layout wrappers named like chrome (`l-sidebar-fixed`) are common too: the second
+    /// opinion trusts only the text.
+    Ignore,
+}
+
 /// Picks the elements that hold the article text.
-fn choose_containers(lin: &Linearized, use_boilerplate_flags: bool) -> Option<HashSet<NodeId>> {
+fn choose_containers(lin: &Linearized, names: ChromeNames) -> Option<Chosen> {
+    ranked_containers(lin, names, None)
+}
+
+/// The container choice; with `ranking`, every candidate's final score is also reported
+/// (for [`explain`]).
+///
+/// Chrome names (`comments`, `share`, `widget`...) count only below a candidate: a share
+/// bar inside an article neither votes for it nor dilutes its link density, while a
+/// wrapper named like chrome (`sidebar-layout`, `elementor-widget-container`) can still hold
+/// the article.
+fn ranked_containers(
+    lin: &Linearized,
+    names: ChromeNames,
+    mut ranking: Option<&mut Vec<(NodeId, f32, usize, f32)>>,
+) -> Option<Chosen> {
     let mut tallies: HashMap<NodeId, Tally> = HashMap::new();
     for block in &lin.blocks {
-        if use_boilerplate_flags && block.boilerplate {
-            continue;
-        }
         let n = block.chars();
         let weight = block.weight();
-        for id in &block.ancestors {
+        for (depth, id) in block.ancestors.iter().enumerate() {
+            if block.chrome_below(depth as u16) {
+                continue;
+            }
             let t = tallies.entry(*id).or_default();
             t.chars += n;
             t.link_chars += block.link_chars;
             t.weight += weight;
         }
+        // List items vote when they read like prose: articles made of bullet points are
+        // common, menus and link lists are not prose.
+        let prose_item =
+            block.kind == BlockKind::ListItem && weight >= 80 && block.link_density() < 0.3;
         if weight < MIN_SCORING_CHARS
-            || !is_paragraph_like(block.kind)
+            || !(is_paragraph_like(block.kind) || prose_item)
             || block.link_density() > 0.5
         {
             continue;
@@ -70,11 +102,14 @@ fn choose_containers(lin: &Linearized, use_boilerplate_flags: bool) -> Option<Ha
         // The element holding the text is the paragraph itself; its container and the
         // container's container are the candidates.
         let holder_is_paragraph = matches!(block.kind, BlockKind::Paragraph | BlockKind::Quote);
-        let mut levels = block.ancestors.iter().rev();
+        let mut levels = block.ancestors.iter().enumerate().rev();
         if holder_is_paragraph {
             levels.next();
         }
-        for (level, id) in levels.take(5).enumerate() {
+        for (level, (depth, id)) in levels.take(5).enumerate() {
+            if block.chrome_below(depth as u16) {
+                break;
+            }
             let divider = match level {
                 0 => 1.0,
                 1 => 2.0,
@@ -90,7 +125,13 @@ fn choose_containers(lin: &Linearized, use_boilerplate_flags: bool) -> Option<Ha
         } else {
             t.link_chars as f32 / t.chars as f32
         };
-        (t.score + tag_prior(&info.tag) + info.class_weight as f32) * (1.0 - link_density)
+        // Where every candidate is inside chrome (page builders name all blocks `widget`)
+        // the order holds.
+        let chrome = match names {
+            ChromeNames::Penalize if info.in_chrome => 0.5,
+            _ => 1.0,
+        };
+        (t.score + tag_prior(&info.tag) + info.class_weight as f32) * (1.0 - link_density) * chrome
     };
 
     let mut best: Option<(NodeId, f32)> = None;
@@ -101,19 +142,23 @@ fn choose_containers(lin: &Linearized, use_boilerplate_flags: bool) -> Option<Ha
         let Some(info) = lin.elements.get(id) else {
             continue;
         };
-        if matches!(info.tag.as_str(), "html" | "body") {
+        if info.tag == "html" {
             continue;
         }
         let s = final_score(info, t);
+        if let Some(r) = ranking.as_deref_mut() {
+            r.push((*id, s, t.chars, t.link_chars as f32 / t.chars.max(1) as f32));
+        }
         if best.map(|(_, b)| s > b).unwrap_or(true) {
             best = Some((*id, s));
         }
     }
     let (top, top_score) = best?;
-    let mut chosen = HashSet::from([top]);
+    let top_info = lin.elements.get(&top)?;
+    let mut chosen = HashMap::from([(top, top_info.depth)]);
 
     // Content split over several sibling containers (a lead box, then the body) is common.
-    if let Some(parent) = lin.elements.get(&top).and_then(|i| i.parent) {
+    if let Some(parent) = top_info.parent {
         let threshold = (top_score * 0.2).max(10.0);
         for (id, info) in &lin.elements {
             if info.parent != Some(parent) || *id == top {
@@ -124,35 +169,40 @@ fn choose_containers(lin: &Linearized, use_boilerplate_flags: bool) -> Option<Ha
             // A lead paragraph standing beside the body container.
             let lead_paragraph = info.tag == "p" && t.weight >= 80 && link_density < 0.25;
             if lead_paragraph || (t.score > 0.0 && final_score(info, t) >= threshold) {
-                chosen.insert(*id);
+                chosen.insert(*id, info.depth);
             }
         }
     }
     Some(chosen)
 }
 
-fn inside(block: &Block, containers: &HashSet<NodeId>) -> bool {
-    block.ancestors.iter().any(|id| containers.contains(id))
+/// The depth of the chosen container holding `block`, if one does.
+fn container_depth(block: &Block, containers: &Chosen) -> Option<u16> {
+    block
+        .ancestors
+        .iter()
+        .rev()
+        .find_map(|id| containers.get(id).copied())
 }
 
 /// Returns the article paragraphs, in document order.
 pub(crate) fn main_text(lin: &Linearized, title: Option<&str>) -> Vec<String> {
-    let mut paragraphs = select(lin, title, true);
-    let total: usize = paragraphs.iter().map(|p| p.chars().count()).sum();
-    if total < 200 {
-        // Some templates put the whole page in a wrapper named like chrome
-        // (`sidebar-layout`, `has-comments`...): retry trusting only the scores.
-        let relaxed = select(lin, title, false);
-        let relaxed_total: usize = relaxed.iter().map(|p| p.chars().count()).sum();
-        if relaxed_total > total * 2 {
-            paragraphs = relaxed;
+    let primary = select(lin, title, ChromeNames::Penalize);
+    let chars = |ps: &[String]| ps.iter().map(|p| p.chars().count()).sum::<usize>();
+    let primary_chars = chars(&primary);
+    // A short first choice next to a much longer second opinion usually means a teaser or
+    // a hero box won over a body wrapped in an element named like chrome.
+    if primary_chars < 1000 {
+        let second = select(lin, title, ChromeNames::Ignore);
+        if chars(&second) >= primary_chars * 2 + 200 {
+            return second;
         }
     }
-    paragraphs
+    primary
 }
 
-fn select(lin: &Linearized, title: Option<&str>, use_boilerplate_flags: bool) -> Vec<String> {
-    let Some(containers) = choose_containers(lin, use_boilerplate_flags) else {
+fn select(lin: &Linearized, title: Option<&str>, names: ChromeNames) -> Vec<String> {
+    let Some(containers) = choose_containers(lin, names) else {
         return Vec::new();
     };
     let title_key = title.map(normalize_for_compare);
@@ -160,7 +210,10 @@ fn select(lin: &Linearized, title: Option<&str>, use_boilerplate_flags: bool) ->
     let mut body_chars = 0usize;
     let mut seen: HashSet<String> = HashSet::new();
     for block in &lin.blocks {
-        if !inside(block, &containers) || (use_boilerplate_flags && block.boilerplate) {
+        let Some(depth) = container_depth(block, &containers) else {
+            continue;
+        };
+        if block.chrome_below(depth) {
             continue;
         }
         if let BlockKind::Heading(level) = block.kind {
@@ -276,4 +329,57 @@ pub(crate) fn fuller_structured_body(extracted: &[String], body: &str) -> Option
         .map(|first| structured_key.contains(&key(first)))
         .unwrap_or(true);
     starts_alike.then_some(structured)
+}
+
+/// A developer's view of one page: the best-scoring containers, the choice, and every
+/// block with whether it was kept. Not a stable format.
+pub fn explain(doc: &scraper::Html, lin: &Linearized, title: Option<&str>) -> String {
+    use std::fmt::Write;
+    let label = |id: NodeId| -> String {
+        let Some(node) = doc.tree.get(id) else {
+            return "?".into();
+        };
+        let Some(el) = node.value().as_element() else {
+            return "#".into();
+        };
+        let mut l = el.name().to_string();
+        if let Some(i) = el.attr("id") {
+            let _ = write!(l, "#{}", i.chars().take(30).collect::<String>());
+        }
+        if let Some(c) = el.attr("class") {
+            let _ = write!(l, ".{}", c.split_whitespace().collect::<Vec<_>>().join(".").chars().take(50).collect::<String>());
+        }
+        l
+    };
+    let mut out = String::new();
+    let mut ranking = Vec::new();
+    let chosen = ranked_containers(lin, ChromeNames::Penalize, Some(&mut ranking)).unwrap_or_default();
+    ranking.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let _ = writeln!(out, "candidates:");
+    for (id, score, chars, ld) in ranking.iter().take(12) {
+        let mark = if chosen.contains_key(id) { "*" } else { " " };
+        let _ = writeln!(out, " {mark} {score:8.1}  {chars:>6} chars  links {ld:.2}  {}", label(*id));
+    }
+    let kept: HashSet<String> = main_text(lin, title).into_iter().collect();
+    let _ = writeln!(out, "blocks:");
+    for b in &lin.blocks {
+        let first = b.text.lines().next().unwrap_or_default();
+        let keep = if kept.iter().any(|k| k.contains(first)) { "K" } else { "-" };
+        let flags = format!(
+            "{}{}{}",
+            if container_depth(b, &chosen).is_some() { "in " } else { "   " },
+            if b.boilerplate() { "bp " } else { "   " },
+            format!("{:?}", b.kind).chars().take(4).collect::<String>()
+        );
+        let holder = b.ancestors.iter().rev().take(2).map(|id| label(*id)).collect::<Vec<_>>().join(" < ");
+        let _ = writeln!(
+            out,
+            "{keep} {flags} {:>5} ld {:.2} | {} | {}",
+            b.chars(),
+            b.link_density(),
+            first.chars().take(70).collect::<String>(),
+            holder.chars().take(80).collect::<String>()
+        );
+    }
+    out
 }

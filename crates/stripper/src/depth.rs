@@ -26,10 +26,28 @@ struct Tag {
     counts: bool,
 }
 
+/// Elements whose content is text to the parser, not markup: a `<div>` inside a script's
+/// string must not count as nesting.
+const RAW_TEXT: &[&str] = &[
+    "script", "style", "textarea", "title", "xmp", "iframe", "noembed", "plaintext",
+];
+
+fn find(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    bytes
+        .get(from..)?
+        .windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
+        .map(|p| from + p)
+}
+
 fn next_tag(bytes: &[u8], from: usize) -> Option<Tag> {
     let mut i = from;
     while i < bytes.len() {
         let lt = i + bytes[i..].iter().position(|&b| b == b'<')?;
+        if bytes[lt..].starts_with(b"<!--") {
+            i = find(bytes, lt + 4, b"-->").map(|e| e + 3)?;
+            continue;
+        }
         let mut j = lt + 1;
         let closing = bytes.get(j) == Some(&b'/');
         if closing {
@@ -47,6 +65,19 @@ fn next_tag(bytes: &[u8], from: usize) -> Option<Tag> {
             .unwrap_or_default()
             .to_ascii_lowercase();
         let gt = j + bytes[j..].iter().position(|&b| b == b'>')?;
+        if !closing && RAW_TEXT.contains(&name.as_str()) {
+            // Skip to the end tag; the element itself adds no lasting depth.
+            let close = format!("</{name}");
+            let end = find(bytes, gt + 1, close.as_bytes())
+                .and_then(|c| bytes[c..].iter().position(|&b| b == b'>').map(|e| c + e + 1))
+                .unwrap_or(bytes.len());
+            return Some(Tag {
+                start: lt,
+                end,
+                closing,
+                counts: false,
+            });
+        }
         let self_closing = gt > 0 && bytes[gt - 1] == b'/';
         let counts = !NOT_NESTING.contains(&name.as_str()) && !self_closing;
         return Some(Tag {
@@ -125,6 +156,17 @@ mod tests {
         let html = "<html><body><div><p>a<br>b<img src=x></p></div></body></html>";
         assert!(matches!(flatten_deep_nesting(html), Cow::Borrowed(_)));
         assert_eq!(max_depth(html), 3);
+    }
+
+    #[test]
+    fn markup_inside_scripts_and_comments_does_not_count() {
+        let html = format!(
+            "<html><body><script>var t = '{}';</script><!-- {} --><div><p>kept</p></div></body></html>",
+            "<div>".repeat(2000),
+            "<section>".repeat(2000)
+        );
+        assert_eq!(max_depth(&html), 3);
+        assert!(matches!(flatten_deep_nesting(&html), Cow::Borrowed(_)));
     }
 
     #[test]

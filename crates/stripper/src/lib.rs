@@ -89,7 +89,7 @@ pub fn extract_with(
         return Err(StripError::Binary);
     }
     let base = page_url.and_then(|u| Url::parse(u).ok());
-    let doc = Html::parse_document(&depth::flatten_deep_nesting(html));
+    let doc = parse(&depth::flatten_deep_nesting(html));
     let md = meta::extract(&doc, base.as_ref());
     let lin = blocks::linearize(&doc);
     let mut paragraphs = content::main_text(&lin, md.title.as_deref());
@@ -112,6 +112,33 @@ pub fn extract_with(
         description: md.description,
         site_name: md.site_name,
     })
+}
+
+/// A developer's view of how the article was chosen on one page (candidates, blocks, what
+/// was kept). For debugging the stripper; the format is not stable.
+#[doc(hidden)]
+pub fn explain(html: &str) -> String {
+    let doc = parse(&depth::flatten_deep_nesting(html));
+    let md = meta::extract(&doc, None);
+    let lin = blocks::linearize(&doc);
+    content::explain(&doc, &lin, md.title.as_deref())
+}
+
+/// Parses as a browser with scripting off would: `<noscript>` content becomes elements.
+/// Pages that render their article with JavaScript often carry the same article in a
+/// `<noscript>` for crawlers and readers without scripts; with scripting on it is raw text.
+fn parse(html: &str) -> Html {
+    use html5ever::driver::{parse_document, ParseOpts};
+    use html5ever::tendril::TendrilSink;
+    use html5ever::tree_builder::TreeBuilderOpts;
+    let opts = ParseOpts {
+        tree_builder: TreeBuilderOpts {
+            scripting_enabled: false,
+            ..TreeBuilderOpts::default()
+        },
+        ..ParseOpts::default()
+    };
+    parse_document(scraper::HtmlTreeSink::new(Html::new_document()), opts).one(html)
 }
 
 /// Control characters are rare in real markup and common in binary files.

@@ -16,7 +16,6 @@ pub(crate) fn is_skipped_element(el: &Element) -> bool {
         el.name(),
         "script"
             | "style"
-            | "noscript"
             | "template"
             | "svg"
             | "math"

@@ -40,6 +40,9 @@ struct Args {
     /// List the pages where the title is wrong.
     #[arg(long)]
     title_misses: bool,
+    /// Write every page's score as TSV (set, id, score, words) to FILE, to compare runs.
+    #[arg(long)]
+    scores: Option<PathBuf>,
     /// Timing repetitions over the AEB pages (median per page); 0 skips timing.
     #[arg(long, default_value_t = 3)]
     repeat: usize,
@@ -96,6 +99,7 @@ fn main() -> Result<()> {
     let scorer = Scorer::new();
     let mut aeb_pages: Vec<EvalPage> = Vec::new();
     let mut peer_aeb_rate: Option<f64> = None;
+    let mut tsv = String::new();
 
     for set in wanted {
         let pages = sets::load(&args.eval, set)?;
@@ -111,6 +115,8 @@ fn main() -> Result<()> {
             if let Some(pat) = &args.show {
                 if page.id.contains(pat.as_str()) {
                     println!("=== {} {}\n{:#?}", set.as_str(), page.id, ours);
+                    let (html, _) = newsriver_fetcher::decode(&page.html, None);
+                    println!("{}", newsriver_stripper::explain(&html));
                 }
             }
             let our_score = sets::score_page(&scorer, page, &ours);
@@ -123,6 +129,15 @@ fn main() -> Result<()> {
                 peer: p,
                 peer_score,
             });
+        }
+        for r in &rows {
+            tsv.push_str(&format!(
+                "{}\t{}\t{:.4}\t{}\n",
+                set.as_str(),
+                r.page.id,
+                r.our_score.rank(),
+                r.ours.words()
+            ));
         }
         let ours: Vec<PageScore> = rows.iter().map(|r| r.our_score).collect();
         let our_out: Vec<&Output> = rows.iter().map(|r| &r.ours).collect();
@@ -211,6 +226,9 @@ fn main() -> Result<()> {
         }
     }
 
+    if let Some(path) = &args.scores {
+        std::fs::write(path, tsv)?;
+    }
     if args.repeat > 0 && !aeb_pages.is_empty() {
         time_aeb(&aeb_pages, args.repeat, &args.peer_name, peer_aeb_rate);
     }
