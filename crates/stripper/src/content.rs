@@ -216,10 +216,14 @@ fn select(lin: &Linearized, title: Option<&str>, names: ChromeNames) -> Vec<Stri
         if block.chrome_below(depth) {
             continue;
         }
-        if let BlockKind::Heading(level) = block.kind {
-            if level == 1 || title_key.as_deref() == Some(&normalize_for_compare(&block.text)) {
-                continue;
-            }
+        // The headline is metadata; other headings, an h1 that is not the headline among
+        // them, are part of the text.
+        if matches!(block.kind, BlockKind::Heading(_))
+            && title_key
+                .as_deref()
+                .is_some_and(|t| same_headline(t, &normalize_for_compare(&block.text)))
+        {
+            continue;
         }
         let lines: Vec<&str> = block
             .text
@@ -246,9 +250,15 @@ fn select(lin: &Linearized, title: Option<&str>, names: ChromeNames) -> Vec<Stri
             continue;
         }
         let text = kept.join("\n");
-        // Galleries and sticky headers repeat captions and teasers; body paragraphs
-        // practically never repeat verbatim.
-        if out.last() == Some(&text) || (text.chars().count() >= 40 && !seen.insert(text.clone())) {
+        // Galleries and sticky headers repeat captions and teasers; a paragraph of prose
+        // that repeats is the author's.
+        let prose = block.kind == BlockKind::Paragraph
+            && text.chars().count() >= 150
+            && ends_like_sentence(&text);
+        if !prose
+            && (out.last() == Some(&text)
+                || (text.chars().count() >= 40 && !seen.insert(text.clone())))
+        {
             continue;
         }
         body_chars += text.chars().count();
@@ -258,18 +268,38 @@ fn select(lin: &Linearized, title: Option<&str>, names: ChromeNames) -> Vec<Stri
     out
 }
 
+fn ends_like_sentence(text: &str) -> bool {
+    text.trim_end()
+        .ends_with(['.', '!', '?', '。', '؟', '"', '”', '»', '…', '।'])
+}
+
 /// Short link-less lines left at the very end (bylines, "Photo: ...") are rarely content
 /// when the body ended with a full paragraph before them.
 fn trim_trailing_chrome(out: &mut Vec<String>) {
     while out.len() > 1 {
         let Some(last) = out.last() else { break };
-        let looks_like_sentence = last.ends_with(['.', '!', '?', '。', '؟', '"', '”', '»']);
-        if last.chars().count() < 20 && !looks_like_sentence {
+        if last.chars().count() < 20 && !ends_like_sentence(last) {
             out.pop();
         } else {
             break;
         }
     }
+}
+
+/// A heading repeats the headline when one is the other, or when one starts with the other
+/// and the rest is short (a site name, a kicker).
+fn same_headline(title: &str, heading: &str) -> bool {
+    if title == heading {
+        return true;
+    }
+    let (short, long) = if title.len() <= heading.len() {
+        (title, heading)
+    } else {
+        (heading, title)
+    };
+    short.chars().count() >= 15
+        && (long.starts_with(short) || long.ends_with(short))
+        && long.chars().count() <= short.chars().count() * 2
 }
 
 pub(crate) fn normalize_for_compare(s: &str) -> String {
