@@ -192,6 +192,40 @@ fn flag_policy_publishes_duplicates_marked() {
 }
 
 #[test]
+fn a_page_without_an_article_is_reported_not_published() {
+    let server = FixtureServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &server);
+    let out_path = dir.path().join("backfill.jsonl");
+    let list = format!(
+        "{}\n{}\n",
+        server.url("/news/section-index.html"),
+        server.url("/news/sun-coalition.html")
+    );
+    let out = newsriver(
+        &[
+            "backfill",
+            "-",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--output",
+            out_path.to_str().unwrap(),
+        ],
+        Some(&list),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("published 1") && stderr.contains("failed 1 (1 without an article)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("no article text found on page"), "{stderr}");
+    let records = read_jsonl(&out_path);
+    assert_eq!(records.len(), 1);
+    assert!(!records[0]["text"].as_str().unwrap().is_empty());
+}
+
+#[test]
 fn backfill_reports_failures_and_skips_what_was_seen() {
     let server = FixtureServer::start();
     let dir = tempfile::tempdir().unwrap();
@@ -221,7 +255,10 @@ fn backfill_reports_failures_and_skips_what_was_seen() {
         Some(1),
         "a failed URL must give exit 1: {stderr}"
     );
-    assert!(stderr.contains("failed 1"), "{stderr}");
+    assert!(
+        stderr.contains("failed 1 (0 without an article)"),
+        "{stderr}"
+    );
     let records = read_jsonl(&out_path);
     assert_eq!(check_articles(&records).len(), 5);
     assert_eq!(records.len(), 5);

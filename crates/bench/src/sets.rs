@@ -363,9 +363,9 @@ pub fn scored(page: &EvalPage) -> bool {
 
 /// Runs newsriver on a page the way the pipeline does: decode the bytes (no HTTP header
 /// here), then strip.
-pub fn newsriver_output(page: &EvalPage) -> Output {
+pub fn newsriver_output(page: &EvalPage, options: &newsriver_stripper::Options) -> Output {
     let (html, _) = newsriver_fetcher::decode(&page.html, None);
-    match newsriver_stripper::extract(&html, Some(&page.url)) {
+    match newsriver_stripper::extract_with(&html, Some(&page.url), options) {
         Ok(e) => Output {
             text: e.text,
             title: e.title,
@@ -376,6 +376,74 @@ pub fn newsriver_output(page: &EvalPage) -> Output {
             ms: None,
         },
         Err(_) => Output::default(),
+    }
+}
+
+fn load_model(path: &Path) -> Result<newsriver_stripper::Classifier> {
+    let json =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let model = newsriver_stripper::Model::from_json(&json)
+        .with_context(|| format!("loading {}", path.display()))?;
+    Ok(newsriver_stripper::Classifier::Custom(std::sync::Arc::new(
+        model,
+    )))
+}
+
+/// The classifier each page is scored with.
+pub enum PageClassifier {
+    One(newsriver_stripper::Classifier),
+    /// Cross-validation: every page with the fold model that never saw its site.
+    Folds {
+        models: Vec<newsriver_stripper::Classifier>,
+        fold_of: BTreeMap<(SetName, String), usize>,
+    },
+}
+
+impl PageClassifier {
+    /// From a command line: `builtin`, `heuristic`, a model file, or `folds:DIR` (the
+    /// site folds of train_blocks.py).
+    pub fn parse(arg: &str) -> Result<PageClassifier> {
+        use newsriver_stripper::Classifier;
+        if let Some(dir) = arg.strip_prefix("folds:") {
+            let dir = Path::new(dir);
+            let list = std::fs::read_to_string(dir.join("pages.tsv"))
+                .with_context(|| format!("reading {}/pages.tsv", dir.display()))?;
+            let mut fold_of = BTreeMap::new();
+            let mut folds = 0;
+            for line in list.lines() {
+                let mut parts = line.split('\t');
+                let (Some(set), Some(id), Some(k)) = (parts.next(), parts.next(), parts.next())
+                else {
+                    continue;
+                };
+                let (Some(set), Ok(k)) = (SetName::parse(set), k.parse::<usize>()) else {
+                    continue;
+                };
+                folds = folds.max(k + 1);
+                fold_of.insert((set, id.to_string()), k);
+            }
+            let models = (0..folds)
+                .map(|k| load_model(&dir.join(format!("site-{k}.json"))))
+                .collect::<Result<Vec<_>>>()?;
+            return Ok(PageClassifier::Folds { models, fold_of });
+        }
+        Ok(PageClassifier::One(match arg {
+            "builtin" => Classifier::Builtin,
+            "heuristic" => Classifier::Heuristic,
+            path => load_model(Path::new(path))?,
+        }))
+    }
+
+    /// The classifier for one page (the built-in one for a page no fold lists).
+    pub fn for_page(&self, page: &EvalPage) -> newsriver_stripper::Classifier {
+        match self {
+            PageClassifier::One(c) => c.clone(),
+            PageClassifier::Folds { models, fold_of } => fold_of
+                .get(&(page.set, page.id.clone()))
+                .and_then(|k| models.get(*k))
+                .cloned()
+                .unwrap_or_default(),
+        }
     }
 }
 
@@ -419,7 +487,38 @@ pub struct FieldTally {
     pub scored: usize,
 }
 
-pub const META_FIELDS: [&str; 5] = ["title", "byline", "published", "site_name", "language"];
+/// `title` is the expected title exactly; `headline` also accepts the expected title without
+/// a site name the reference kept at either end ("Story | Site", "Story _Section_Site").
+pub const META_FIELDS: [&str; 6] = [
+    "title",
+    "headline",
+    "byline",
+    "published",
+    "site_name",
+    "language",
+];
+
+/// `ours` is `expected` less a leading or trailing part cut off at a title separator.
+fn same_headline(expected: &str, ours: &str) -> bool {
+    let (e, o) = (norm_text(expected), norm_text(ours));
+    if o.is_empty() {
+        return false;
+    }
+    if e == o {
+        return true;
+    }
+    let separator = |s: &str| {
+        s.trim().starts_with([
+            '|', '-', '–', '—', '_', '·', ':', '/', '«', '»', '｜', '(', '[',
+        ])
+    };
+    let ends = |s: &str| {
+        s.trim()
+            .ends_with(['|', '-', '–', '—', '_', '·', ':', '/', '«', '»', '｜'])
+    };
+    (e.starts_with(&o) && separator(&e[o.len()..]))
+        || (e.ends_with(&o) && ends(&e[..e.len() - o.len()]))
+}
 
 fn norm_text(s: &str) -> String {
     collapse_ws(s)
@@ -470,7 +569,7 @@ fn same_day(expected: &str, got: &str) -> bool {
 /// Whether one field of `out` agrees with `truth`; `None` when the field is not scored.
 pub fn field_right(field: &str, truth: &MetaTruth, out: &Output) -> Option<bool> {
     let (exp, got) = match field {
-        "title" => (truth.title.as_deref(), out.title.as_deref()),
+        "title" | "headline" => (truth.title.as_deref(), out.title.as_deref()),
         "byline" => (truth.byline.as_deref(), out.byline.as_deref()),
         "published" => (truth.published.as_deref(), out.published.as_deref()),
         "site_name" => (truth.site_name.as_deref(), out.site_name.as_deref()),
@@ -485,6 +584,7 @@ pub fn field_right(field: &str, truth: &MetaTruth, out: &Output) -> Option<bool>
             !e.is_empty() && e == byline_words(got)
         }
         "published" => same_day(exp, got),
+        "headline" => same_headline(exp, got),
         "language" => {
             let primary = |s: &str| s.split(['-', '_']).next().unwrap_or("").to_lowercase();
             primary(exp) == primary(got)

@@ -66,6 +66,29 @@ pub struct FetchSettings {
 pub struct StripSettings {
     pub workers: usize,
     pub max_html_bytes: usize,
+    pub classifier: BlockClassifier,
+}
+
+/// How the stripper decides which blocks of a page are the article.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BlockClassifier {
+    /// The learned block classifier built into the binary.
+    Model,
+    /// Container scoring alone (readability-style), without the classifier.
+    Heuristic,
+}
+
+impl StripSettings {
+    pub fn options(&self) -> newsriver_stripper::Options {
+        newsriver_stripper::Options {
+            max_html_bytes: self.max_html_bytes,
+            classifier: match self.classifier {
+                BlockClassifier::Model => newsriver_stripper::Classifier::Builtin,
+                BlockClassifier::Heuristic => newsriver_stripper::Classifier::Heuristic,
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]

@@ -329,6 +329,7 @@ async fn cmd_run(config: Config, once: bool, output: Option<String>) -> Result<E
         published = s.get(&s.published),
         duplicates = s.get(&s.duplicates),
         failed = s.get(&s.failed),
+        no_article = s.get(&s.no_article),
         retry_later = s.get(&s.deferred),
         "stopped"
     );
@@ -402,14 +403,15 @@ async fn cmd_backfill(
     let failed = s.get(&s.failed) + listed.invalid;
     let duplicates = s.get(&s.duplicates) + listed.already_seen + listed.listed_twice;
     eprintln!(
-        "backfill: {} urls, fetched {}, extracted {}, published {}, duplicates {} ({} seen before), failed {}",
+        "backfill: {} urls, fetched {}, extracted {}, published {}, duplicates {} ({} seen before), failed {} ({} without an article)",
         listed.queued + listed.already_seen + listed.listed_twice + listed.invalid,
         s.get(&s.fetched),
         s.get(&s.extracted),
         s.get(&s.published),
         duplicates,
         listed.already_seen,
-        failed
+        failed,
+        s.get(&s.no_article)
     );
     let handled =
         s.get(&s.published) + s.get(&s.duplicates) + s.get(&s.failed) + s.get(&s.deferred);
@@ -433,9 +435,7 @@ async fn cmd_extract(
         let bytes = read_input(input)?;
         (newsriver_fetcher::decode(&bytes, None).0, url)
     };
-    let options = newsriver_stripper::Options {
-        max_html_bytes: config.strip.max_html_bytes,
-    };
+    let options = config.strip.options();
     let extracted = newsriver_stripper::extract_with(&html, page_url.as_deref(), &options)?;
     if text_only {
         println!("{}", extracted.text);

@@ -84,6 +84,9 @@ pub struct Stats {
     pub published: AtomicU64,
     pub duplicates: AtomicU64,
     pub failed: AtomicU64,
+    /// Pages fetched whole whose stripped text was empty: no article on them (an index
+    /// page, a video page, a consent wall). Counted in `failed` too; never published.
+    pub no_article: AtomicU64,
     /// Transient failures left pending for a later attempt.
     pub deferred: AtomicU64,
 }
@@ -211,9 +214,7 @@ async fn strip_stage(
     done: mpsc::Sender<Done>,
 ) {
     let workers = ctx.config.strip_workers();
-    let options = newsriver_stripper::Options {
-        max_html_bytes: ctx.config.strip.max_html_bytes,
-    };
+    let options = ctx.config.strip.options();
     receiver_stream(pages)
         .map(|f| {
             let options = options.clone();
@@ -253,6 +254,7 @@ async fn strip_stage(
                             .await;
                     }
                     Ok(_) => {
+                        Stats::add(&ctx.stats.no_article);
                         tracing::warn!(url = %f.job.page.url, "no article text found on page");
                         let _ = done
                             .send(Done::Failed {

@@ -27,16 +27,31 @@ pub(crate) enum BlockKind {
 #[derive(Debug, Clone)]
 pub(crate) struct Block {
     pub text: String,
+    /// Characters of `text` (counted once: every stage asks).
+    n_chars: usize,
+    /// Script-weighted length of `text` (see [`Block::weight`]).
+    n_weight: usize,
     /// Characters of `text` that are inside links.
     pub link_chars: usize,
+    /// The text starts inside a link (a teaser's linked title, a menu entry).
+    pub starts_with_link: bool,
     pub kind: BlockKind,
-    /// Element ids from the root down to the element holding the block (capped).
-    pub ancestors: Vec<NodeId>,
+    /// Elements (indices into `Linearized::elements`) from the root down to the element
+    /// holding the block (capped).
+    pub ancestors: Vec<Elem>,
     /// Depth (index into `ancestors`) of the deepest enclosing element whose class or id
     /// marks it as page chrome, if any. Whether that makes the block chrome depends on where
     /// the article container is: chrome inside the container is dropped, a "chrome" name on
     /// a wrapper around the container is a misnomer.
     pub chrome_depth: Option<u16>,
+    /// Class-word [`rules::groups`] of the holder and its two nearest ancestors.
+    pub groups_near: u16,
+    /// Class-word groups of every ancestor.
+    pub groups_any: u16,
+    /// Class weight of the holder, and the largest and smallest along the ancestors.
+    pub class_holder: i16,
+    pub class_max: i16,
+    pub class_min: i16,
 }
 
 impl Block {
@@ -52,13 +67,13 @@ impl Block {
     }
 
     pub fn chars(&self) -> usize {
-        self.text.chars().count()
+        self.n_chars
     }
 
     /// Length that compares across scripts: a CJK character carries about as much as a
     /// short word, so it counts three times.
     pub fn weight(&self) -> usize {
-        text_weight(&self.text)
+        self.n_weight
     }
 
     pub fn link_density(&self) -> f32 {
@@ -72,24 +87,34 @@ impl Block {
 }
 
 pub(crate) fn text_weight(text: &str) -> usize {
-    text.chars()
-        .map(|c| match c as u32 {
-            0x3040..=0x30FF
-            | 0x3400..=0x4DBF
-            | 0x4E00..=0x9FFF
-            | 0xAC00..=0xD7AF
-            | 0xF900..=0xFAFF => 3,
-            _ => 1,
-        })
-        .sum()
+    text.chars().map(|c| if is_cjk(c) { 3 } else { 1 }).sum()
 }
+
+/// Kana, CJK ideographs and Hangul: scripts written without spaces between words.
+pub(crate) fn is_cjk(c: char) -> bool {
+    matches!(
+        c as u32,
+        0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF
+    )
+}
+
+/// An element's index in `Linearized::elements`: dense, so per-element tallies are
+/// vectors rather than hash maps.
+pub(crate) type Elem = u32;
 
 /// Per-element facts the scorer needs, gathered during the walk.
 #[derive(Debug, Clone)]
 pub(crate) struct ElementInfo {
-    pub tag: String,
+    /// The element in the parsed document.
+    pub node: NodeId,
+    /// Readability-style weight of the tag (article and main above div above lists).
+    pub tag_prior: f32,
+    /// A `<p>`.
+    pub is_paragraph: bool,
+    /// `<html>`, never a candidate.
+    pub is_root: bool,
     pub class_weight: i32,
-    pub parent: Option<NodeId>,
+    pub parent: Option<Elem>,
     /// Number of ancestors (the root element is at depth 0).
     pub depth: u16,
     /// The element or one of its ancestors is named like page chrome.
@@ -98,21 +123,31 @@ pub(crate) struct ElementInfo {
 
 pub(crate) struct Linearized {
     pub blocks: Vec<Block>,
-    pub elements: std::collections::HashMap<NodeId, ElementInfo>,
+    pub elements: Vec<ElementInfo>,
 }
 
+/// Elements deeper than [`MAX_TRACKED_DEPTH`] get no index.
+const UNTRACKED: Elem = Elem::MAX;
+
 struct Open {
-    id: NodeId,
+    id: Elem,
     block: bool,
     link: bool,
     chrome: bool,
     kind: BlockKind,
+    groups: u16,
+    /// Groups of this element and all its ancestors.
+    groups_cum: u16,
+    class_weight: i16,
+    class_max: i16,
+    class_min: i16,
 }
 
 struct Builder {
     blocks: Vec<Block>,
     text: String,
     link_chars: usize,
+    starts_with_link: bool,
     pending_space: bool,
 }
 
@@ -130,6 +165,9 @@ impl Builder {
                 }
             }
             self.pending_space = false;
+            if self.text.is_empty() {
+                self.starts_with_link = in_link;
+            }
             self.text.push(c);
             if in_link {
                 self.link_chars += 1;
@@ -149,6 +187,7 @@ impl Builder {
         self.text.clear();
         self.pending_space = false;
         let link_chars = std::mem::take(&mut self.link_chars);
+        let starts_with_link = std::mem::take(&mut self.starts_with_link);
         if text.is_empty() {
             return;
         }
@@ -158,10 +197,19 @@ impl Builder {
             .find(|o| o.block)
             .map(|o| o.kind)
             .unwrap_or(BlockKind::Loose);
-        let link_chars = link_chars.min(text.chars().count());
+        let n_chars = text.chars().count();
+        let n_weight = text_weight(&text);
+        let link_chars = link_chars.min(n_chars);
+        let chain = || stack.iter().chain(closing);
+        let groups_near = chain().rev().take(3).fold(0, |acc, o| acc | o.groups);
+        let holder = chain().last();
+        let groups_any = holder.map(|o| o.groups_cum).unwrap_or(0);
         self.blocks.push(Block {
             text,
+            n_chars,
+            n_weight,
             link_chars,
+            starts_with_link,
             kind,
             ancestors: stack
                 .iter()
@@ -170,18 +218,52 @@ impl Builder {
                 .map(|o| o.id)
                 .collect(),
             chrome_depth,
+            groups_near,
+            groups_any,
+            class_holder: holder.map(|o| o.class_weight).unwrap_or(0),
+            class_max: holder.map(|o| o.class_max).unwrap_or(0),
+            class_min: holder.map(|o| o.class_min).unwrap_or(0),
         });
     }
 }
 
+/// Linearizes a page; when that leaves almost no prose although the page holds plenty, the
+/// page is linearized again skipping only what is never text (scripts, styles, forms):
+/// malformed pages nest their article inside a navigation or banner element, or inside
+/// one hidden until a script runs.
 pub(crate) fn linearize(doc: &Html) -> Linearized {
+    let strict = linearize_with(doc, true);
+    if strict.prose_weight() >= 200 {
+        return strict;
+    }
+    let relaxed = linearize_with(doc, false);
+    if relaxed.prose_weight() >= 1000 {
+        relaxed
+    } else {
+        strict
+    }
+}
+
+impl Linearized {
+    /// Script-weighted length of the blocks that read like prose.
+    fn prose_weight(&self) -> usize {
+        self.blocks
+            .iter()
+            .filter(|b| b.weight() >= 80 && b.link_density() < 0.3)
+            .map(Block::weight)
+            .sum()
+    }
+}
+
+fn linearize_with(doc: &Html, strict: bool) -> Linearized {
     let mut builder = Builder {
         blocks: Vec::new(),
         text: String::new(),
         link_chars: 0,
+        starts_with_link: false,
         pending_space: false,
     };
-    let mut elements = std::collections::HashMap::new();
+    let mut elements: Vec<ElementInfo> = Vec::new();
     let mut stack: Vec<Open> = Vec::new();
     // Depth inside a subtree whose text is never content (script, style, nav...).
     let mut skipping = 0usize;
@@ -197,7 +279,8 @@ pub(crate) fn linearize(doc: &Html) -> Linearized {
                         continue;
                     }
                     let tag = el.name();
-                    if rules::is_skipped_element(el) {
+                    let class = rules::classify(el);
+                    if class.skipped && (strict || rules::never_text(tag)) {
                         skipping = 1;
                         continue;
                     }
@@ -214,28 +297,37 @@ pub(crate) fn linearize(doc: &Html) -> Linearized {
                         builder.flush(&stack, None, chrome.last().copied());
                     }
                     let depth = stack.len().min(MAX_TRACKED_DEPTH - 1) as u16;
-                    let is_chrome = rules::is_boilerplate_container(el);
+                    let is_chrome = class.chrome;
+                    let cw = class.class_weight.clamp(-1000, 1000) as i16;
                     if is_chrome {
                         chrome.push(depth);
                     }
-                    if stack.len() < MAX_TRACKED_DEPTH {
-                        elements.insert(
-                            node.id(),
-                            ElementInfo {
-                                tag: tag.to_string(),
-                                class_weight: rules::class_weight(el),
-                                parent: stack.last().map(|o| o.id),
-                                depth,
-                                in_chrome: !chrome.is_empty(),
-                            },
-                        );
-                    }
+                    let id = if stack.len() < MAX_TRACKED_DEPTH {
+                        elements.push(ElementInfo {
+                            node: node.id(),
+                            tag_prior: rules::tag_prior(tag),
+                            is_paragraph: tag == "p",
+                            is_root: tag == "html",
+                            class_weight: class.class_weight,
+                            parent: stack.last().map(|o| o.id),
+                            depth,
+                            in_chrome: !chrome.is_empty(),
+                        });
+                        (elements.len() - 1) as Elem
+                    } else {
+                        UNTRACKED
+                    };
                     stack.push(Open {
-                        id: node.id(),
+                        id,
                         block,
                         link: tag == "a",
                         chrome: is_chrome,
                         kind: rules::block_kind(tag),
+                        groups: class.groups,
+                        groups_cum: class.groups | stack.last().map(|o| o.groups_cum).unwrap_or(0),
+                        class_weight: cw,
+                        class_max: stack.last().map(|o| o.class_max.max(cw)).unwrap_or(cw),
+                        class_min: stack.last().map(|o| o.class_min.min(cw)).unwrap_or(cw),
                     });
                 }
                 Node::Text(t) if skipping == 0 => {

@@ -1,34 +1,38 @@
-//! Main-content selection: score containers by the paragraph text they hold
-//! (readability-style), keep the best one and its content-like siblings, then drop the
-//! chrome that lives inside article containers (read-more lines, tag lists, comment forms).
+//! Main-content selection.
+//!
+//! Two readability-style opinions come first: containers scored by the paragraph text they
+//! hold, once distrusting candidates inside elements named like chrome and once trusting
+//! only the text. Then every block of the page is classified as article or not by a small
+//! tree ensemble (see `model`) that weighs those opinions with what the block itself looks
+//! like and where it sits. The kept blocks are rendered to paragraphs, and chrome lines
+//! inside them (read-more lines, tag lists, comment-form fine print) are dropped.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
-use ego_tree::NodeId;
-
-use crate::blocks::{Block, BlockKind, ElementInfo, Linearized};
-use crate::rules;
+use crate::blocks::{Block, BlockKind, Elem, ElementInfo, Linearized};
+use crate::{features, model, rules};
 
 /// Blocks shorter than this do not vote for their containers.
 const MIN_SCORING_CHARS: usize = 25;
 
-#[derive(Default, Clone, Copy)]
-struct Tally {
-    score: f32,
-    chars: usize,
-    link_chars: usize,
+/// Readability-style tally of one element.
+#[derive(Default, Clone, Copy, Debug)]
+pub(crate) struct Tally {
+    /// Votes of the prose blocks within a few levels below.
+    pub score: f32,
+    pub chars: usize,
+    pub link_chars: usize,
     /// Script-weighted length of the text (see `Block::weight`).
-    weight: usize,
+    pub weight: usize,
 }
 
-fn tag_prior(tag: &str) -> f32 {
-    match tag {
-        "article" | "main" => 10.0,
-        "div" | "section" => 5.0,
-        "pre" | "td" | "blockquote" => 3.0,
-        "address" | "ol" | "ul" | "dl" | "dd" | "dt" | "li" | "form" => -3.0,
-        "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "th" => -5.0,
-        _ => 0.0,
+impl Tally {
+    pub fn link_density(&self) -> f32 {
+        if self.chars == 0 {
+            0.0
+        } else {
+            self.link_chars as f32 / self.chars as f32
+        }
     }
 }
 
@@ -39,18 +43,41 @@ fn is_paragraph_like(kind: BlockKind) -> bool {
     )
 }
 
-fn commas(text: &str) -> usize {
+pub(crate) fn commas(text: &str) -> usize {
     text.chars()
         .filter(|c| matches!(c, ',' | '،' | '，' | '、' | '。' | '؛' | ';'))
         .count()
 }
 
-/// The elements chosen to hold the article, each with its depth.
-type Chosen = HashMap<NodeId, u16>;
+/// The elements chosen to hold the article: the depth of each chosen element, by element.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Chosen {
+    depth: Vec<Option<u16>>,
+}
+
+impl Chosen {
+    fn new(lin: &Linearized) -> Chosen {
+        Chosen {
+            depth: vec![None; lin.elements.len()],
+        }
+    }
+
+    fn insert(&mut self, e: Elem, depth: u16) {
+        self.depth[e as usize] = Some(depth);
+    }
+
+    pub fn get(&self, e: Elem) -> Option<u16> {
+        self.depth.get(e as usize).copied().flatten()
+    }
+
+    pub fn contains(&self, e: Elem) -> bool {
+        self.get(e).is_some()
+    }
+}
 
 /// How much a candidate inside an element named like chrome keeps of its score.
-#[derive(Clone, Copy)]
-enum ChromeNames {
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum ChromeNames {
     /// Inside a popup, a comment or a gallery, even a long text is rarely the article.
     Penalize,
     /// Layout wrappers named like chrome (`l-sidebar-fixed`) are common too: the second
@@ -58,24 +85,11 @@ enum ChromeNames {
     Ignore,
 }
 
-/// Picks the elements that hold the article text.
-fn choose_containers(lin: &Linearized, names: ChromeNames) -> Option<Chosen> {
-    ranked_containers(lin, names, None)
-}
-
-/// The container choice; with `ranking`, every candidate's final score is also reported
-/// (for [`explain`]).
-///
-/// Chrome names (`comments`, `share`, `widget`...) count only below a candidate: a share
-/// bar inside an article neither votes for it nor dilutes its link density, while a
-/// wrapper named like chrome (`sidebar-layout`, `elementor-widget-container`) can still hold
-/// the article.
-fn ranked_containers(
-    lin: &Linearized,
-    names: ChromeNames,
-    mut ranking: Option<&mut Vec<(NodeId, f32, usize, f32)>>,
-) -> Option<Chosen> {
-    let mut tallies: HashMap<NodeId, Tally> = HashMap::new();
+/// Tallies every element. Chrome names count only below a candidate: a share bar inside an
+/// article neither votes for it nor dilutes its link density, while a wrapper named like
+/// chrome (`sidebar-layout`, `elementor-widget-container`) can still hold the article.
+pub(crate) fn tally(lin: &Linearized) -> Vec<Tally> {
+    let mut tallies = vec![Tally::default(); lin.elements.len()];
     for block in &lin.blocks {
         let n = block.chars();
         let weight = block.weight();
@@ -83,7 +97,7 @@ fn ranked_containers(
             if block.chrome_below(depth as u16) {
                 continue;
             }
-            let t = tallies.entry(*id).or_default();
+            let t = &mut tallies[*id as usize];
             t.chars += n;
             t.link_chars += block.link_chars;
             t.weight += weight;
@@ -115,61 +129,61 @@ fn ranked_containers(
                 1 => 2.0,
                 l => l as f32 * 3.0,
             };
-            tallies.entry(*id).or_default().score += score / divider;
+            tallies[*id as usize].score += score / divider;
         }
     }
+    tallies
+}
 
-    let final_score = |info: &ElementInfo, t: &Tally| -> f32 {
-        let link_density = if t.chars == 0 {
-            0.0
-        } else {
-            t.link_chars as f32 / t.chars as f32
-        };
-        // Where every candidate is inside chrome (page builders name all blocks `widget`)
-        // the order holds.
-        let chrome = match names {
-            ChromeNames::Penalize if info.in_chrome => 0.5,
-            _ => 1.0,
-        };
-        (t.score + tag_prior(&info.tag) + info.class_weight as f32) * (1.0 - link_density) * chrome
+fn final_score(info: &ElementInfo, t: &Tally, names: ChromeNames) -> f32 {
+    // Where every candidate is inside chrome (page builders name all blocks `widget`) the
+    // order holds.
+    let chrome = match names {
+        ChromeNames::Penalize if info.in_chrome => 0.5,
+        _ => 1.0,
     };
+    (t.score + info.tag_prior + info.class_weight as f32) * (1.0 - t.link_density()) * chrome
+}
 
-    let mut best: Option<(NodeId, f32)> = None;
-    for (id, t) in &tallies {
-        if t.score <= 0.0 {
+/// The best container and its content-like siblings; with `ranking`, every candidate's
+/// final score is also reported (for [`explain`]).
+pub(crate) fn choose(
+    lin: &Linearized,
+    tallies: &[Tally],
+    names: ChromeNames,
+    mut ranking: Option<&mut Vec<(Elem, f32, usize, f32)>>,
+) -> Option<Chosen> {
+    let mut best: Option<(Elem, f32)> = None;
+    for (i, (t, info)) in tallies.iter().zip(&lin.elements).enumerate() {
+        if t.score <= 0.0 || info.is_root {
             continue;
         }
-        let Some(info) = lin.elements.get(id) else {
-            continue;
-        };
-        if info.tag == "html" {
-            continue;
-        }
-        let s = final_score(info, t);
+        let id = i as Elem;
+        let s = final_score(info, t, names);
         if let Some(r) = ranking.as_deref_mut() {
-            r.push((*id, s, t.chars, t.link_chars as f32 / t.chars.max(1) as f32));
+            r.push((id, s, t.chars, t.link_density()));
         }
+        // Ties go to the earlier element in the document.
         if best.map(|(_, b)| s > b).unwrap_or(true) {
-            best = Some((*id, s));
+            best = Some((id, s));
         }
     }
     let (top, top_score) = best?;
-    let top_info = lin.elements.get(&top)?;
-    let mut chosen = HashMap::from([(top, top_info.depth)]);
+    let top_info = &lin.elements[top as usize];
+    let mut chosen = Chosen::new(lin);
+    chosen.insert(top, top_info.depth);
 
     // Content split over several sibling containers (a lead box, then the body) is common.
     if let Some(parent) = top_info.parent {
         let threshold = (top_score * 0.2).max(10.0);
-        for (id, info) in &lin.elements {
-            if info.parent != Some(parent) || *id == top {
+        for (i, (t, info)) in tallies.iter().zip(&lin.elements).enumerate() {
+            if info.parent != Some(parent) || i as Elem == top {
                 continue;
             }
-            let Some(t) = tallies.get(id) else { continue };
-            let link_density = t.link_chars as f32 / t.chars.max(1) as f32;
             // A lead paragraph standing beside the body container.
-            let lead_paragraph = info.tag == "p" && t.weight >= 80 && link_density < 0.25;
-            if lead_paragraph || (t.score > 0.0 && final_score(info, t) >= threshold) {
-                chosen.insert(*id, info.depth);
+            let lead_paragraph = info.is_paragraph && t.weight >= 80 && t.link_density() < 0.25;
+            if lead_paragraph || (t.score > 0.0 && final_score(info, t, names) >= threshold) {
+                chosen.insert(i as Elem, info.depth);
             }
         }
     }
@@ -177,23 +191,69 @@ fn ranked_containers(
 }
 
 /// The depth of the chosen container holding `block`, if one does.
-fn container_depth(block: &Block, containers: &Chosen) -> Option<u16> {
+pub(crate) fn container_depth(block: &Block, containers: &Chosen) -> Option<u16> {
     block
         .ancestors
         .iter()
         .rev()
-        .find_map(|id| containers.get(id).copied())
+        .find_map(|id| containers.get(*id))
 }
 
-/// Returns the article paragraphs, in document order.
-pub(crate) fn main_text(lin: &Linearized, title: Option<&str>) -> Vec<String> {
-    let primary = select(lin, title, ChromeNames::Penalize);
-    let chars = |ps: &[String]| ps.iter().map(|p| p.chars().count()).sum::<usize>();
+/// Blocks a container choice keeps before line filtering: inside a chosen container, not
+/// below chrome there, not a short link list.
+fn container_blocks(lin: &Linearized, chosen: Option<&Chosen>) -> Vec<bool> {
+    lin.blocks
+        .iter()
+        .map(|b| {
+            chosen
+                .and_then(|c| container_depth(b, c))
+                .is_some_and(|depth| !b.chrome_below(depth))
+                && !(b.link_density() > 0.5 && b.chars() < 400)
+        })
+        .collect()
+}
+
+/// What the page says of itself beside its markup, used as evidence.
+#[derive(Default)]
+pub(crate) struct PageHints<'a> {
+    pub title: Option<&'a str>,
+    pub description: Option<&'a str>,
+    /// JSON-LD `articleBody`, as plain text.
+    pub structured_body: Option<&'a str>,
+}
+
+/// Both container opinions and the tallies behind them.
+pub(crate) struct Opinions {
+    pub tallies: Vec<Tally>,
+    pub primary: Option<Chosen>,
+    pub second: Option<Chosen>,
+}
+
+pub(crate) fn opinions(lin: &Linearized) -> Opinions {
+    let tallies = tally(lin);
+    let primary = choose(lin, &tallies, ChromeNames::Penalize, None);
+    let second = choose(lin, &tallies, ChromeNames::Ignore, None);
+    Opinions {
+        tallies,
+        primary,
+        second,
+    }
+}
+
+/// The block choice of the container heuristics alone: the first opinion, or the second
+/// when the first is short and the second much longer (a teaser or a hero box won over a
+/// body wrapped in an element named like chrome).
+pub(crate) fn heuristic_keep(lin: &Linearized, op: &Opinions, hints: &PageHints) -> Vec<bool> {
+    let primary = container_blocks(lin, op.primary.as_ref());
+    let chars = |keep: &[bool]| -> usize {
+        render(lin, keep, keep, hints.title)
+            .iter()
+            .map(|p| p.chars().count())
+            .sum()
+    };
     let primary_chars = chars(&primary);
-    // A short first choice next to a much longer second opinion usually means a teaser or
-    // a hero box won over a body wrapped in an element named like chrome.
     if primary_chars < 1000 {
-        let second = select(lin, title, ChromeNames::Ignore);
+        let second = container_blocks(lin, op.second.as_ref());
         if chars(&second) >= primary_chars * 2 + 200 {
             return second;
         }
@@ -201,19 +261,64 @@ pub(crate) fn main_text(lin: &Linearized, title: Option<&str>) -> Vec<String> {
     primary
 }
 
-fn select(lin: &Linearized, title: Option<&str>, names: ChromeNames) -> Vec<String> {
-    let Some(containers) = choose_containers(lin, names) else {
-        return Vec::new();
+/// Which blocks are article text, and which the container heuristics chose.
+pub(crate) fn keep_blocks(
+    lin: &Linearized,
+    hints: &PageHints,
+    model: Option<&model::Model>,
+) -> (Vec<bool>, Vec<bool>) {
+    let op = opinions(lin);
+    let heuristic = heuristic_keep(lin, &op, hints);
+    let Some(model) = model else {
+        return (heuristic.clone(), heuristic);
     };
+    let rows = features::compute(lin, &op, &heuristic, hints);
+    let threshold = model.threshold();
+    let keep = model
+        .probabilities(lin, &rows)
+        .into_iter()
+        .map(|p| p >= threshold)
+        .collect();
+    (keep, heuristic)
+}
+
+/// Returns the article paragraphs, in document order.
+pub(crate) fn main_text(
+    lin: &Linearized,
+    hints: &PageHints,
+    model: Option<&model::Model>,
+) -> Vec<String> {
+    let (keep, container) = keep_blocks(lin, hints, model);
+    render(lin, &keep, &container, hints.title)
+}
+
+/// The kept blocks as paragraphs: the headline, chrome lines and repeats dropped, and
+/// nothing after a line that announces the end of the article. `container` marks the
+/// blocks of the heuristics' container, where such a line counts even if not kept.
+pub(crate) fn render(
+    lin: &Linearized,
+    keep: &[bool],
+    container: &[bool],
+    title: Option<&str>,
+) -> Vec<String> {
     let title_key = title.map(normalize_for_compare);
     let mut out: Vec<String> = Vec::new();
     let mut body_chars = 0usize;
     let mut seen: HashSet<String> = HashSet::new();
-    for block in &lin.blocks {
-        let Some(depth) = container_depth(block, &containers) else {
-            continue;
-        };
-        if block.chrome_below(depth) {
+    for ((block, kept), in_container) in lin.blocks.iter().zip(keep).zip(container) {
+        if !kept {
+            // Inside the container the heuristics chose, a line that announces the end of
+            // the article ends it ("Leave a reply", "Related articles" after the body),
+            // whether or not the classifier kept the line itself.
+            let line = block.text.trim();
+            if *in_container
+                && body_chars >= 150
+                && !line.contains('\n')
+                && block.link_density() < 0.5
+                && rules::is_end_marker(line)
+            {
+                break;
+            }
             continue;
         }
         // The headline is metadata; other headings, an h1 that is not the headline among
@@ -237,7 +342,8 @@ fn select(lin: &Linearized, title: Option<&str>, names: ChromeNames) -> Vec<Stri
         if end_marker && body_chars >= 150 {
             break;
         }
-        if block.link_density() > 0.5 && block.chars() < 400 {
+        // A tag cloud or a list of section names, one per line.
+        if rules::is_word_list(&lines) && block.kind != BlockKind::ListItem {
             continue;
         }
         let kept: Vec<&str> = lines
@@ -268,7 +374,7 @@ fn select(lin: &Linearized, title: Option<&str>, names: ChromeNames) -> Vec<Stri
     out
 }
 
-fn ends_like_sentence(text: &str) -> bool {
+pub(crate) fn ends_like_sentence(text: &str) -> bool {
     text.trim_end()
         .ends_with(['.', '!', '?', '。', '؟', '"', '”', '»', '…', '।'])
 }
@@ -288,7 +394,7 @@ fn trim_trailing_chrome(out: &mut Vec<String>) {
 
 /// A heading repeats the headline when one is the other, or when one starts with the other
 /// and the rest is short (a site name, a kicker).
-fn same_headline(title: &str, heading: &str) -> bool {
+pub(crate) fn same_headline(title: &str, heading: &str) -> bool {
     if title == heading {
         return true;
     }
@@ -310,9 +416,9 @@ pub(crate) fn normalize_for_compare(s: &str) -> String {
 }
 
 /// Paragraphs of a JSON-LD `articleBody` (plain text, or HTML as some publishers embed).
-fn structured_paragraphs(body: &str) -> Vec<String> {
+pub(crate) fn structured_paragraphs(body: &str) -> Vec<String> {
     let looks_html = body.contains("</p>") || body.contains("<p>") || body.contains("<br");
-    let text = if looks_html {
+    if looks_html {
         let doc = scraper::Html::parse_fragment(body);
         let lin = crate::blocks::linearize(&doc);
         return lin
@@ -321,52 +427,48 @@ fn structured_paragraphs(body: &str) -> Vec<String> {
             .map(|b| b.text)
             .filter(|t| !t.is_empty())
             .collect();
-    } else {
-        body.to_string()
-    };
-    text.split('\n')
+    }
+    body.split('\n')
         .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
         .filter(|l| !l.is_empty())
         .collect()
 }
 
-/// When the visible page holds only the start of the article (paywalls, "read more"
-/// expanders, lazy loading) but its structured data holds all of it, the structured
-/// body is the better text. It is used only when it starts like what was extracted
-/// and is clearly longer, so a stale or unrelated articleBody cannot replace the page.
-pub(crate) fn fuller_structured_body(extracted: &[String], body: &str) -> Option<Vec<String>> {
-    let structured = structured_paragraphs(body);
+/// When the visible page holds only part of the article (paywalls, "read more"
+/// expanders, lazy loading) but its structured data holds all of it, the structured body
+/// is the better text. It is used only when it is clearly longer and holds most of what
+/// was extracted, so a stale or unrelated articleBody cannot replace the page.
+pub(crate) fn fuller_structured_body(
+    extracted: &[String],
+    structured: &[String],
+) -> Option<Vec<String>> {
     let structured_chars: usize = structured.iter().map(|p| p.chars().count()).sum();
     let extracted_chars: usize = extracted.iter().map(|p| p.chars().count()).sum();
     if structured_chars < 200 || (structured_chars as f64) < extracted_chars as f64 * 1.5 {
         return None;
     }
-    let key = |s: &str| -> String {
-        s.chars()
-            .filter(|c| c.is_alphanumeric())
-            .take(80)
-            .collect::<String>()
-            .to_lowercase()
-    };
-    let structured_key: String = structured
-        .iter()
-        .flat_map(|p| p.chars())
-        .filter(|c| c.is_alphanumeric())
-        .collect::<String>()
-        .to_lowercase();
-    let starts_alike = extracted
-        .first()
-        .map(|first| structured_key.contains(&key(first)))
-        .unwrap_or(true);
-    starts_alike.then_some(structured)
+    if extracted_chars == 0 {
+        return Some(structured.to_vec());
+    }
+    let held = features::containment(&extracted.join("\n"), &structured.join("\n"));
+    (held >= 0.6).then(|| structured.to_vec())
 }
 
 /// A developer's view of one page: the best-scoring containers, the choice, and every
-/// block with whether it was kept. Not a stable format.
-pub fn explain(doc: &scraper::Html, lin: &Linearized, title: Option<&str>) -> String {
+/// block with its classifier probability and whether it was kept. Not a stable format.
+pub(crate) fn explain(
+    doc: &scraper::Html,
+    lin: &Linearized,
+    hints: &PageHints,
+    model: Option<&model::Model>,
+) -> String {
     use std::fmt::Write;
-    let label = |id: NodeId| -> String {
-        let Some(node) = doc.tree.get(id) else {
+    let label = |id: Elem| -> String {
+        let Some(node) = lin
+            .elements
+            .get(id as usize)
+            .and_then(|e| doc.tree.get(e.node))
+        else {
             return "?".into();
         };
         let Some(el) = node.value().as_element() else {
@@ -377,34 +479,55 @@ pub fn explain(doc: &scraper::Html, lin: &Linearized, title: Option<&str>) -> St
             let _ = write!(l, "#{}", i.chars().take(30).collect::<String>());
         }
         if let Some(c) = el.attr("class") {
-            let _ = write!(l, ".{}", c.split_whitespace().collect::<Vec<_>>().join(".").chars().take(50).collect::<String>());
+            let classes = c.split_whitespace().collect::<Vec<_>>().join(".");
+            let _ = write!(l, ".{}", classes.chars().take(50).collect::<String>());
         }
         l
     };
     let mut out = String::new();
+    let op = opinions(lin);
     let mut ranking = Vec::new();
-    let chosen = ranked_containers(lin, ChromeNames::Penalize, Some(&mut ranking)).unwrap_or_default();
+    let _ = choose(lin, &op.tallies, ChromeNames::Penalize, Some(&mut ranking));
     ranking.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let _ = writeln!(out, "candidates:");
+    let primary = op.primary.clone().unwrap_or_default();
+    let _ = writeln!(out, "candidates (first opinion):");
     for (id, score, chars, ld) in ranking.iter().take(12) {
-        let mark = if chosen.contains_key(id) { "*" } else { " " };
-        let _ = writeln!(out, " {mark} {score:8.1}  {chars:>6} chars  links {ld:.2}  {}", label(*id));
+        let mark = if primary.contains(*id) { "*" } else { " " };
+        let _ = writeln!(
+            out,
+            " {mark} {score:8.1}  {chars:>6} chars  links {ld:.2}  {}",
+            label(*id)
+        );
     }
-    let kept: HashSet<String> = main_text(lin, title).into_iter().collect();
-    let _ = writeln!(out, "blocks:");
-    for b in &lin.blocks {
+    let heuristic = heuristic_keep(lin, &op, hints);
+    let probs: Vec<f32> = match model {
+        Some(m) => m.probabilities(lin, &features::compute(lin, &op, &heuristic, hints)),
+        None => heuristic.iter().map(|k| f32::from(u8::from(*k))).collect(),
+    };
+    let _ = writeln!(
+        out,
+        "blocks (p = article probability; H = heuristic choice):"
+    );
+    for ((b, p), h) in lin.blocks.iter().zip(&probs).zip(&heuristic) {
         let first = b.text.lines().next().unwrap_or_default();
-        let keep = if kept.iter().any(|k| k.contains(first)) { "K" } else { "-" };
+        let keep = if *p >= 0.5 { "K" } else { "-" };
         let flags = format!(
-            "{}{}{}",
-            if container_depth(b, &chosen).is_some() { "in " } else { "   " },
+            "{}{}{:<4}",
+            if *h { "H " } else { "  " },
             if b.boilerplate() { "bp " } else { "   " },
             format!("{:?}", b.kind).chars().take(4).collect::<String>()
         );
-        let holder = b.ancestors.iter().rev().take(2).map(|id| label(*id)).collect::<Vec<_>>().join(" < ");
+        let holder = b
+            .ancestors
+            .iter()
+            .rev()
+            .take(2)
+            .map(|id| label(*id))
+            .collect::<Vec<_>>()
+            .join(" < ");
         let _ = writeln!(
             out,
-            "{keep} {flags} {:>5} ld {:.2} | {} | {}",
+            "{keep} {p:.2} {flags} {:>5} ld {:.2} | {} | {}",
             b.chars(),
             b.link_density(),
             first.chars().take(70).collect::<String>(),

@@ -29,21 +29,41 @@ struct Tag {
 /// Elements whose content is text to the parser, not markup: a `<div>` inside a script's
 /// string must not count as nesting.
 const RAW_TEXT: &[&str] = &[
-    "script", "style", "textarea", "title", "xmp", "iframe", "noembed", "plaintext",
+    "script",
+    "style",
+    "textarea",
+    "title",
+    "xmp",
+    "iframe",
+    "noembed",
+    "plaintext",
 ];
 
+/// Position of `needle` (ASCII, compared without case) at or after `from`.
 fn find(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    bytes
-        .get(from..)?
-        .windows(needle.len())
-        .position(|w| w.eq_ignore_ascii_case(needle))
-        .map(|p| from + p)
+    let (&first, rest) = needle.split_first()?;
+    let hay = bytes.get(from..)?;
+    let mut at = 0;
+    // Markup bytes are ASCII: search the first byte in both cases, then compare the rest.
+    while let Some(p) = memchr::memchr2(
+        first.to_ascii_lowercase(),
+        first.to_ascii_uppercase(),
+        &hay[at..],
+    ) {
+        let start = at + p;
+        let tail = &hay[start + 1..];
+        if tail.len() >= rest.len() && tail[..rest.len()].eq_ignore_ascii_case(rest) {
+            return Some(from + start);
+        }
+        at = start + 1;
+    }
+    None
 }
 
 fn next_tag(bytes: &[u8], from: usize) -> Option<Tag> {
     let mut i = from;
     while i < bytes.len() {
-        let lt = i + bytes[i..].iter().position(|&b| b == b'<')?;
+        let lt = i + memchr::memchr(b'<', &bytes[i..])?;
         if bytes[lt..].starts_with(b"<!--") {
             i = find(bytes, lt + 4, b"-->").map(|e| e + 3)?;
             continue;
@@ -61,15 +81,15 @@ fn next_tag(bytes: &[u8], from: usize) -> Option<Tag> {
         while j < bytes.len() && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'-') {
             j += 1;
         }
-        let name = std::str::from_utf8(&bytes[name_start..j])
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        let gt = j + bytes[j..].iter().position(|&b| b == b'>')?;
-        if !closing && RAW_TEXT.contains(&name.as_str()) {
+        let name = &bytes[name_start..j];
+        let is = |list: &[&str]| list.iter().any(|n| n.as_bytes().eq_ignore_ascii_case(name));
+        let gt = j + memchr::memchr(b'>', &bytes[j..])?;
+        if !closing && is(RAW_TEXT) {
             // Skip to the end tag; the element itself adds no lasting depth.
-            let close = format!("</{name}");
-            let end = find(bytes, gt + 1, close.as_bytes())
-                .and_then(|c| bytes[c..].iter().position(|&b| b == b'>').map(|e| c + e + 1))
+            let mut close = b"</".to_vec();
+            close.extend_from_slice(name);
+            let end = find(bytes, gt + 1, &close)
+                .and_then(|c| memchr::memchr(b'>', &bytes[c..]).map(|e| c + e + 1))
                 .unwrap_or(bytes.len());
             return Some(Tag {
                 start: lt,
@@ -79,7 +99,7 @@ fn next_tag(bytes: &[u8], from: usize) -> Option<Tag> {
             });
         }
         let self_closing = gt > 0 && bytes[gt - 1] == b'/';
-        let counts = !NOT_NESTING.contains(&name.as_str()) && !self_closing;
+        let counts = !is(NOT_NESTING) && !self_closing;
         return Some(Tag {
             start: lt,
             end: gt + 1,

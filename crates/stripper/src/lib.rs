@@ -15,8 +15,12 @@
 mod blocks;
 mod content;
 mod depth;
+mod features;
 mod meta;
+mod model;
 mod rules;
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use scraper::Html;
@@ -24,6 +28,7 @@ use serde::Serialize;
 use url::Url;
 
 pub use meta::parse_date;
+pub use model::{Model, ModelError};
 
 /// Pages larger than this are refused rather than parsed (memory stays bounded).
 pub const DEFAULT_MAX_HTML_BYTES: usize = 32 * 1024 * 1024;
@@ -54,16 +59,40 @@ pub struct Extracted {
     pub site_name: Option<String>,
 }
 
+/// How blocks are judged article text or not.
+#[derive(Debug, Clone, Default)]
+pub enum Classifier {
+    /// The block classifier shipped in the library.
+    #[default]
+    Builtin,
+    /// Container heuristics alone (readability-style scoring), no learned model.
+    Heuristic,
+    /// A model of one's own, e.g. one trained without some pages to score on them.
+    Custom(Arc<Model>),
+}
+
 /// Extraction settings.
 #[derive(Debug, Clone)]
 pub struct Options {
     pub max_html_bytes: usize,
+    pub classifier: Classifier,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Self {
             max_html_bytes: DEFAULT_MAX_HTML_BYTES,
+            classifier: Classifier::Builtin,
+        }
+    }
+}
+
+impl Classifier {
+    fn model(&self) -> Option<Arc<Model>> {
+        match self {
+            Classifier::Builtin => model::builtin(),
+            Classifier::Heuristic => None,
+            Classifier::Custom(m) => Some(m.clone()),
         }
     }
 }
@@ -88,16 +117,16 @@ pub fn extract_with(
     if looks_binary(html) {
         return Err(StripError::Binary);
     }
-    let base = page_url.and_then(|u| Url::parse(u).ok());
-    let doc = parse(&depth::flatten_deep_nesting(html));
-    let md = meta::extract(&doc, base.as_ref());
-    let lin = blocks::linearize(&doc);
-    let mut paragraphs = content::main_text(&lin, md.title.as_deref());
-    if let Some(body) = md.ld_body.as_deref() {
-        if let Some(fuller) = content::fuller_structured_body(&paragraphs, body) {
+    let page = Page::new(html, page_url);
+    let model = options.classifier.model();
+    let hints = page.hints();
+    let mut paragraphs = content::main_text(&page.lin, &hints, model.as_deref());
+    if !page.structured.is_empty() {
+        if let Some(fuller) = content::fuller_structured_body(&paragraphs, &page.structured) {
             paragraphs = fuller;
         }
     }
+    let md = page.md;
     let text = paragraphs.join("\n\n");
     let language = md.language.clone().or_else(|| detect_language(&text));
     Ok(Extracted {
@@ -114,14 +143,103 @@ pub fn extract_with(
     })
 }
 
-/// A developer's view of how the article was chosen on one page (candidates, blocks, what
-/// was kept). For debugging the stripper; the format is not stable.
+/// One parsed page and what extraction reads of it.
+struct Page {
+    doc: Html,
+    md: meta::Metadata,
+    lin: blocks::Linearized,
+    /// Paragraphs of the JSON-LD `articleBody`, if any.
+    structured: Vec<String>,
+    structured_text: String,
+}
+
+impl Page {
+    fn new(html: &str, page_url: Option<&str>) -> Page {
+        let base = page_url.and_then(|u| Url::parse(u).ok());
+        let doc = parse(&depth::flatten_deep_nesting(html));
+        let md = meta::extract(&doc, base.as_ref());
+        let lin = blocks::linearize(&doc);
+        let structured = md
+            .ld_body
+            .as_deref()
+            .map(content::structured_paragraphs)
+            .unwrap_or_default();
+        let structured_text = structured.join("\n");
+        Page {
+            doc,
+            md,
+            lin,
+            structured,
+            structured_text,
+        }
+    }
+
+    fn hints(&self) -> content::PageHints<'_> {
+        content::PageHints {
+            title: self.md.title.as_deref(),
+            description: self.md.description.as_deref(),
+            structured_body: (!self.structured_text.is_empty())
+                .then_some(self.structured_text.as_str()),
+        }
+    }
+}
+
+/// A developer's view of how the article was chosen on one page (candidates, blocks, their
+/// probabilities, what was kept). For debugging the stripper; the format is not stable.
 #[doc(hidden)]
-pub fn explain(html: &str) -> String {
-    let doc = parse(&depth::flatten_deep_nesting(html));
-    let md = meta::extract(&doc, None);
-    let lin = blocks::linearize(&doc);
-    content::explain(&doc, &lin, md.title.as_deref())
+pub fn explain(html: &str, page_url: Option<&str>, classifier: &Classifier) -> String {
+    let page = Page::new(html, page_url);
+    let model = classifier.model();
+    content::explain(&page.doc, &page.lin, &page.hints(), model.as_deref())
+}
+
+/// Training data for the block classifier: every block's text with its feature row.
+#[doc(hidden)]
+pub mod training {
+    pub use crate::features::{CONTEXT_NAMES, NAMES as FEATURE_NAMES};
+
+    pub struct BlockRow {
+        pub text: String,
+        pub chars: usize,
+        pub features: Vec<f32>,
+        /// Page-local numbers of the block's container and the one above (-1: none), for
+        /// the second stage's context features.
+        pub parent: i64,
+        pub grand: i64,
+    }
+
+    pub fn rows(html: &str, page_url: Option<&str>) -> Vec<BlockRow> {
+        let page = crate::Page::new(html, page_url);
+        let hints = page.hints();
+        let op = crate::content::opinions(&page.lin);
+        let heuristic = crate::content::heuristic_keep(&page.lin, &op, &hints);
+        // Element indices are already page-local numbers.
+        let number = |id: Option<u32>| id.map(i64::from).unwrap_or(-1);
+        crate::features::compute(&page.lin, &op, &heuristic, &hints)
+            .into_iter()
+            .zip(&page.lin.blocks)
+            .map(|(row, b)| {
+                let (parent, grand) = crate::features::containers(b);
+                BlockRow {
+                    text: b.text.clone(),
+                    chars: b.chars(),
+                    features: row.to_vec(),
+                    parent: number(parent),
+                    grand: number(grand),
+                }
+            })
+            .collect()
+    }
+
+    /// The second stage's context rows for `html` given first-stage probabilities, so the
+    /// training script can check its own computation of them against this one.
+    pub fn context_rows(html: &str, page_url: Option<&str>, p: &[f32]) -> Vec<Vec<f32>> {
+        let page = crate::Page::new(html, page_url);
+        crate::features::context(&page.lin, p)
+            .into_iter()
+            .map(|r| r.to_vec())
+            .collect()
+    }
 }
 
 /// Parses as a browser with scripting off would: `<noscript>` content becomes elements.
@@ -211,7 +329,10 @@ mod tests {
     fn refuses_binary_and_oversized_input() {
         let garbage: String = (0u8..=255).cycle().take(5000).map(char::from).collect();
         assert_eq!(extract(&garbage, None), Err(StripError::Binary));
-        let small = Options { max_html_bytes: 10 };
+        let small = Options {
+            max_html_bytes: 10,
+            ..Options::default()
+        };
         assert!(matches!(
             extract_with("<p>hello world</p>", None, &small),
             Err(StripError::TooLarge { .. })

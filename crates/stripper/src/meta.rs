@@ -23,8 +23,11 @@ static TITLE: LazyLock<Selector> = LazyLock::new(|| selector("title"));
 static H1: LazyLock<Selector> = LazyLock::new(|| selector("h1"));
 static HTML: LazyLock<Selector> = LazyLock::new(|| selector("html"));
 static TIME: LazyLock<Selector> = LazyLock::new(|| selector("time[datetime]"));
-static AUTHOR_MARKUP: LazyLock<Selector> =
-    LazyLock::new(|| selector(r#"a[rel~="author"], [itemprop~="author"]"#));
+static AUTHOR_MARKUP: LazyLock<Selector> = LazyLock::new(|| {
+    selector(
+        r#"a[rel~="author"], [itemprop~="author"], [class*="byline"], [class*="author"], [id*="byline"], [id*="author"]"#,
+    )
+});
 static ITEMPROP_NAME: LazyLock<Selector> = LazyLock::new(|| selector(r#"[itemprop~="name"]"#));
 
 #[derive(Debug, Default, Clone)]
@@ -72,8 +75,9 @@ fn json_ld_article(doc: &Html) -> Option<Value> {
     }
     for script in doc.select(&LD_JSON) {
         let raw: String = script.text().collect();
-        let parsed = serde_json::from_str::<Value>(raw.trim())
-            .or_else(|_| serde_json::from_str::<Value>(&escape_controls_in_strings(raw.trim())));
+        let raw = unwrap_script_text(&raw);
+        let parsed = serde_json::from_str::<Value>(raw)
+            .or_else(|_| serde_json::from_str::<Value>(&escape_controls_in_strings(raw)));
         if let Ok(v) = parsed {
             if let Some(found) = find(&v) {
                 return Some(found.clone());
@@ -81,6 +85,22 @@ fn json_ld_article(doc: &Html) -> Option<Value> {
         }
     }
     None
+}
+
+/// The JSON inside a script element, without the `<![CDATA[ ... ]]>` or `<!-- ... -->`
+/// wrappers (optionally behind `//`) that XHTML-era templates put around it.
+fn unwrap_script_text(raw: &str) -> &str {
+    let mut s = raw.trim();
+    for (open, close) in [("<![CDATA[", "]]>"), ("<!--", "-->")] {
+        let t = s.trim_start_matches("//").trim_start();
+        if let Some(rest) = t.strip_prefix(open) {
+            s = rest.trim();
+            if let Some(body) = s.trim_end().strip_suffix(close) {
+                s = body.trim_end().trim_end_matches("//").trim();
+            }
+        }
+    }
+    s
 }
 
 /// Publishers often emit raw newlines and tabs inside JSON-LD strings, which JSON forbids;
@@ -161,21 +181,15 @@ pub(crate) fn extract(doc: &Html, page_url: Option<&Url>) -> Metadata {
 
     let mut md = Metadata::default();
 
-    md.title = ld_get("headline")
-        .and_then(ld_string)
-        .or_else(|| get(&["og:title", "twitter:title"]))
+    md.site_name = get(&["og:site_name", "application-name"])
         .or_else(|| {
-            doc.select(&H1)
-                .map(|h| collapse(&h.text().collect::<String>()))
-                .find(|t| !t.is_empty())
+            ld.as_ref()
+                .and_then(|v| v.get("publisher"))
+                .and_then(ld_string)
         })
-        .or_else(|| {
-            doc.select(&TITLE)
-                .next()
-                .map(|t| strip_site_suffix(&collapse(&t.text().collect::<String>())))
-        })
-        .map(|t| collapse(&t))
-        .filter(|t| !t.is_empty());
+        .map(|s| collapse(&s));
+    let host = page_url.and_then(|u| u.host_str()).map(str::to_string);
+    md.title = title(doc, &ld, &get, md.site_name.as_deref(), host.as_deref());
 
     md.authors = ld_get("author").map(ld_names).unwrap_or_default();
     if md.authors.is_empty() {
@@ -185,21 +199,15 @@ pub(crate) fn extract(doc: &Html, page_url: Option<&Url>) -> Metadata {
             "parsely-author",
             "dc.creator",
             "sailthru.author",
+            "byl",
         ]) {
             if !a.starts_with("http") {
-                md.authors = a.split([',', ';']).map(|s| s.trim().to_string()).collect();
+                md.authors = a.split([',', ';']).filter_map(clean_byline).collect();
             }
         }
     }
     if md.authors.is_empty() {
-        md.authors = doc
-            .select(&AUTHOR_MARKUP)
-            .map(|a| {
-                let name = a.select(&ITEMPROP_NAME).next().unwrap_or(a);
-                collapse(&name.text().collect::<String>())
-            })
-            .filter(|a| !a.is_empty() && a.chars().count() < 80)
-            .collect();
+        md.authors = byline_from_markup(doc);
     }
     md.authors.retain(|a| !a.is_empty());
     md.authors.dedup();
@@ -273,7 +281,6 @@ pub(crate) fn extract(doc: &Html, page_url: Option<&Url>) -> Metadata {
         .map(str::to_string)
         .filter(|b| !b.trim().is_empty());
     md.description = get(&["og:description", "description", "twitter:description"]);
-    md.site_name = get(&["og:site_name", "application-name"]);
 
     md.language = doc
         .select(&HTML)
@@ -287,6 +294,191 @@ pub(crate) fn extract(doc: &Html, page_url: Option<&Url>) -> Metadata {
         .or_else(|| get(&["content-language", "og:locale", "language", "dc.language"]))
         .and_then(|l| normalize_lang_tag(&l));
     md
+}
+
+/// The article's headline: the declared one (JSON-LD, OpenGraph, Twitter), else the page's
+/// `<h1>` when the `<title>` repeats it or says nothing more, else the `<title>`; without
+/// the site name publishers add around it.
+fn title(
+    doc: &Html,
+    ld: &Option<Value>,
+    get: &dyn Fn(&[&str]) -> Option<String>,
+    site: Option<&str>,
+    host: Option<&str>,
+) -> Option<String> {
+    let declared = ld
+        .as_ref()
+        .and_then(|v| v.get("headline"))
+        .and_then(ld_string)
+        .or_else(|| get(&["og:title", "twitter:title", "title", "dc.title"]))
+        .map(|t| collapse(&t))
+        .filter(|t| !t.is_empty());
+    if let Some(t) = declared {
+        return Some(strip_site_name(&t, site, host));
+    }
+    let html_title = doc
+        .select(&TITLE)
+        .next()
+        .map(|t| collapse(&t.text().collect::<String>()))
+        .filter(|t| !t.is_empty());
+    let h1s: Vec<String> = doc
+        .select(&H1)
+        .map(|h| collapse(&h.text().collect::<String>()))
+        .filter(|t| !t.is_empty() && t.chars().count() <= 300)
+        .take(8)
+        .collect();
+    let Some(page_title) = html_title else {
+        return h1s.into_iter().next();
+    };
+    let cleaned = strip_site_suffix(&strip_site_name(&page_title, site, host));
+    // The h1 the <title> repeats, if any (a site logo is often an h1 too).
+    let title_key = normalize(&page_title);
+    let repeated = h1s
+        .iter()
+        .filter(|h| {
+            let k = normalize(h);
+            !k.is_empty() && (title_key.contains(&k) || k.contains(&normalize(&cleaned)))
+        })
+        .max_by_key(|h| h.chars().count());
+    if let Some(h) = repeated {
+        return Some(h.clone());
+    }
+    // A <title> that is only the site's name says nothing of the article.
+    let says_nothing = cleaned.split_whitespace().count() <= 1
+        || site.is_some_and(|s| normalize(s) == normalize(&cleaned));
+    match h1s.into_iter().next() {
+        Some(h) if says_nothing => Some(h),
+        _ => Some(cleaned),
+    }
+}
+
+/// Lowercase letters and digits only, for comparing names and titles.
+fn normalize(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+const TITLE_SEPARATORS: &[&str] = &[
+    " | ", " - ", " – ", " — ", " :: ", " · ", " « ", " » ", " / ", "_", "｜", " ｜ ",
+];
+
+/// Removes the site's name (as `og:site_name` or the host gives it) from either end of a
+/// title: "Story - The Paper" -> "Story", "The Paper | Story" -> "Story".
+fn strip_site_name(title: &str, site: Option<&str>, host: Option<&str>) -> String {
+    let site_key = site.map(normalize).filter(|s| s.len() >= 2);
+    // "www.the-paper.co.uk" -> "thepaper"
+    let host_key = host.map(|h| {
+        let h = h.trim_start_matches("www.");
+        normalize(h.split('.').next().unwrap_or(h))
+    });
+    let is_site = |segment: &str| {
+        let k = normalize(segment);
+        if k.is_empty() {
+            return false;
+        }
+        site_key
+            .as_deref()
+            .is_some_and(|s| s == k || (k.len() >= 4 && s.contains(&k)) || k.contains(s))
+            || host_key.as_deref().is_some_and(|h| {
+                h.len() >= 3 && (h == k || (k.len() >= 4 && h.contains(&k)) || k.contains(h))
+            })
+    };
+    let mut t = title.trim().to_string();
+    for _ in 0..3 {
+        let mut changed = false;
+        for sep in TITLE_SEPARATORS {
+            if let Some((head, tail)) = t.rsplit_once(sep) {
+                if is_site(tail) && !head.trim().is_empty() {
+                    t = head.trim().to_string();
+                    changed = true;
+                    break;
+                }
+            }
+            if let Some((head, tail)) = t.split_once(sep) {
+                if is_site(head) && !tail.trim().is_empty() {
+                    t = tail.trim().to_string();
+                    changed = true;
+                    break;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    t
+}
+
+/// "By Jane Doe | 3 May 2024" -> "Jane Doe"; rejects labels and sentences.
+fn clean_byline(raw: &str) -> Option<String> {
+    static PREFIX: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)^\s*(by|from|par|von|por|di|door|av|af|de|autor(in)?|author|written\s+by|posted\s+by|بقلم|كتب|كتبت)\s*[:：]?\s+")
+            .expect("byline prefix pattern is valid")
+    });
+    static TAIL: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)\s*([|,•·–—-]|\bon\b|\bupdated\b|\bpublished\b)?\s*(\d{1,4}[./-]\d{1,2}|\d{1,2}\s+\p{L}+\s+\d{4}|\p{L}+\s+\d{1,2},?\s+\d{4}|\d{1,2}:\d{2}).*$")
+            .expect("byline tail pattern is valid")
+    });
+    let s = collapse(raw);
+    let s = PREFIX.replace(&s, "");
+    let s = TAIL.replace(&s, "");
+    let s = s
+        .trim()
+        .trim_matches(|c: char| matches!(c, '|' | ',' | '-' | '–' | '—' | ':' | '·'));
+    let s = s.trim();
+    let words = s.split_whitespace().count();
+    let lower = s.to_lowercase();
+    let label = matches!(
+        lower.as_str(),
+        "author" | "authors" | "by" | "follow author" | "about the author" | "staff" | "admin"
+    );
+    let sentence = s.ends_with(['.', '!', '?']) && words > 4;
+    ((1..=8).contains(&words)
+        && s.chars().count() <= 60
+        && !label
+        && !sentence
+        && !s.starts_with("http"))
+    .then(|| s.to_string())
+}
+
+/// Bylines from the markup: `rel=author` links, `itemprop=author`, elements named like a
+/// byline; never from inside a comment thread, whose authors are not the article's.
+fn byline_from_markup(doc: &Html) -> Vec<String> {
+    let in_comments = |el: &scraper::ElementRef| {
+        el.ancestors()
+            .filter_map(scraper::ElementRef::wrap)
+            .any(|a| {
+                [a.value().attr("class"), a.value().attr("id")]
+                    .into_iter()
+                    .flatten()
+                    .any(|v| v.to_ascii_lowercase().contains("comment"))
+            })
+    };
+    let mut out: Vec<String> = Vec::new();
+    for a in doc.select(&AUTHOR_MARKUP) {
+        if in_comments(&a) {
+            continue;
+        }
+        let name = a.select(&ITEMPROP_NAME).next().unwrap_or(a);
+        let text = collapse(&name.text().collect::<String>());
+        if text.chars().count() > 120 {
+            continue;
+        }
+        if let Some(n) = clean_byline(&text) {
+            if !out.iter().any(|o| normalize(o) == normalize(&n)) {
+                out.push(n);
+            }
+        }
+        if out.len() >= 3 {
+            break;
+        }
+    }
+    // The first element found is the byline; later ones are often author boxes of other
+    // articles. Keep several only when they sit together (one byline naming two people).
+    out.truncate(1);
+    out
 }
 
 fn collapse(s: &str) -> String {
@@ -405,6 +597,17 @@ mod tests {
             strip_site_suffix("Short | A much longer site name here"),
             "Short | A much longer site name here"
         );
+    }
+
+    #[test]
+    fn json_ld_in_cdata() {
+        assert_eq!(
+            unwrap_script_text("\n <![CDATA[\n {\"a\": 1}\n ]]>\n"),
+            "{\"a\": 1}"
+        );
+        assert_eq!(unwrap_script_text("//<![CDATA[\n{}\n//]]>"), "{}");
+        assert_eq!(unwrap_script_text("<!-- {} -->"), "{}");
+        assert_eq!(unwrap_script_text(" {} "), "{}");
     }
 
     #[test]

@@ -10,8 +10,99 @@ use scraper::node::Element;
 
 use crate::blocks::BlockKind;
 
+/// What the stripper needs to know of one element, from its tag and attributes; the class
+/// and id words are split once for all the questions asked of them.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ElementClass {
+    /// Its text is never article content (scripts, navigation, hidden elements).
+    pub skipped: bool,
+    /// Named like page chrome (see [`is_boilerplate_container`]).
+    pub chrome: bool,
+    /// Readability-style weight of its class and id words.
+    pub class_weight: i32,
+    /// The [`groups`] its class and id words belong to.
+    pub groups: u16,
+}
+
+/// What one class or id word says, looked up once per word.
+#[derive(Debug, Clone, Copy, Default)]
+struct TokenFacts {
+    chrome: bool,
+    content: bool,
+    positive: bool,
+    negative: bool,
+    hides: bool,
+    groups: u16,
+}
+
+static TOKEN_FACTS: LazyLock<std::collections::HashMap<&'static str, TokenFacts>> =
+    LazyLock::new(|| {
+        let mut m: std::collections::HashMap<&'static str, TokenFacts> =
+            std::collections::HashMap::new();
+        let mut mark = |words: &[&'static str], f: &dyn Fn(&mut TokenFacts)| {
+            for w in words {
+                f(m.entry(w).or_default());
+            }
+        };
+        mark(CHROME_TOKENS, &|t| t.chrome = true);
+        mark(CONTENT_TOKENS, &|t| t.content = true);
+        mark(POSITIVE_TOKENS, &|t| t.positive = true);
+        mark(NEGATIVE_TOKENS, &|t| t.negative = true);
+        mark(&["rollover", "tooltip", "popover", "hovercard"], &|t| {
+            t.hides = true
+        });
+        for (group, words) in GROUP_WORDS {
+            for w in *words {
+                m.entry(w).or_default().groups |= group;
+            }
+        }
+        m
+    });
+
+/// One token's facts; a word in none of the lists says nothing.
+fn facts(token: &str) -> TokenFacts {
+    TOKEN_FACTS.get(token).copied().unwrap_or_default()
+}
+
+pub(crate) fn classify(el: &Element) -> ElementClass {
+    let tokens: Vec<TokenFacts> = attr_tokens(el).iter().map(|t| facts(t)).collect();
+    if is_skipped_element(el, &tokens) {
+        return ElementClass {
+            skipped: true,
+            ..ElementClass::default()
+        };
+    }
+    ElementClass {
+        skipped: false,
+        chrome: is_boilerplate_container(el, &tokens),
+        class_weight: class_weight(el, &tokens),
+        groups: token_groups(el, &tokens),
+    }
+}
+
+/// Elements whose text is not text at all (code, styles, form controls, embedded media).
+pub(crate) fn never_text(tag: &str) -> bool {
+    matches!(
+        tag,
+        "script"
+            | "style"
+            | "template"
+            | "svg"
+            | "math"
+            | "iframe"
+            | "object"
+            | "embed"
+            | "canvas"
+            | "head"
+            | "button"
+            | "select"
+            | "textarea"
+            | "input"
+    )
+}
+
 /// Elements whose text is never article content.
-pub(crate) fn is_skipped_element(el: &Element) -> bool {
+fn is_skipped_element(el: &Element, tokens: &[TokenFacts]) -> bool {
     let skipped_tag = matches!(
         el.name(),
         "script"
@@ -39,14 +130,17 @@ pub(crate) fn is_skipped_element(el: &Element) -> bool {
     if skipped_tag {
         return true;
     }
+    // The document itself is never skipped: frameworks list every plugin they load in the
+    // class of <html> ("stencil-plugin-tooltip"), and anti-flicker scripts hide <body>
+    // until they run.
+    if matches!(el.name(), "html" | "body") {
+        return false;
+    }
     if el.attr("hidden").is_some() || el.attr("aria-hidden") == Some("true") {
         return true;
     }
     // Hover cards and tooltips are hidden until the reader points at a name.
-    if attr_tokens(el)
-        .iter()
-        .any(|t| matches!(t.as_str(), "rollover" | "tooltip" | "popover" | "hovercard"))
-    {
+    if !matches!(el.name(), "main" | "article") && tokens.iter().any(|t| t.hides) {
         return true;
     }
     if let Some(style) = el.attr("style") {
@@ -59,6 +153,18 @@ pub(crate) fn is_skipped_element(el: &Element) -> bool {
         el.attr("role"),
         Some("navigation" | "complementary" | "contentinfo" | "dialog" | "search" | "banner")
     )
+}
+
+/// Readability-style prior of a container's tag.
+pub(crate) fn tag_prior(tag: &str) -> f32 {
+    match tag {
+        "article" | "main" => 10.0,
+        "div" | "section" => 5.0,
+        "pre" | "td" | "blockquote" => 3.0,
+        "address" | "ol" | "ul" | "dl" | "dd" | "dt" | "li" | "form" => -3.0,
+        "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "th" => -5.0,
+        _ => 0.0,
+    }
 }
 
 pub(crate) fn is_block_tag(tag: &str) -> bool {
@@ -113,14 +219,20 @@ pub(crate) fn block_kind(tag: &str) -> BlockKind {
     }
 }
 
-/// Splits class and id into lowercase word tokens (`post-tags__list` -> post, tags, list).
-fn attr_tokens(el: &Element) -> Vec<String> {
+/// Splits class and id into lowercase word tokens (`post-tags__list` -> post, tags, list),
+/// borrowing the words that are lowercase already (nearly all).
+fn attr_tokens(el: &Element) -> Vec<std::borrow::Cow<'_, str>> {
     let mut out = Vec::new();
     for value in [el.attr("class"), el.attr("id")].into_iter().flatten() {
         for token in value.split(|c: char| !c.is_ascii_alphanumeric()) {
-            if !token.is_empty() {
-                out.push(token.to_ascii_lowercase());
+            if token.is_empty() {
+                continue;
             }
+            out.push(if token.bytes().any(|b| b.is_ascii_uppercase()) {
+                std::borrow::Cow::Owned(token.to_ascii_lowercase())
+            } else {
+                std::borrow::Cow::Borrowed(token)
+            });
         }
     }
     out
@@ -197,25 +309,17 @@ const CONTENT_TOKENS: &[&str] = &[
 
 /// An element whose class or id says it is page chrome (comments, share bars, related
 /// lists...) rather than a content wrapper.
-pub(crate) fn is_boilerplate_container(el: &Element) -> bool {
+fn is_boilerplate_container(el: &Element, tokens: &[TokenFacts]) -> bool {
     if matches!(el.name(), "html" | "body" | "main" | "article") {
         return false;
     }
-    let tokens = attr_tokens(el);
-    let chrome = tokens.iter().any(|t| CHROME_TOKENS.contains(&t.as_str()));
-    if !chrome {
+    if !tokens.iter().any(|t| t.chrome) {
         return false;
     }
     // `entry-content share-enabled` is content; `post-tags` or `entry-footer` is not: a
     // content word only rescues the element when it is the first word of the name.
-    let first_is_content = tokens
-        .first()
-        .map(|t| CONTENT_TOKENS.contains(&t.as_str()))
-        .unwrap_or(false);
-    let last_is_chrome = tokens
-        .last()
-        .map(|t| CHROME_TOKENS.contains(&t.as_str()))
-        .unwrap_or(false);
+    let first_is_content = tokens.first().is_some_and(|t| t.content);
+    let last_is_chrome = tokens.last().is_some_and(|t| t.chrome);
     !first_is_content || last_is_chrome
 }
 
@@ -269,13 +373,12 @@ const NEGATIVE_TOKENS: &[&str] = &[
 ];
 
 /// Readability-style weight from class and id words.
-pub(crate) fn class_weight(el: &Element) -> i32 {
-    let tokens = attr_tokens(el);
+fn class_weight(el: &Element, tokens: &[TokenFacts]) -> i32 {
     let mut weight = 0;
-    if tokens.iter().any(|t| POSITIVE_TOKENS.contains(&t.as_str())) {
+    if tokens.iter().any(|t| t.positive) {
         weight += 25;
     }
-    if tokens.iter().any(|t| NEGATIVE_TOKENS.contains(&t.as_str())) {
+    if tokens.iter().any(|t| t.negative) {
         weight -= 25;
     }
     if el.attr("itemprop") == Some("articleBody") {
@@ -284,35 +387,292 @@ pub(crate) fn class_weight(el: &Element) -> i32 {
     weight
 }
 
+/// Families of class and id words, as bits: where a block sits (inside a comment thread, a
+/// share bar, a caption...) is evidence the block classifier weighs.
+pub(crate) mod groups {
+    pub const COMMENT: u16 = 1 << 0;
+    pub const RELATED: u16 = 1 << 1;
+    pub const SHARE: u16 = 1 << 2;
+    pub const NAV: u16 = 1 << 3;
+    pub const FOOTER: u16 = 1 << 4;
+    pub const SIDEBAR: u16 = 1 << 5;
+    pub const AD: u16 = 1 << 6;
+    pub const SUBSCRIBE: u16 = 1 << 7;
+    pub const META: u16 = 1 << 8;
+    pub const CAPTION: u16 = 1 << 9;
+    pub const CONTENT: u16 = 1 << 10;
+    pub const HEADER: u16 = 1 << 11;
+    pub const HIDDEN: u16 = 1 << 12;
+    pub const LISTING: u16 = 1 << 13;
+    /// `itemprop="articleBody"` or `role="main"` and the like: the page says so.
+    pub const DECLARED_BODY: u16 = 1 << 14;
+    pub const COUNT: usize = 15;
+}
+
+/// Class and id words of each [`groups`] family.
+const GROUP_WORDS: &[(u16, &[&str])] = &[
+    (
+        groups::COMMENT,
+        &[
+            "comment",
+            "comments",
+            "commentlist",
+            "respond",
+            "reply",
+            "replies",
+            "disqus",
+            "discussion",
+            "discuss",
+            "kommentare",
+            "comentarios",
+        ],
+    ),
+    (
+        groups::RELATED,
+        &[
+            "related",
+            "relatedposts",
+            "recommended",
+            "recommendations",
+            "outbrain",
+            "taboola",
+            "yarpp",
+            "more",
+            "readmore",
+            "trending",
+            "popular",
+            "also",
+            "next",
+            "prev",
+            "previous",
+            "upnext",
+        ],
+    ),
+    (
+        groups::SHARE,
+        &[
+            "share",
+            "shares",
+            "sharing",
+            "sharedaddy",
+            "social",
+            "socials",
+            "follow",
+            "addthis",
+            "sharethis",
+        ],
+    ),
+    (
+        groups::NAV,
+        &[
+            "nav",
+            "navbar",
+            "navigation",
+            "menu",
+            "breadcrumb",
+            "breadcrumbs",
+            "pagination",
+            "pager",
+            "skip",
+            "toolbar",
+            "topbar",
+        ],
+    ),
+    (
+        groups::FOOTER,
+        &[
+            "footer",
+            "foot",
+            "copyright",
+            "legal",
+            "colophon",
+            "imprint",
+        ],
+    ),
+    (
+        groups::SIDEBAR,
+        &["sidebar", "widget", "widgets", "aside", "rail", "sidebox"],
+    ),
+    (
+        groups::AD,
+        &[
+            "advert",
+            "advertisement",
+            "ads",
+            "ad",
+            "adsbygoogle",
+            "sponsor",
+            "sponsored",
+            "promo",
+            "banner",
+            "dfp",
+            "gpt",
+            "adslot",
+            "commercial",
+        ],
+    ),
+    (
+        groups::SUBSCRIBE,
+        &[
+            "newsletter",
+            "subscribe",
+            "subscription",
+            "signup",
+            "login",
+            "paywall",
+            "register",
+            "modal",
+            "popup",
+            "cookie",
+            "cookies",
+            "consent",
+            "gdpr",
+            "overlay",
+        ],
+    ),
+    (
+        groups::META,
+        &[
+            "author",
+            "byline",
+            "meta",
+            "date",
+            "time",
+            "timestamp",
+            "published",
+            "tags",
+            "tag",
+            "tagcloud",
+            "category",
+            "categories",
+            "kicker",
+            "dateline",
+            "info",
+        ],
+    ),
+    (
+        groups::CAPTION,
+        &[
+            "caption",
+            "credit",
+            "credits",
+            "figure",
+            "photo",
+            "image",
+            "img",
+            "gallery",
+            "media",
+            "video",
+            "thumb",
+            "thumbnail",
+            "slider",
+            "slideshow",
+            "carousel",
+        ],
+    ),
+    (
+        groups::CONTENT,
+        &[
+            "article",
+            "content",
+            "main",
+            "body",
+            "text",
+            "story",
+            "entry",
+            "post",
+            "prose",
+            "articlebody",
+            "hentry",
+            "blog",
+            "richtext",
+            "paragraph",
+        ],
+    ),
+    (
+        groups::HEADER,
+        &[
+            "header", "masthead", "hero", "title", "headline", "heading", "intro", "lead",
+            "summary", "teaser",
+        ],
+    ),
+    (
+        groups::HIDDEN,
+        &[
+            "hidden",
+            "hide",
+            "invisible",
+            "sr",
+            "offscreen",
+            "collapsed",
+        ],
+    ),
+    (
+        groups::LISTING,
+        &[
+            "card", "cards", "list", "grid", "tile", "tiles", "item", "items", "feed", "listing",
+            "archive", "loop",
+        ],
+    ),
+];
+
+fn token_groups(el: &Element, tokens: &[TokenFacts]) -> u16 {
+    let mut g = tokens.iter().fold(0, |acc, t| acc | t.groups);
+    if el.attr("itemprop") == Some("articleBody")
+        || el.attr("role") == Some("main")
+        || el.attr("property") == Some("articleBody")
+    {
+        g |= groups::DECLARED_BODY;
+    }
+    if matches!(el.name(), "header") {
+        g |= groups::HEADER;
+    }
+    g
+}
+
 /// Short lines that announce the end of the article: what follows them inside the content
 /// area is comments, related articles or other chrome.
 static END_MARKER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?xi)^\s*(
+    Regex::new(&format!(
+        r"(?xi)^\s*({COMMENT_MARKERS}|{RELATED_MARKERS})\s*[:：.…!]*\s*$"
+    ))
+    .expect("end-marker pattern is valid")
+});
+
+/// The part of [`END_MARKER`] that opens a comment section.
+static COMMENT_MARKER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(r"(?xi)^\s*({COMMENT_MARKERS})\s*[:：.…!]*\s*$"))
+        .expect("comment-marker pattern is valid")
+});
+
+const COMMENT_MARKERS: &str = r"
           leave\ a\ (reply|comment) | post\ a\ comment | add\ (a\ )?comment | comments?
         | \d+\ comments? | write\ a\ comment | join\ the\ (conversation|discussion)
-        | related(\ (articles?|posts?|stories|news|content|coverage|reading))?
+        | laisser\ un\ commentaire | commentaires? | kommentare? | comentarios?
+        | deja\ un\ comentario | comentários? | deixe\ (um|seu)\ comentário
+        | lascia\ un\ commento | commenti | reacties
+        | اترك\ تعليق(ك|ا)? | اضف\ تعليق(ك|ا)? | أضف\ تعليق(ك|ا)? | إضافة\ تعليق | ارسال\ تعليق | إرسال\ تعليق
+        | التعليقات | تعليقات | 评论 | コメント | 댓글
+";
+
+const RELATED_MARKERS: &str = r"
+          related(\ (articles?|posts?|stories|news|content|coverage|reading))?
         | (you\ )?(may|might)\ also\ (like|be\ interested\ in|enjoy)
         | more\ (from|on|in)\ .* | recommended(\ for\ you)? | read\ next | up\ next
         | most\ (read|popular|viewed) | trending(\ now)? | popular\ (posts|articles)
         | share\ this(\ (article|story|post))?
-        | laisser\ un\ commentaire | commentaires? | articles?\ similaires | à\ lire\ aussi
-        | sur\ le\ même\ sujet | dans\ la\ même\ rubrique
-        | kommentare? | ähnliche\ artikel | das\ könnte\ sie\ auch\ interessieren
-        | comentarios? | deja\ un\ comentario | artículos\ relacionados | noticias\ relacionadas
-        | (también\ )?te\ puede\ interesar | más\ noticias
-        | (você\ )?(também\ )?pode\ gostar | leia\ (também|mais) | veja\ também | comentários?
-        | deixe\ (um|seu)\ comentário | (posts|artigos|notícias|matérias)\ relacionad[oa]s
-        | articoli\ correlati | potrebbe\ interessarti | lascia\ un\ commento | commenti
-        | weitere\ artikel | mehr\ zum\ thema | gerelateerde\ artikelen | reacties
-        | اترك\ تعليق(ك|ا)? | اضف\ تعليق(ك|ا)? | أضف\ تعليق(ك|ا)? | إضافة\ تعليق | ارسال\ تعليق | إرسال\ تعليق
-        | التعليقات | تعليقات | مقالات\ ذات\ صلة | أخبار\ ذات\ صلة | اخبار\ ذات\ صلة | مواضيع\ ذات\ صلة
+        | (next|previous)\ (article|post|story) | التالي | (المقال|الخبر|الموضوع)\ التالي
+        | articles?\ similaires | à\ lire\ aussi | sur\ le\ même\ sujet | dans\ la\ même\ rubrique
+        | ähnliche\ artikel | das\ könnte\ sie\ auch\ interessieren
+        | artículos\ relacionados | noticias\ relacionadas | (también\ )?te\ puede\ interesar | más\ noticias
+        | (você\ )?(também\ )?pode\ gostar | leia\ (também|mais) | veja\ também
+        | (posts|artigos|notícias|matérias)\ relacionad[oa]s
+        | articoli\ correlati | potrebbe\ interessarti
+        | weitere\ artikel | mehr\ zum\ thema | gerelateerde\ artikelen
+        | مقالات\ ذات\ صلة | أخبار\ ذات\ صلة | اخبار\ ذات\ صلة | مواضيع\ ذات\ صلة
         | اقرأ\ أيضا | اقرأ\ أيضاً | اقرأ\ ايضا | إقرأ\ أيضا | قد\ يعجبك\ أيضا | الأكثر\ قراءة | الاكثر\ قراءة
-        | 相关(文章|新闻|阅读) | 评论 | 関連記事 | コメント | 관련\ 기사 | 댓글
-        )\s*[:：.…!]*\s*$",
-    )
-    .expect("end-marker pattern is valid")
-});
+        | 相关(文章|新闻|阅读) | 関連記事 | 관련\ 기사
+";
 
 // Length limits live outside the patterns: a bounded repetition like `.{0,200}` of
 // Unicode `.` compiles to hundreds of automaton copies (about 190 MB for these sets),
@@ -323,17 +683,25 @@ static END_MARKER: LazyLock<Regex> = LazyLock::new(|| {
 static SHORT_CHROME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?xi)^\s*(
-          continue\ reading.* | sign\ up\ for\b.* | subscribe\ to\b.*
-        | \d+\s*(min|mins|minutes?)\ read | (estimated\ )?reading\ time\b.*
+          continue\ reading.* | sign\ up\ for(?-u:\b).* | subscribe\ to(?-u:\b).*
+        | \d+\s*(min|mins|minutes?|mn|m)\.?(\ (read|de\ lecture|lesen|lectura|leitura|di\ lettura))?
+        | (estimated\ )?reading\ time(?-u:\b).* | \d+\s*min(ute)?s?\ (de\ )?lecture
+        | (previous|next|prev)\ (article|post|story|page) | (older|newer)\ (posts?|entries|articles?)
+        | article\ (suivant|précédent) | (nächster|vorheriger)\ (artikel|beitrag) | (siguiente|anterior)
+        | privacy\ policy | terms\ (of\ (use|service)|and\ conditions) | cookie\ (policy|settings)
+        | politique\ de\ confidentialité | datenschutz(erklärung)? | política\ de\ privacidad
         | temps\ de\ lecture.* | lire\ la\ suite.* | lesezeit.* | tiempo\ de\ lectura.*
         | required\ fields\ are\ marked.*
-        | (share|share\ on|share\ this|tweet|email|print)(\s*(facebook|twitter|x|whatsapp|linkedin|telegram|email|print|copy\ link)\b)*
+        | (share|share\ on|share\ this|tweet|email|print)(\s*(facebook|twitter|x|whatsapp|linkedin|telegram|email|print|copy\ link)(?-u:\b))*
         | (advertisement|advertising|sponsored|anzeige|publicité|publicidade|publicidad|إعلان)
         | caption | close | back\ to\ gallery | (previous|next)(\ (image|slide|photo))? | enlarge\ this\ image
-        | (updated|published|posted|last\ updated|modified)(\ on|\ at)?\b.*\d.*
+        | (updated|published|posted|last\ updated|modified)(\ on|\ at)?(?-u:\b).*\d.*
         | by\ [^.!?]+\ [-–|]\ [^a-z]*\d.*
         | hi,\ what\ are\ you\ looking\ for\?? | connect\ with\ us | follow\ us.*
-        | مدة\ القراءة.* | وقت\ القراءة.* | \d+\s*(دقيقة|دقائق)\ (قراءة|للقراءة)
+        | مدة\ القراءة.* | وقت\ القراءة.* | \d+\s*(دقيقة|دقائق|د)\.?(\ (قراءة|للقراءة))?
+        | (قراءة|للقراءة)\ \d+\s*(دقيقة|دقائق) | دقيقة\ (قراءة|للقراءة) | دقيقتان(\ (قراءة|للقراءة))?
+        | التالي | السابق | (المقال|الخبر|الموضوع)\ (التالي|السابق)
+        | سياسة\ الخصوصية | شروط\ الاستخدام | (اقرأ|إقرأ)\ سياسة\ الخصوصية
         | الحقول\ الإلزامية\ مشار\ إليها.* | شارك(\ المقال|\ الخبر|\ على.*)?
         | 阅读(全文|更多).*
         )\s*$",
@@ -346,17 +714,45 @@ const SHORT_LINE: usize = 80;
 static MEDIUM_CHROME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?xi)^\s*(
-          (read|see|view)\ (more|also|full\ (story|article))\b.*
-        | lire\ aussi.* | lesen\ sie\ auch.* | lee\ también.*
+          (read|see|view)\ (more|also|full\ (story|article))(?-u:\b).*
+        | lire\ aussi.* | lesen\ sie\ auch.* | lee\ también.* | lea\ también.*
+        | (leggi\ anche|leia\ também|veja\ também|ver\ también|lees\ ook)\s*[:：].*
+        | (あわせて読みたい|関連記事|こちらもおすすめ|延伸阅读|相关阅读|推荐阅读|관련\ 기사)\s*[:：].*
         | your\ email\ address\ will\ not\ be\ published.*
         | (photo|image|picture|video|credit|foto|bild|crédit)s?\s*:.*
         | .*(©|\(c\)\ \d{4}|copyright\ \d{4}|all\ rights\ reserved|tous\ droits\ réservés|todos\ los\ derechos|جميع\ الحقوق\ محفوظة).*
         | (اقرأ|إقرأ|اقرا)\ (المزيد|أيضا|أيضاً|ايضا)\s*[:：].*
         | لن\ يتم\ نشر\ عنوان\ بريدك\ الإلكتروني.* | اترك\ تعليقك\ إذا.*
+        | .*(privacy\ policy|terms\ of\ (use|service)|سياسة\ الخصوصية|شروط\ الاستخدام).*
         )\s*$",
     )
     .expect("medium chrome pattern is valid")
 });
+
+/// The fine print that opens comment sections: "the opinions expressed in the comments do
+/// not reflect the site's", "comments are moderated", "by commenting you agree...".
+static COMMENT_TERMS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?xi)(
+          (views|opinions|comments)\ (expressed\ )?(below|in\ (the\ )?comments|here).*(do\ not|don't|are\ not|not\ necessarily|solely|own)
+        | comments?\ (are|will\ be)\ (moderated|reviewed|the\ (sole\ )?responsibility)
+        | by\ (posting|commenting|submitting).*(agree|accept)
+        | (please\ )?(keep|be)\ (it\ )?(civil|respectful).*comment
+        | les\ commentaires.*(n'engagent|sont\ modérés|ne\ reflètent)
+        | kommentare.*(moderiert|geben\ nicht|spiegeln\ nicht)
+        | los\ comentarios.*(no\ reflejan|son\ responsabilidad|moderados)
+        | (الآراء|التعليقات|الاراء).*(لا\ تعبر|لا\ تمثل|لا\ يعبر|تعبر\ عن\ (رأي|آراء)\ (أصحابها|كاتبيها))
+        | (يتحمل|يتحمّل)\ .*(مسؤولية|المسؤولية)\ .*(تعليق|التعليق)
+        )",
+    )
+    .expect("comment terms pattern is valid")
+});
+const TERMS_LINE: usize = 300;
+
+/// Comment-section fine print: chrome, and like an end marker, the end of the article.
+pub(crate) fn is_comment_terms(line: &str) -> bool {
+    line.chars().count() <= TERMS_LINE && COMMENT_TERMS.is_match(line)
+}
 const MEDIUM_LINE: usize = 200;
 
 /// Labelled tag and category lists (at most [`LONG_LINE`]).
@@ -374,10 +770,30 @@ const LONG_LINE: usize = 400;
 
 /// Lines that end the article when they appear as a short block after some body text.
 pub(crate) fn is_end_marker(line: &str) -> bool {
-    line.chars().count() <= 60 && END_MARKER.is_match(line)
+    (line.chars().count() <= 60 && END_MARKER.is_match(line)) || is_comment_terms(line)
+}
+
+/// An end marker that opens a comment section ("Leave a reply", "12 comments").
+pub(crate) fn is_comment_marker(line: &str) -> bool {
+    (line.chars().count() <= 60 && COMMENT_MARKER.is_match(line)) || is_comment_terms(line)
+}
+
+/// Lines of a tag cloud or a list of section names printed one per line: four or more,
+/// each a few words, none a sentence.
+pub(crate) fn is_word_list(lines: &[&str]) -> bool {
+    lines.len() >= 4
+        && lines.iter().all(|l| {
+            l.chars().count() <= 30
+                && l.split_whitespace().count() <= 3
+                && !l.chars().any(|c| c.is_numeric())
+                && !l.ends_with(['.', '!', '?', '؟', '。', ':', '،', ','])
+        })
 }
 
 pub(crate) fn is_chrome_line(line: &str) -> bool {
+    if is_comment_terms(line) {
+        return true;
+    }
     let n = line.chars().count();
     (n <= SHORT_LINE && SHORT_CHROME.is_match(line))
         || (n <= MEDIUM_LINE && MEDIUM_CHROME.is_match(line))
@@ -436,12 +852,66 @@ mod tests {
             "لن يتم نشر عنوان بريدك الإلكتروني. الحقول الإلزامية مشار إليها بـ *",
             "اترك تعليقك إذا كان لديك أى إستفسار",
             "Hi, what are you looking for?",
+            "2min",
+            "3 min",
+            "4 دقائق",
+            "قراءة 3 دقائق",
+            "دقيقتان",
+            "التالي",
+            "المقال السابق",
+            "Next article",
+            "Older posts",
+            "اقرأ سياسة الخصوصية",
+            "Privacy Policy",
+            "あわせて読みたい： 台風十号が九州に接近",
+            "延伸阅读：地铁新线开通",
+            "الآراء الواردة في التعليقات تعبر عن آراء أصحابها ولا تعبر عن رأي الموقع",
+            "The views expressed in the comments below do not reflect those of the site.",
+            "Comments are moderated and will appear after approval.",
         ] {
             assert!(is_chrome_line(line), "{line}");
         }
+        for line in [
+            "الآراء الواردة في التعليقات تعبر عن آراء أصحابها ولا تعبر عن رأي الموقع",
+            "By commenting you agree to our community guidelines.",
+            "التالي",
+        ] {
+            assert!(is_end_marker(line), "{line}");
+        }
+        assert!(is_comment_marker(
+            "التعليقات المنشورة لا تعبر عن رأي الموقع وإنما تعبر عن رأي أصحابها"
+        ));
         assert!(!is_chrome_line(
             "Reading the statement, officials said the mission would end."
         ));
+    }
+
+    #[test]
+    fn word_lists() {
+        assert!(is_word_list(&[
+            "لبنان",
+            "سياسة",
+            "الانتخابات",
+            "بيروت",
+            "الحكومة"
+        ]));
+        assert!(is_word_list(&[
+            "Politics",
+            "Beirut",
+            "Elections",
+            "Government"
+        ]));
+        // Ingredients and sentences are not tag clouds.
+        assert!(!is_word_list(&[
+            "200 g Zucker",
+            "2 Eier",
+            "1 Prise Salz",
+            "100 g Mehl"
+        ]));
+        assert!(!is_word_list(&[
+            "He came.", "He saw.", "He won.", "He left."
+        ]));
+        assert!(!is_word_list(&["Politics", "Beirut", "Elections"]));
     }
 
     #[test]

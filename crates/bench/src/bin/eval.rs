@@ -43,6 +43,10 @@ struct Args {
     /// Write every page's score as TSV (set, id, score, words) to FILE, to compare runs.
     #[arg(long)]
     scores: Option<PathBuf>,
+    /// Block classifier: `builtin`, `heuristic` (container scoring alone), a model file, or
+    /// `folds:DIR` (each page with the site-fold model of train_blocks.py that never saw it).
+    #[arg(long, default_value = "builtin")]
+    classifier: String,
     /// Timing repetitions over the AEB pages (median per page); 0 skips timing.
     #[arg(long, default_value_t = 3)]
     repeat: usize,
@@ -97,6 +101,11 @@ fn main() -> Result<()> {
         None => None,
     };
     let scorer = Scorer::new();
+    let classifier = sets::PageClassifier::parse(&args.classifier)?;
+    let options = |page: &EvalPage| newsriver_stripper::Options {
+        classifier: classifier.for_page(page),
+        ..newsriver_stripper::Options::default()
+    };
     let mut aeb_pages: Vec<EvalPage> = Vec::new();
     let mut peer_aeb_rate: Option<f64> = None;
     let mut tsv = String::new();
@@ -106,7 +115,7 @@ fn main() -> Result<()> {
         let pages: Vec<EvalPage> = pages.into_iter().filter(sets::scored).collect();
         let mut rows: Vec<Scored> = Vec::new();
         for page in &pages {
-            let ours = sets::newsriver_output(page);
+            let ours = sets::newsriver_output(page, &options(page));
             if let Some(dir) = &args.dump {
                 let d = dir.join(set.as_str());
                 std::fs::create_dir_all(&d)?;
@@ -116,7 +125,14 @@ fn main() -> Result<()> {
                 if page.id.contains(pat.as_str()) {
                     println!("=== {} {}\n{:#?}", set.as_str(), page.id, ours);
                     let (html, _) = newsriver_fetcher::decode(&page.html, None);
-                    println!("{}", newsriver_stripper::explain(&html));
+                    println!(
+                        "{}",
+                        newsriver_stripper::explain(
+                            &html,
+                            Some(&page.url),
+                            &classifier.for_page(page)
+                        )
+                    );
                 }
             }
             let our_score = sets::score_page(&scorer, page, &ours);
@@ -230,7 +246,20 @@ fn main() -> Result<()> {
         std::fs::write(path, tsv)?;
     }
     if args.repeat > 0 && !aeb_pages.is_empty() {
-        time_aeb(&aeb_pages, args.repeat, &args.peer_name, peer_aeb_rate);
+        let timing = newsriver_stripper::Options {
+            classifier: match &classifier {
+                sets::PageClassifier::One(c) => c.clone(),
+                sets::PageClassifier::Folds { .. } => Default::default(),
+            },
+            ..newsriver_stripper::Options::default()
+        };
+        time_aeb(
+            &aeb_pages,
+            &timing,
+            args.repeat,
+            &args.peer_name,
+            peer_aeb_rate,
+        );
     }
     Ok(())
 }
@@ -269,10 +298,10 @@ fn print_metadata(rows: &[Scored], peer_name: &str, with_peer: bool, misses: boo
     if misses {
         for r in rows {
             let Some(m) = &r.page.meta else { continue };
-            for field in ["title", "byline", "published", "site_name"] {
+            for field in ["headline", "byline", "published", "site_name"] {
                 if sets::field_right(field, m, &r.ours) == Some(false) {
                     let (exp, got) = match field {
-                        "title" => (&m.title, &r.ours.title),
+                        "headline" => (&m.title, &r.ours.title),
                         "byline" => (&m.byline, &r.ours.byline),
                         "published" => (&m.published, &r.ours.published),
                         _ => (&m.site_name, &r.ours.site_name),
@@ -296,7 +325,13 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 
 /// Per-page median over `repeat` runs of extraction (from decoded text) and of html5ever's
 /// parse alone, one thread.
-fn time_aeb(pages: &[EvalPage], repeat: usize, peer_name: &str, peer_rate: Option<f64>) {
+fn time_aeb(
+    pages: &[EvalPage],
+    options: &newsriver_stripper::Options,
+    repeat: usize,
+    peer_name: &str,
+    peer_rate: Option<f64>,
+) {
     let decoded: Vec<(String, &str)> = pages
         .iter()
         .map(|p| (newsriver_fetcher::decode(&p.html, None).0, p.url.as_str()))
@@ -306,7 +341,7 @@ fn time_aeb(pages: &[EvalPage], repeat: usize, peer_name: &str, peer_rate: Optio
     for _ in 0..repeat {
         for (i, (html, url)) in decoded.iter().enumerate() {
             let t = Instant::now();
-            let out = newsriver_stripper::extract(html, Some(url));
+            let out = newsriver_stripper::extract_with(html, Some(url), options);
             extract_ms[i].push(t.elapsed().as_secs_f64() * 1e3);
             std::hint::black_box(out.ok());
             let t = Instant::now();

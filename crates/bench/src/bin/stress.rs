@@ -91,6 +91,7 @@ fn run_case(case: &str) -> Result<()> {
     drop(bytes);
     let options = newsriver_stripper::Options {
         max_html_bytes: 64 * 1024 * 1024,
+        ..Default::default()
     };
     let t = Instant::now();
     let result = newsriver_stripper::extract_with(&html, Some("https://example.test/a"), &options);
