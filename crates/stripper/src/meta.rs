@@ -352,9 +352,11 @@ fn title(
     }
 }
 
-/// Lowercase letters and digits only, for comparing names and titles.
+/// Lowercase letters and digits only, accents removed, for comparing names and titles
+/// ("Aktuálně.cz" and the host "aktualne.cz" are one name).
 fn normalize(s: &str) -> String {
-    s.chars()
+    use unicode_normalization::UnicodeNormalization;
+    s.nfd()
         .filter(|c| c.is_alphanumeric())
         .flat_map(char::to_lowercase)
         .collect()
@@ -414,7 +416,7 @@ fn strip_site_name(title: &str, site: Option<&str>, host: Option<&str>) -> Strin
 /// "By Jane Doe | 3 May 2024" -> "Jane Doe"; rejects labels and sentences.
 fn clean_byline(raw: &str) -> Option<String> {
     static PREFIX: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)^\s*(by|from|par|von|por|di|door|av|af|de|autor(in)?|author|written\s+by|posted\s+by|بقلم|كتب|كتبت)\s*[:：]?\s+")
+        Regex::new(r"(?i)^\s*(by|from|par|von|por|di|door|av|af|de|autor(in)?|author|written\s+by|posted\s+by|بقلم|كتب|كتبت|作者|记者|記者|撰文|文|автор|авторы)(\s*[:：]\s*|\s+)")
             .expect("byline prefix pattern is valid")
     });
     static TAIL: LazyLock<Regex> = LazyLock::new(|| {
@@ -597,6 +599,36 @@ mod tests {
             strip_site_suffix("Short | A much longer site name here"),
             "Short | A much longer site name here"
         );
+    }
+
+    #[test]
+    fn bylines() {
+        for (raw, name) in [
+            ("By Jane Doe | May 3, 2024", "Jane Doe"),
+            ("Par Sébastien Farcis", "Sébastien Farcis"),
+            ("بقلم: محمد علي", "محمد علي"),
+            ("作者： 李明", "李明"),
+            ("Erin Cunningham", "Erin Cunningham"),
+        ] {
+            assert_eq!(clean_byline(raw).as_deref(), Some(name), "{raw}");
+        }
+        for label in [
+            "Author",
+            "Follow Author",
+            "The long sentence that is not a name at all.",
+        ] {
+            assert_eq!(clean_byline(label), None, "{label}");
+        }
+    }
+
+    #[test]
+    fn site_names_leave_titles() {
+        let t = strip_site_name("Story of the day | The Paper", Some("The Paper"), None);
+        assert_eq!(t, "Story of the day");
+        let t = strip_site_name("Aktuálně.cz - Story here", None, Some("www.aktualne.cz"));
+        assert_eq!(t, "Story here");
+        let t = strip_site_name("A title - with a dash inside", Some("Other Site"), None);
+        assert_eq!(t, "A title - with a dash inside");
     }
 
     #[test]
