@@ -143,6 +143,19 @@ struct Open {
     class_min: i16,
 }
 
+/// Text without the comment delimiters broken templates leave in it (a `-->` after a
+/// comment that was never opened, a `<!--` inside a text node): they are not words.
+fn without_comment_marks(t: &str) -> std::borrow::Cow<'_, str> {
+    if !t.contains("-->") && !t.contains("<!--") && !t.contains("--!>") {
+        return std::borrow::Cow::Borrowed(t);
+    }
+    std::borrow::Cow::Owned(
+        t.replace("<!--", " ")
+            .replace("--!>", " ")
+            .replace("-->", " "),
+    )
+}
+
 struct Builder {
     blocks: Vec<Block>,
     text: String,
@@ -332,7 +345,7 @@ fn linearize_with(doc: &Html, strict: bool) -> Linearized {
                 }
                 Node::Text(t) if skipping == 0 => {
                     let in_link = stack.iter().rev().take(8).any(|o| o.link);
-                    builder.push_text(t, in_link);
+                    builder.push_text(&without_comment_marks(t), in_link);
                 }
                 _ => {}
             },

@@ -429,9 +429,38 @@ pub(crate) fn structured_paragraphs(body: &str) -> Vec<String> {
             .collect();
     }
     body.split('\n')
-        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .map(|l| {
+            // Plain-text bodies still carry inline links and entities ("AT&amp;T",
+            // "<a href=...>"): read such a line as HTML so no markup reaches the text.
+            if l.contains('<') || l.contains('&') {
+                fragment_text(l)
+            } else {
+                l.split_whitespace().collect::<Vec<_>>().join(" ")
+            }
+        })
         .filter(|l| !l.is_empty())
         .collect()
+}
+
+/// The text of an HTML fragment, whitespace collapsed, without what is never text.
+pub(crate) fn fragment_text(html: &str) -> String {
+    let doc = scraper::Html::parse_fragment(html);
+    let mut out = String::new();
+    for node in doc.root_element().descendants() {
+        let scraper::Node::Text(t) = node.value() else {
+            continue;
+        };
+        let hidden = node.ancestors().any(|a| {
+            a.value()
+                .as_element()
+                .is_some_and(|e| crate::rules::never_text(e.name()))
+        });
+        if !hidden {
+            out.push_str(t);
+            out.push(' ');
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// When the visible page holds only part of the article (paywalls, "read more"

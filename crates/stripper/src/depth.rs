@@ -36,6 +36,7 @@ const RAW_TEXT: &[&str] = &[
     "xmp",
     "iframe",
     "noembed",
+    "noframes",
     "plaintext",
 ];
 

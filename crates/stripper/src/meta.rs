@@ -311,7 +311,7 @@ fn title(
         .and_then(|v| v.get("headline"))
         .and_then(ld_string)
         .or_else(|| get(&["og:title", "twitter:title", "title", "dc.title"]))
-        .map(|t| collapse(&t))
+        .map(|t| without_markup(&collapse(&t)))
         .filter(|t| !t.is_empty());
     if let Some(t) = declared {
         return Some(strip_site_name(&t, site, host));
@@ -319,7 +319,7 @@ fn title(
     let html_title = doc
         .select(&TITLE)
         .next()
-        .map(|t| collapse(&t.text().collect::<String>()))
+        .map(|t| without_markup(&collapse(&t.text().collect::<String>())))
         .filter(|t| !t.is_empty());
     let h1s: Vec<String> = doc
         .select(&H1)
@@ -349,6 +349,29 @@ fn title(
     match h1s.into_iter().next() {
         Some(h) if says_nothing => Some(h),
         _ => Some(cleaned),
+    }
+}
+
+/// A title as text: publishers escape their headlines twice ("AT&amp;amp;T") or put
+/// inline markup in them ("<em>Breaking</em>"), in JSON-LD, meta tags and `<title>`.
+fn without_markup(t: &str) -> String {
+    static MARKUP: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"<[A-Za-z/!]|&(#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z]+);")
+            .expect("markup pattern is valid")
+    });
+    static ENTITY: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"&(#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z]+);").expect("entity pattern is valid")
+    });
+    if !MARKUP.is_match(t) {
+        return t.to_string();
+    }
+    let once = crate::content::fragment_text(t);
+    // An escaping applied twice leaves entities, never tags (a headline about "<div>"
+    // keeps its tag as text).
+    if ENTITY.is_match(&once) && !once.contains('<') {
+        crate::content::fragment_text(&once)
+    } else {
+        once
     }
 }
 

@@ -81,6 +81,9 @@ pub(crate) fn classify(el: &Element) -> ElementClass {
 }
 
 /// Elements whose text is not text at all (code, styles, form controls, embedded media).
+/// HTML parsers keep the content of `iframe`, `noembed`, `noframes`, `xmp` and
+/// `plaintext` as raw text: it is the fallback markup of an embed (often an ad), and
+/// read as text it would put tags into the article.
 pub(crate) fn never_text(tag: &str) -> bool {
     matches!(
         tag,
@@ -90,6 +93,10 @@ pub(crate) fn never_text(tag: &str) -> bool {
             | "svg"
             | "math"
             | "iframe"
+            | "noembed"
+            | "noframes"
+            | "xmp"
+            | "plaintext"
             | "object"
             | "embed"
             | "canvas"
@@ -103,30 +110,11 @@ pub(crate) fn never_text(tag: &str) -> bool {
 
 /// Elements whose text is never article content.
 fn is_skipped_element(el: &Element, tokens: &[TokenFacts]) -> bool {
-    let skipped_tag = matches!(
-        el.name(),
-        "script"
-            | "style"
-            | "template"
-            | "svg"
-            | "math"
-            | "iframe"
-            | "object"
-            | "embed"
-            | "canvas"
-            | "head"
-            | "button"
-            | "select"
-            | "textarea"
-            | "input"
-            | "label"
-            | "nav"
-            | "aside"
-            | "footer"
-            | "figcaption"
-            | "dialog"
-            | "menu"
-    );
+    let skipped_tag = never_text(el.name())
+        || matches!(
+            el.name(),
+            "label" | "nav" | "aside" | "footer" | "figcaption" | "dialog" | "menu"
+        );
     if skipped_tag {
         return true;
     }
