@@ -50,7 +50,7 @@ lint:
 ## Stripper accuracy on the three dev sets of $(EVAL) (aeb, readability, trafilatura), newsriver
 ## and trafilatura 2.0.0 side by side in one run, one core: P/R/F1, empty extractions, the
 ## worst pages, metadata per field, speed. trafilatura comes from PyPI into $(EVAL_VENV).
-eval:
+eval: deps
 	$(CARGO) build --release --locked -p newsriver-bench --bin eval
 	mkdir -p $(EVAL_OUT)
 	taskset -c 0 $$(scripts/eval-venv.sh $(EVAL_VENV)) crates/bench/scripts/trafilatura_eval.py \
@@ -63,7 +63,7 @@ bench-compare: eval
 
 ## The stripper's block classifier: export features and labels from the dev sets, train
 ## (scikit-learn, in $(EVAL_VENV)) and write crates/stripper/model/blocks.json. Deterministic.
-train:
+train: deps
 	$(CARGO) build --release --locked -p newsriver-bench --bin blockdata
 	$${CARGO_TARGET_DIR:-target}/release/blockdata --eval $(EVAL) --out $(EVAL_OUT)/blocks
 	$$(scripts/eval-venv.sh $(EVAL_VENV) train) crates/bench/scripts/train_blocks.py \
@@ -71,7 +71,7 @@ train:
 
 ## Held-out accuracy of the classifier: 5-fold cross-validation grouped by site (each page
 ## scored by a model that never saw its site) and leave-one-set-out, beside trafilatura.
-eval-cv:
+eval-cv: deps
 	$(CARGO) build --release --locked -p newsriver-bench --bin blockdata --bin eval
 	mkdir -p $(EVAL_OUT)
 	$${CARGO_TARGET_DIR:-target}/release/blockdata --eval $(EVAL) --out $(EVAL_OUT)/blocks
@@ -88,18 +88,18 @@ eval-cv:
 	done
 
 ## Feed polling at scale: 10,000 local feeds polled by the daemon (feeds/s, CPU, RSS).
-bench-feeds:
+bench-feeds: deps
 	$(CARGO) build --release --locked -p newsriver -p newsriver-bench
 	$${CARGO_TARGET_DIR:-target}/release/feedscale --feeds 10000
 
 ## Stripper on hostile input: 20 MB page, 100k nesting, binary, malformed (time, peak RSS).
-bench-stress:
+bench-stress: deps
 	$(CARGO) run --release --locked -p newsriver-bench --bin stress
 
 ## Fuzz decode + extract + fingerprint for FUZZ_SECONDS (needs cargo-fuzz; uses the
 ## stable toolchain with RUSTC_BOOTSTRAP for the sanitizer flags).
 FUZZ_SECONDS ?= 300
-fuzz:
+fuzz: deps
 	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 	mkdir -p fuzz/corpus/extract && cp -n tests/fixtures/site/*.html tests/fixtures/multilingual/pages/*.html fuzz/corpus/extract/
 	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run extract -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048
