@@ -145,8 +145,28 @@ def targets(d):
     return y, w
 
 
-def fit(x, y, w):
-    clf = HistGradientBoostingClassifier(**PARAMS)
+# What is known of some features whatever the page: more of the block's text in links, or
+# after a "Leave a reply" line, never makes it likelier to be article text; the first
+# stage's own verdict never makes it less likely in the second. Trees are free to learn
+# anything else, but these directions hold on sites the dev sets lack, where an
+# unconstrained tree can wander (a tag cloud of 100 links kept because nothing like it
+# was in training).
+MONOTONIC = {
+    "link_density": -1,
+    "window_link_density": -1,
+    "parent_link_density": -1,
+    "grand_link_density": -1,
+    "chrome_line_share": -1,
+    "end_marker": -1,
+    "end_markers_before": -1,
+    "comment_marker_before": -1,
+    "p_self": 1,
+}
+
+
+def fit(x, y, w, names):
+    cst = [MONOTONIC.get(n, 0) for n in names] if MONOTONIC else None
+    clf = HistGradientBoostingClassifier(**PARAMS, monotonic_cst=cst)
     clf.fit(x, y, sample_weight=w)
     return clf
 
@@ -154,18 +174,18 @@ def fit(x, y, w):
 def train(d, y, w, rows):
     """Both stages on the pages of `rows` (a boolean mask over blocks)."""
     lab = rows & (y >= 0)
-    stage1 = fit(d.x[lab], y[lab], w[lab])
+    stage1 = fit(d.x[lab], y[lab], w[lab], d.names)
     # Out-of-fold first-stage probabilities for every block of the training pages, folds
     # grouped by site.
     oof = np.zeros(len(y))
     idx = np.nonzero(rows)[0]
     for tr, te in GroupKFold(n_splits=OOF_FOLDS).split(idx, groups=d.host[idx]):
         tr_lab = idx[tr][y[idx[tr]] >= 0]
-        m = fit(d.x[tr_lab], y[tr_lab], w[tr_lab])
+        m = fit(d.x[tr_lab], y[tr_lab], w[tr_lab], d.names)
         oof[idx[te]] = m.predict_proba(d.x[idx[te]])[:, 1]
     ctx = context(d, oof)
     x2 = np.hstack([d.x, ctx])
-    stage2 = fit(x2[lab], y[lab], w[lab])
+    stage2 = fit(x2[lab], y[lab], w[lab], d.names + d.context_names)
     return stage1, stage2
 
 
@@ -241,12 +261,15 @@ def main():
     ap.add_argument("--folds", help="write leave-one-set-out models here")
     ap.add_argument("--site-folds", help="write site-grouped cross-validation models here")
     ap.add_argument("--params", help="JSON object overriding the boosting parameters")
+    ap.add_argument("--no-monotonic", action="store_true", help="train without MONOTONIC constraints")
     ap.add_argument("--set-weights", help="page weight per set, e.g. aeb=2,readability=1,trafilatura=0.5")
     args = ap.parse_args()
     if args.set_weights:
         for item in args.set_weights.split(","):
             k, v = item.split("=")
             SET_WEIGHT[k] = float(v)
+    if args.no_monotonic:
+        MONOTONIC.clear()
     if args.params:
         PARAMS.update(json.loads(args.params))
     d = Data(args.data)

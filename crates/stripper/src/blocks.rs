@@ -52,6 +52,8 @@ pub(crate) struct Block {
     pub class_holder: i16,
     pub class_max: i16,
     pub class_min: i16,
+    /// Inside a table cell: a column header saying "Comment" is not a comment section.
+    pub in_cell: bool,
 }
 
 impl Block {
@@ -236,6 +238,7 @@ impl Builder {
             class_holder: holder.map(|o| o.class_weight).unwrap_or(0),
             class_max: holder.map(|o| o.class_max).unwrap_or(0),
             class_min: holder.map(|o| o.class_min).unwrap_or(0),
+            in_cell: chain().any(|o| o.kind == BlockKind::Cell),
         });
     }
 }

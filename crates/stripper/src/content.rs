@@ -273,13 +273,26 @@ pub(crate) fn keep_blocks(
         return (heuristic.clone(), heuristic);
     };
     let rows = features::compute(lin, &op, &heuristic, hints);
-    let threshold = model.threshold();
     let keep = model
         .probabilities(lin, &rows)
         .into_iter()
-        .map(|p| p >= threshold)
+        .zip(&heuristic)
+        .map(|(p, h)| kept(p, *h, model.threshold()))
         .collect();
     (keep, heuristic)
+}
+
+/// Whether a block of article probability `p` is kept. Outside the container the
+/// heuristics chose, a block needs more confidence: there the classifier meets layouts
+/// unlike its training pages (menus, tag clouds, footers of sites it never saw) and its
+/// probabilities are less sure than they look. (+0.1 chosen on site-grouped
+/// cross-validation: +0.003 F1 on AEB, level on the other sets.)
+fn kept(p: f32, in_heuristic: bool, threshold: f32) -> bool {
+    p >= if in_heuristic {
+        threshold
+    } else {
+        threshold + 0.1
+    }
 }
 
 /// Returns the article paragraphs, in document order.
@@ -312,6 +325,7 @@ pub(crate) fn render(
             // whether or not the classifier kept the line itself.
             let line = block.text.trim();
             if *in_container
+                && !block.in_cell
                 && body_chars >= 150
                 && !line.contains('\n')
                 && block.link_density() < 0.5
@@ -337,8 +351,10 @@ pub(crate) fn render(
             .filter(|l| !l.is_empty())
             .collect();
         // A linked "Subscribe to ..." inside the body is an ad, not the end of the article.
-        let end_marker =
-            lines.len() == 1 && block.link_density() < 0.5 && rules::is_end_marker(lines[0]);
+        let end_marker = lines.len() == 1
+            && !block.in_cell
+            && block.link_density() < 0.5
+            && rules::is_end_marker(lines[0]);
         if end_marker && body_chars >= 150 {
             break;
         }
@@ -539,7 +555,8 @@ pub(crate) fn explain(
     );
     for ((b, p), h) in lin.blocks.iter().zip(&probs).zip(&heuristic) {
         let first = b.text.lines().next().unwrap_or_default();
-        let keep = if *p >= 0.5 { "K" } else { "-" };
+        let threshold = model.map(|m| m.threshold()).unwrap_or(0.5);
+        let keep = if kept(*p, *h, threshold) { "K" } else { "-" };
         let flags = format!(
             "{}{}{:<4}",
             if *h { "H " } else { "  " },

@@ -303,6 +303,7 @@ pub(crate) fn compute(
         comment_before[i] = comments;
         let line = b.text.trim();
         if i > start
+            && !b.in_cell
             && b.chars() <= 300
             && b.link_density() < 0.5
             && !line.contains('\n')
