@@ -302,7 +302,13 @@ pub(crate) fn main_text(
     model: Option<&model::Model>,
 ) -> Vec<String> {
     let (keep, container) = keep_blocks(lin, hints, model);
-    render(lin, &keep, &container, hints.title)
+    let text = render(lin, &keep, &container, hints.title);
+    // A classifier that keeps nothing on a page whose container holds text has met a
+    // layout it does not know; the container is the better answer than no article.
+    if text.is_empty() && model.is_some() {
+        return render(lin, &container, &container, hints.title);
+    }
+    text
 }
 
 /// The kept blocks as paragraphs: the headline, chrome lines and repeats dropped, and
