@@ -477,10 +477,17 @@ async fn cmd_consume(options: newsriver_publisher::ConsumeOptions) -> Result<Exi
     Ok(ExitCode::SUCCESS)
 }
 
-/// Read-only: takes no lock, so it works while a daemon runs (SQLite's WAL lets it read
-/// beside the writer).
+/// Read-only: takes no lock and opens the database read-only, so it works while a daemon
+/// runs (SQLite's WAL lets it read beside the writer) and never changes the state.
 fn cmd_feeds(config: Config) -> Result<ExitCode> {
-    let store = Store::open(&config.state.path)?;
+    let path = &config.state.path;
+    if !path.exists() {
+        // Creating the database here would be a write; there is nothing to list anyway.
+        println!("no state at {} yet: nothing has run on it", path.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let store = Store::open_read_only(path)
+        .with_context(|| format!("opening state database {}", path.display()))?;
     let fmt = |t: Option<chrono::DateTime<chrono::Utc>>| {
         t.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
             .unwrap_or_else(|| "-".into())
