@@ -446,3 +446,124 @@ fn near_duplicate_of_an_article_from_before_a_restart_is_caught() {
     );
     assert_ne!(records[1]["text"], records[0]["text"]);
 }
+
+/// Waits (bounded) until the lock file beside the state names `pid` as its owner.
+fn wait_for_lock_owner(dir: &std::path::Path, pid: u32) -> bool {
+    let lock = dir.join("state/newsriver.sqlite.lock");
+    wait_until(std::time::Duration::from_secs(30), || {
+        std::fs::read_to_string(&lock)
+            .map(|t| t.lines().next() == Some(pid.to_string().as_str()))
+            .unwrap_or(false)
+    })
+}
+
+/// Checks a refusal: exit 75 and one stderr line naming the state, the owner and "locked".
+fn assert_refused(out: &std::process::Output, state: &std::path::Path, pid: u32) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(75), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line expected: {stderr}");
+    let line = lines[0];
+    assert!(line.contains(&state.display().to_string()), "{line}");
+    assert!(line.contains(&format!("pid {pid}")), "{line}");
+    assert!(line.contains("locked"), "{line}");
+    assert!(line.contains("NEWSRIVER_STATE__PATH"), "{line}");
+}
+
+#[test]
+fn a_second_run_or_backfill_on_a_locked_state_is_refused_and_changes_nothing() {
+    let server = FixtureServer::start_with_page_delay(std::time::Duration::from_millis(300));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config_with(dir.path(), &server, "concurrency = 1");
+    let cfg = cfg.to_str().unwrap();
+    let state = dir.path().join("state/newsriver.sqlite");
+    let mut daemon = spawn_daemon(cfg);
+    let pid = daemon.id();
+    assert!(
+        wait_for_lock_owner(dir.path(), pid),
+        "daemon never took the lock"
+    );
+    assert!(
+        wait_for_lines(
+            &dir.path().join("articles.jsonl"),
+            1,
+            std::time::Duration::from_secs(30)
+        ) >= 1
+    );
+    let fetched_before = server.hits("/feeds/rss.xml");
+
+    let second_out = dir.path().join("second.jsonl");
+    let out = newsriver(
+        &[
+            "run",
+            "--once",
+            "--config",
+            cfg,
+            "--output",
+            second_out.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_refused(&out, &state, pid);
+    let urls = format!("{}\n", server.url("/news/sun-coalition.html"));
+    let out = newsriver(
+        &[
+            "backfill",
+            "-",
+            "--config",
+            cfg,
+            "--output",
+            second_out.to_str().unwrap(),
+        ],
+        Some(&urls),
+    );
+    assert_refused(&out, &state, pid);
+    assert!(!second_out.exists(), "a refused process published");
+    assert_eq!(
+        server.hits("/feeds/rss.xml"),
+        fetched_before,
+        "a refused run polled a feed"
+    );
+
+    // Reading the state needs no lock.
+    let out = newsriver(&["feeds", "--config", cfg], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&server.url("/feeds/rss.xml")));
+
+    signal(&daemon, "-TERM");
+    assert_eq!(daemon.wait().unwrap().code(), Some(0));
+    let records = read_jsonl(&dir.path().join("articles.jsonl"));
+    assert_eq!(
+        records.len(),
+        fixture_names(&records).len(),
+        "an article was published twice"
+    );
+}
+
+#[test]
+fn an_owner_killed_by_sigkill_does_not_block_the_next_start() {
+    let server = FixtureServer::start_with_page_delay(std::time::Duration::from_millis(300));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config_with(dir.path(), &server, "concurrency = 1");
+    let cfg = cfg.to_str().unwrap();
+    let mut daemon = spawn_daemon(cfg);
+    assert!(
+        wait_for_lock_owner(dir.path(), daemon.id()),
+        "daemon never took the lock"
+    );
+    signal(&daemon, "-KILL");
+    daemon.wait().unwrap();
+    // The dead owner's pid is still written in the lock file: the kernel lock is what counts.
+    let out = newsriver(&["run", "--once", "--config", cfg], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let records = read_jsonl(&dir.path().join("articles.jsonl"));
+    assert_eq!(fixture_names(&records).len(), 5);
+}

@@ -2,6 +2,7 @@
 //! (`run`), a one-shot URL list job (`backfill`) and debugging tools (`extract`, `feeds`).
 
 mod config;
+mod lock;
 mod pipeline;
 mod sources;
 
@@ -28,6 +29,9 @@ use crate::pipeline::{Context, Stats};
 const EXIT_FAILURES: u8 = 1;
 /// Exit code for bad usage or configuration (clap uses it for argument errors too).
 const EXIT_USAGE: u8 = 2;
+/// Exit code when another process owns the state file (sysexits' EX_TEMPFAIL: retrying
+/// later can work, and a service manager can tell it from a crash).
+const EXIT_LOCKED: u8 = 75;
 /// Exit code after a second interrupt forced an immediate stop.
 const EXIT_INTERRUPTED: u8 = 130;
 
@@ -42,7 +46,8 @@ Configuration: embedded defaults (see config/newsriver.toml), merged with --conf
 then NEWSRIVER_<SECTION>__<KEY> environment variables. Logs go to stderr; RUST_LOG sets the \
 level (default info).\n\n\
 Exit codes: 0 success; 1 some items failed or the pipeline stopped on an error; \
-2 bad usage or configuration; 130 stopped by a second interrupt."
+2 bad usage or configuration; 75 the state file is locked by another run or backfill \
+(nothing was changed); 130 stopped by a second interrupt."
 )]
 struct Cli {
     /// TOML config file merged over the embedded defaults.
@@ -196,7 +201,11 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("newsriver: {e:#}");
-            ExitCode::from(EXIT_FAILURES)
+            if e.downcast_ref::<lock::StateLocked>().is_some() {
+                ExitCode::from(EXIT_LOCKED)
+            } else {
+                ExitCode::from(EXIT_FAILURES)
+            }
         }
     }
 }
@@ -307,6 +316,8 @@ async fn cmd_run(config: Config, once: bool, output: Option<String>) -> Result<E
     if feeds.is_empty() {
         anyhow::bail!("no feeds configured (feeds.urls or feeds.opml)");
     }
+    // Before setup opens (and migrates) the database; held until the pipeline has stopped.
+    let _lock = lock::lock_state(&config.state.path, "newsriver run")?;
     let (ctx, deduper, stories, sink) = setup(config, output).await?;
     let ctx = Arc::new(ctx);
     let cancel = CancellationToken::new();
@@ -356,6 +367,8 @@ async fn cmd_backfill(
     output: Option<String>,
     no_progress: bool,
 ) -> Result<ExitCode> {
+    // First of all: a refused backfill must not have consumed its standard input either.
+    let _lock = lock::lock_state(&config.state.path, "newsriver backfill")?;
     let raw = read_input(input)?;
     let lines: Vec<String> = String::from_utf8_lossy(&raw)
         .lines()
@@ -464,8 +477,17 @@ async fn cmd_consume(options: newsriver_publisher::ConsumeOptions) -> Result<Exi
     Ok(ExitCode::SUCCESS)
 }
 
+/// Read-only: takes no lock and opens the database read-only, so it works while a daemon
+/// runs (SQLite's WAL lets it read beside the writer) and never changes the state.
 fn cmd_feeds(config: Config) -> Result<ExitCode> {
-    let store = Store::open(&config.state.path)?;
+    let path = &config.state.path;
+    if !path.exists() {
+        // Creating the database here would be a write; there is nothing to list anyway.
+        println!("no state at {} yet: nothing has run on it", path.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let store = Store::open_read_only(path)
+        .with_context(|| format!("opening state database {}", path.display()))?;
     let fmt = |t: Option<chrono::DateTime<chrono::Utc>>| {
         t.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
             .unwrap_or_else(|| "-".into())

@@ -11,7 +11,7 @@ use std::path::Path;
 use chrono::{DateTime, TimeZone, Utc};
 use newsriver_dedup::{Fingerprint, Signature};
 use newsriver_model::ItemHints;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
 const SCHEMA_VERSION: i64 = 3;
 
@@ -28,6 +28,11 @@ pub enum StoreError {
         "state database {path} has schema version {found}, this build understands {SCHEMA_VERSION}"
     )]
     Version { path: String, found: i64 },
+    #[error(
+        "state database {path} has schema version {found}: run `newsriver run` or `backfill` \
+         once with this build to migrate it before reading it"
+    )]
+    NotMigrated { path: String, found: i64 },
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -134,6 +139,24 @@ impl Store {
         let store = Store { conn };
         store.init(&path.display().to_string())?;
         Ok(store)
+    }
+
+    /// Opens an existing database for reading only: no schema change and no write of any
+    /// kind, so it can run beside the process that owns the state (WAL lets it read while
+    /// that one writes). Fails when the schema is not this build's.
+    pub fn open_read_only(path: &Path) -> Result<Store> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let path = path.display().to_string();
+        match found.cmp(&SCHEMA_VERSION) {
+            std::cmp::Ordering::Equal => Ok(Store { conn }),
+            std::cmp::Ordering::Greater => Err(StoreError::Version { path, found }),
+            std::cmp::Ordering::Less => Err(StoreError::NotMigrated { path, found }),
+        }
     }
 
     /// An in-memory store, for tests and dry runs.
@@ -740,5 +763,41 @@ mod tests {
         assert_eq!(s.record_attempt_failure("u", "500", later).unwrap(), 1);
         assert!(s.due_pending(Utc::now(), 10).unwrap().is_empty());
         assert_eq!(s.due_pending(later, 10).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn read_only_open_reads_beside_a_writer_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("newsriver.sqlite");
+        assert!(
+            Store::open_read_only(&path).is_err(),
+            "a missing file is not created"
+        );
+        assert!(!path.exists());
+        let writer = Store::open(&path).unwrap();
+        writer
+            .ensure_feeds(&["https://example.com/feed".into()])
+            .unwrap();
+        let reader = Store::open_read_only(&path).unwrap();
+        assert_eq!(reader.feeds().unwrap().len(), 1);
+        assert!(reader
+            .ensure_feeds(&["https://example.com/other".into()])
+            .is_err());
+        drop(writer);
+        // After the writer closed (WAL checkpointed and removed) it still opens.
+        drop(reader);
+        assert_eq!(
+            Store::open_read_only(&path).unwrap().feeds().unwrap().len(),
+            1
+        );
+        let old = dir.path().join("old.sqlite");
+        Connection::open(&old)
+            .unwrap()
+            .execute_batch("PRAGMA user_version = 2;")
+            .unwrap();
+        assert!(matches!(
+            Store::open_read_only(&old),
+            Err(StoreError::NotMigrated { found: 2, .. })
+        ));
     }
 }
