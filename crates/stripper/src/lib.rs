@@ -156,7 +156,8 @@ struct Page {
 impl Page {
     fn new(html: &str, page_url: Option<&str>) -> Page {
         let base = page_url.and_then(|u| Url::parse(u).ok());
-        let doc = parse(&depth::flatten_deep_nesting(html));
+        let html = without_nul(html);
+        let doc = parse(&depth::flatten_deep_nesting(&html));
         let md = meta::extract(&doc, base.as_ref());
         let lin = blocks::linearize(&doc);
         let structured = md
@@ -239,6 +240,17 @@ pub mod training {
             .into_iter()
             .map(|r| r.to_vec())
             .collect()
+    }
+}
+
+/// The page without NUL characters. Parsers drop them from text after tokenizing, so
+/// `<` NUL `a href=...>` would become the text "<a href=...>": markup in the article.
+/// Read without them, it is the tag its author meant (or a broken one), never text.
+fn without_nul(html: &str) -> std::borrow::Cow<'_, str> {
+    if memchr::memchr(0, html.as_bytes()).is_some() {
+        std::borrow::Cow::Owned(html.replace('\0', ""))
+    } else {
+        std::borrow::Cow::Borrowed(html)
     }
 }
 

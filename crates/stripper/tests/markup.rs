@@ -127,3 +127,14 @@ fn structured_bodies_and_titles_lose_their_markup() {
         assert!(!got.text.contains(tag), "{tag:?} in {}", got.text);
     }
 }
+
+#[test]
+fn nul_characters_do_not_turn_tags_into_text() {
+    // Parsers drop NUL from text after tokenizing: "<\0a href=...>" would read as the
+    // text "<a href=...>" (found by the extract fuzz target).
+    let html = page(
+        "<p>see <\0\0a href=\"/x\">this</a> and <\0div>that</div>.</p>",
+        "",
+    );
+    assert_clean_article("nul", &html);
+}
