@@ -379,11 +379,14 @@ pub(crate) fn render(
         }
         let text = kept.join("\n");
         // Galleries and sticky headers repeat captions and teasers; a paragraph of prose
-        // that repeats is the author's.
+        // that repeats is the author's, and so is a repeat inside the article's container
+        // (recipes and plans repeat their lines).
         let prose = block.kind == BlockKind::Paragraph
             && text.chars().count() >= 150
             && ends_like_sentence(&text);
+        let authored = *in_container && block.link_density() < 0.5;
         if !prose
+            && !authored
             && (out.last() == Some(&text)
                 || (text.chars().count() >= 40 && !seen.insert(text.clone())))
         {
