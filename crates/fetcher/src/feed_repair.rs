@@ -106,19 +106,22 @@ pub(crate) fn prepare(text: &str, base: Option<&Url>, repair: &mut FeedRepair) -
             repair.note(what);
             if *what == "atom-0.3" {
                 // Atom 0.3 dates under their Atom 1.0 names; `created` only stands in
-                // for `issued` when there is none.
-                let has_issued = out.contains("<issued");
-                out = ATOM03_DATES
-                    .replace_all(&out, |c: &regex::Captures| {
-                        let name = match &c[2] {
-                            "issued" => "published",
-                            "modified" => "updated",
-                            _ if has_issued => "created",
-                            _ => "published",
-                        };
-                        format!("<{}{name}", &c[1])
+                // for `issued` in an entry that has none.
+                out = out
+                    .split_inclusive("</entry>")
+                    .map(|entry| {
+                        let has_issued = entry.contains("<issued");
+                        ATOM03_DATES.replace_all(entry, |c: &regex::Captures| {
+                            let name = match &c[2] {
+                                "issued" => "published",
+                                "modified" => "updated",
+                                _ if has_issued => "created",
+                                _ => "published",
+                            };
+                            format!("<{}{name}", &c[1])
+                        })
                     })
-                    .into_owned();
+                    .collect();
             }
         }
     }
