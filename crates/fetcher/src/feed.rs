@@ -68,17 +68,19 @@ pub fn parse_feed_with(
     let mut errors = Vec::new();
     let mut feed = None;
     for attempt in 0..3 {
-        let candidate: Option<Vec<u8>> = match attempt {
-            0 => Some(doc.as_bytes().to_vec()),
+        let candidate: Option<std::borrow::Cow<[u8]>> = match attempt {
+            0 => Some(doc.as_bytes().into()),
             // feed-rs dispatches RSS on the version attribute; feeds in the wild omit it
             // or invent one ("2.0.1", "2"). Read those as RSS 2.0, the superset.
-            1 => with_rss_version_2(doc.as_bytes()),
+            1 => with_rss_version_2(doc.as_bytes()).map(Into::into),
             // A truncated download keeps its complete entries.
             _ if is_json => None,
             _ => feed_repair::truncate_to_complete(&doc).and_then(|(cut, dropped)| {
                 repair.note("truncated");
                 repair.dropped_entries += dropped;
-                with_rss_version_2(cut.as_bytes()).or(Some(cut.into_bytes()))
+                with_rss_version_2(cut.as_bytes())
+                    .or(Some(cut.into_bytes()))
+                    .map(Into::into)
             }),
         };
         let Some(candidate) = candidate else { continue };
@@ -104,11 +106,13 @@ pub fn parse_feed_with(
         });
     };
     let mut items = Vec::new();
+    let own = Url::parse(feed_url).ok();
+    let own = own.as_ref();
     for entry in feed.entries {
-        let link = choose_link(&entry.links, base.as_ref(), feed_url).or_else(|| {
+        let link = choose_link(&entry.links, base.as_ref(), own).or_else(|| {
             // An RSS guid is a permalink unless it says otherwise.
             (!non_permalinks.contains(entry.id.trim()))
-                .then(|| absolute_http(entry.id.trim(), base.as_ref(), feed_url))
+                .then(|| absolute_http(entry.id.trim(), base.as_ref(), own))
                 .flatten()
         });
         let Some(url) = link else {
@@ -151,7 +155,7 @@ pub fn parse_feed_with(
 fn choose_link(
     links: &[feed_rs::model::Link],
     base: Option<&Url>,
-    feed_url: &str,
+    own: Option<&Url>,
 ) -> Option<String> {
     links
         .iter()
@@ -162,7 +166,7 @@ fn choose_link(
                 .unwrap_or(true)
         })
         .filter_map(|l| {
-            let url = absolute_http(&l.href, base, feed_url)?;
+            let url = absolute_http(&l.href, base, own)?;
             let html = l.media_type.as_deref().is_none_or(|t| {
                 let t = t.trim().to_ascii_lowercase();
                 t.is_empty() || t.starts_with("text/html") || t.starts_with("application/xhtml")
@@ -175,7 +179,7 @@ fn choose_link(
 
 /// `href` as an absolute http(s) URL (schemes compared case-insensitively by the URL
 /// parser), unless it is blank or the feed's own URL.
-fn absolute_http(href: &str, base: Option<&Url>, feed_url: &str) -> Option<String> {
+fn absolute_http(href: &str, base: Option<&Url>, own: Option<&Url>) -> Option<String> {
     let href = href.trim();
     if href.is_empty() {
         return None;
@@ -187,8 +191,7 @@ fn absolute_http(href: &str, base: Option<&Url>, feed_url: &str) -> Option<Strin
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return None;
     }
-    let own = Url::parse(feed_url).ok();
-    if own.as_ref() == Some(&url) {
+    if own == Some(&url) {
         return None;
     }
     Some(url.to_string())

@@ -92,7 +92,7 @@ pub(crate) fn prepare(text: &str, base: Option<&Url>, repair: &mut FeedRepair) -
             out = PROLOG_ENCODING.replace(&out, "${1}\"utf-8\"").into_owned();
         }
     }
-    if out.chars().any(is_bad_control) {
+    if has_bad_control(&out) {
         out.retain(|c| !is_bad_control(c));
         repair.note("control-characters");
     }
@@ -100,8 +100,11 @@ pub(crate) fn prepare(text: &str, base: Option<&Url>, repair: &mut FeedRepair) -
         out = fixed;
         repair.note("entities");
     }
+    // Namespaces are declared on the root element in practice: looking for them in the
+    // head keeps the pass cheap on large feeds.
+    let head_end = head_len(&out, 8192);
     for (from, to, what) in NAMESPACE_ALIASES {
-        if out.contains(from) {
+        if out[..head_len(&out, 8192)].contains(from) {
             out = out.replace(from, to);
             repair.note(what);
             if *what == "atom-0.3" {
@@ -125,11 +128,13 @@ pub(crate) fn prepare(text: &str, base: Option<&Url>, repair: &mut FeedRepair) -
             }
         }
     }
-    out = map_dcterms(out);
-    out = map_atom_updated_in_rss(out);
+    let head_end = head_end.min(out.len());
+    let is_atom = out[..head_len(&out, head_end)].contains("<feed");
+    out = map_dcterms(out, head_end);
+    out = map_atom_updated_in_rss(out, head_end);
     // Atom text constructs accept only text/html/xhtml; a MIME type there is read for
     // what it says (or as text) instead of failing the feed.
-    if TEXT_TYPE.is_match(&out) {
+    if is_atom && TEXT_TYPE.is_match(&out) {
         let mut changed = false;
         let fixed = TEXT_TYPE.replace_all(&out, |c: &regex::Captures| {
             let v = c[2].trim_matches(['"', '\'']).to_ascii_lowercase();
@@ -168,14 +173,25 @@ pub(crate) fn prepare(text: &str, base: Option<&Url>, repair: &mut FeedRepair) -
             repair.note("xml-base");
         }
     }
-    let non_permalink_guids = NON_PERMALINK_GUID
-        .captures_iter(&out)
-        .map(|c| c[1].trim().to_string())
-        .collect();
+    let non_permalink_guids = if out.contains("isPermaLink") {
+        NON_PERMALINK_GUID
+            .captures_iter(&out)
+            .map(|c| c[1].trim().to_string())
+            .collect()
+    } else {
+        HashSet::new()
+    };
     Prepared {
         text: out,
         non_permalink_guids,
     }
+}
+
+/// Byte scan for [`is_bad_control`] characters (the common case has none).
+fn has_bad_control(text: &str) -> bool {
+    text.bytes()
+        .any(|b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'))
+        || text.contains(['\u{FFFE}', '\u{FFFF}'])
 }
 
 /// Characters XML 1.0 forbids (C0 controls other than tab, newline, carriage return).
@@ -186,7 +202,7 @@ fn is_bad_control(c: char) -> bool {
 /// Escapes bare `&` and turns HTML named entities into numeric references, outside CDATA
 /// sections and comments. `None` when nothing needed fixing.
 fn fix_references(text: &str) -> Option<String> {
-    if !text.contains('&') {
+    if !text.contains('&') || !needs_reference_fix(text) {
         return None;
     }
     let mut out = String::with_capacity(text.len() + 64);
@@ -244,6 +260,43 @@ fn fix_references(text: &str) -> Option<String> {
     changed.then_some(out)
 }
 
+/// Whether any `&` outside CDATA and comments starts something other than a well-formed
+/// XML reference (cheap: no output is built).
+fn needs_reference_fix(text: &str) -> bool {
+    let skip_sections = text.contains("<![CDATA[") || text.contains("<!--");
+    let mut rest = text;
+    while let Some(pos) = rest.find(if skip_sections {
+        &['&', '<'][..]
+    } else {
+        &['&'][..]
+    }) {
+        rest = &rest[pos..];
+        if rest.starts_with('<') {
+            let end = if rest.starts_with("<![CDATA[") {
+                rest.find("]]>").map(|e| e + 3)
+            } else if rest.starts_with("<!--") {
+                rest.find("-->").map(|e| e + 3)
+            } else {
+                Some(1)
+            }
+            .unwrap_or(rest.len());
+            rest = &rest[end..];
+            continue;
+        }
+        let after = &rest[1..];
+        let name_len = after
+            .bytes()
+            .take(40)
+            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'#')
+            .count();
+        if after.as_bytes().get(name_len) != Some(&b';') || !is_xml_reference(&after[..name_len]) {
+            return true;
+        }
+        rest = &after[name_len + 1..];
+    }
+    false
+}
+
 fn is_xml_reference(name: &str) -> bool {
     match name.strip_prefix('#') {
         Some(num) => {
@@ -260,8 +313,11 @@ fn is_xml_reference(name: &str) -> bool {
 
 /// `dcterms:issued/created/modified` read as the Dublin Core date feed-rs knows; the
 /// modification time only when the entry has no publication time.
-fn map_dcterms(text: String) -> String {
-    let Some(prefix) = DCTERMS_PREFIX.captures(&text).map(|c| c[1].to_string()) else {
+fn map_dcterms(text: String, head_end: usize) -> String {
+    let Some(prefix) = DCTERMS_PREFIX
+        .captures(&text[..head_len(&text, head_end)])
+        .map(|c| c[1].to_string())
+    else {
         return text;
     };
     let mut out = text.replace(
@@ -286,15 +342,28 @@ fn map_dcterms(text: String) -> String {
 }
 
 /// `atom:updated` inside RSS items, read as the item's date when RSS gives none.
-fn map_atom_updated_in_rss(text: String) -> String {
-    if !text.contains("<rss") || text.contains("<pubDate") {
+fn map_atom_updated_in_rss(text: String, head_end: usize) -> String {
+    let head = &text[..head_len(&text, head_end)];
+    if !head.contains("<rss")
+        || !head.contains("http://www.w3.org/2005/Atom")
+        || text.contains("<pubDate")
+    {
         return text;
     }
-    let Some(prefix) = ATOM_PREFIX.captures(&text).map(|c| c[1].to_string()) else {
+    let Some(prefix) = ATOM_PREFIX.captures(head).map(|c| c[1].to_string()) else {
         return text;
     };
     text.replace(&format!("<{prefix}:updated>"), "<pubDate>")
         .replace(&format!("</{prefix}:updated>"), "</pubDate>")
+}
+
+/// The length of the first `max` bytes of `text`, backed off to a character boundary.
+fn head_len(text: &str, max: usize) -> usize {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    end
 }
 
 /// A truncated document cut after its last complete item or entry, with the elements left
