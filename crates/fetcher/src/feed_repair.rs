@@ -191,7 +191,8 @@ pub(crate) fn prepare(text: &str, base: Option<&Url>, repair: &mut FeedRepair) -
 fn has_bad_control(text: &str) -> bool {
     text.bytes()
         .any(|b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'))
-        || text.contains(['\u{FFFE}', '\u{FFFF}'])
+        || text.contains('\u{FFFE}')
+        || text.contains('\u{FFFF}')
 }
 
 /// Characters XML 1.0 forbids (C0 controls other than tab, newline, carriage return).
@@ -263,27 +264,27 @@ fn fix_references(text: &str) -> Option<String> {
 /// Whether any `&` outside CDATA and comments starts something other than a well-formed
 /// XML reference (cheap: no output is built).
 fn needs_reference_fix(text: &str) -> bool {
+    // Single-needle searches (memchr) rather than a char-set scan: this runs on every
+    // feed, and most have nothing to fix.
     let skip_sections = text.contains("<![CDATA[") || text.contains("<!--");
     let mut rest = text;
-    while let Some(pos) = rest.find(if skip_sections {
-        &['&', '<'][..]
-    } else {
-        &['&'][..]
-    }) {
-        rest = &rest[pos..];
-        if rest.starts_with('<') {
-            let end = if rest.starts_with("<![CDATA[") {
-                rest.find("]]>").map(|e| e + 3)
-            } else if rest.starts_with("<!--") {
-                rest.find("-->").map(|e| e + 3)
-            } else {
-                Some(1)
+    while let Some(amp) = rest.find('&') {
+        if skip_sections {
+            if let Some(sect) = rest[..amp].find("<!") {
+                let r = &rest[sect..];
+                let end = if r.starts_with("<![CDATA[") {
+                    r.find("]]>").map(|e| e + 3)
+                } else if r.starts_with("<!--") {
+                    r.find("-->").map(|e| e + 3)
+                } else {
+                    Some(2)
+                }
+                .unwrap_or(r.len());
+                rest = &r[end..];
+                continue;
             }
-            .unwrap_or(rest.len());
-            rest = &rest[end..];
-            continue;
         }
-        let after = &rest[1..];
+        let after = &rest[amp + 1..];
         let name_len = after
             .bytes()
             .take(40)

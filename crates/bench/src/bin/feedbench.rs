@@ -36,6 +36,33 @@ fn raw(bytes: &[u8]) -> Option<usize> {
         .map(|f| f.entries.len())
 }
 
+/// Of feed-rs's own entries: how many carry a date, how many titles still hold markup or
+/// entity text.
+fn raw_quality(bytes: &[u8]) -> (usize, usize) {
+    let Ok(feed) = feed_rs::parser::Builder::new()
+        .base_uri(Some(FEED_URL))
+        .build()
+        .parse(bytes)
+    else {
+        return (0, 0);
+    };
+    let dated = feed
+        .entries
+        .iter()
+        .filter(|e| e.published.or(e.updated).is_some())
+        .count();
+    let dirty = feed
+        .entries
+        .iter()
+        .filter(|e| {
+            e.title
+                .as_ref()
+                .is_some_and(|t| t.content.contains(['<', '&']))
+        })
+        .count();
+    (dated, dirty)
+}
+
 fn full(bytes: &[u8]) -> Option<usize> {
     newsriver_fetcher::parse_feed_with(bytes, FEED_URL, None)
         .ok()
@@ -93,7 +120,12 @@ fn main() -> Result<()> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        println!("{name:<28} {:>14} {:>14}", show(r), show(f));
+        let (raw_dated, raw_dirty) = raw_quality(&bytes);
+        println!(
+            "{name:<28} {:>14} {:>14}   raw: {raw_dated} dated, {raw_dirty} titles with markup/entities",
+            show(r),
+            show(f)
+        );
         raw_fail += usize::from(r.is_none());
         full_fail += usize::from(f.is_none());
         raw_items += r.unwrap_or(0);
@@ -122,6 +154,14 @@ fn main() -> Result<()> {
     println!(
         "fixtures feed-rs reads ({} feeds): feed-rs raw {r:.0} feeds/s, newsriver {f:.0} feeds/s ({:+.1}% time per feed)",
         clean.len(),
+        (r / f - 1.0) * 100.0
+    );
+    // A typical well-formed feed: 20 items.
+    let small = vec![big_feed(20)];
+    let r = rate(&small, args.seconds, raw);
+    let f = rate(&small, args.seconds, full);
+    println!(
+        "well-formed 20-item feed: feed-rs raw {r:.0} feeds/s, newsriver {f:.0} feeds/s ({:+.1}% time per feed)",
         (r / f - 1.0) * 100.0
     );
     let big = vec![big_feed(args.items)];
