@@ -310,6 +310,20 @@ mod tests {
     }
 
     #[test]
+    fn repair_is_reported() {
+        let truncated = b"<rss version=\"2.0\"><channel><title>T</title><item><link>http://x.test/1</link></item><item><link>http://x.test/2";
+        let f = parse_feed(truncated, "http://x.test/feed").unwrap();
+        assert_eq!(f.items.len(), 1);
+        assert!(f.repair.repaired());
+        assert_eq!(f.repair.dropped_entries, 1);
+        let clean = br#"<rss version="2.0"><channel><title>T</title><item><link>http://x.test/1</link></item></channel></rss>"#;
+        assert!(!parse_feed(clean, "http://x.test/feed")
+            .unwrap()
+            .repair
+            .repaired());
+    }
+
+    #[test]
     fn opml_outlines() {
         let xml = r#"<opml version="2.0"><head><title>s</title></head><body>
             <outline text="news"><outline text="a" type="rss" xmlUrl="http://a.test/rss"/></outline>

@@ -374,6 +374,20 @@ pub fn backfill_jobs(ctx: &Context, lines: &[String]) -> Result<(Vec<Job>, ListS
 mod tests {
     use super::*;
 
+    #[test]
+    fn repaired_feeds_say_so() {
+        let mut r = newsriver_fetcher::FeedRepair::default();
+        assert_eq!(poll_status(&r), "ok");
+        r.repairs = vec!["charset", "truncated"];
+        r.dropped_entries = 1;
+        assert_eq!(
+            poll_status(&r),
+            "repaired (charset, truncated; 1 entry dropped)"
+        );
+        r.dropped_entries = 2;
+        assert!(poll_status(&r).ends_with("2 entries dropped)"));
+    }
+
     fn cfg() -> PollConfig {
         PollConfig {
             interval_secs: 900,
