@@ -88,10 +88,12 @@ eval-cv: deps
 	    --classifier $(EVAL_OUT)/set-folds/without-$$s.json | sed "s/newsriver /trained without $$s:/"; \
 	done
 
-## Feed polling at scale: 10,000 local feeds polled by the daemon (feeds/s, CPU, RSS).
+## Feed polling at scale: 10,000 local feeds polled by the daemon (feeds/s, CPU, RSS);
+## feed parsing: feeds/s over the wild-feed fixtures, items/s over a 10,000-item feed.
 bench-feeds: deps
 	$(CARGO) build --release --locked -p newsriver -p newsriver-bench
 	$${CARGO_TARGET_DIR:-target}/release/feedscale --feeds 10000
+	$${CARGO_TARGET_DIR:-target}/release/feedbench
 
 ## Stripper on hostile input: 20 MB page, 100k nesting, binary, malformed (time, peak RSS).
 bench-stress: deps

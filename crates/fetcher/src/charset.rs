@@ -65,6 +65,116 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>) -> (String, &'static Enc
     (text.into_owned(), enc)
 }
 
+/// How a feed's bytes were decoded.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct FeedText {
+    pub encoding: &'static Encoding,
+    /// The bytes were not valid in the encoding the feed declared (or XML's default), so a
+    /// fallback was used.
+    pub repaired: bool,
+}
+
+/// Decodes feed bytes: BOM, then the HTTP charset, then the XML prolog, then XML's default
+/// (UTF-8); UTF-16/32 without a BOM are recognised by their `<?` pattern. Valid multi-byte
+/// UTF-8 under another label is UTF-8 (the page rule). Bytes invalid in the chosen encoding
+/// fall back as feedparser does: UTF-8, then windows-1252 (which decodes every byte).
+pub(crate) fn decode_feed(bytes: &[u8], content_type: Option<&str>) -> (String, FeedText) {
+    if let Some((enc, bom_len)) = Encoding::for_bom(bytes) {
+        let (text, _) = enc.decode_without_bom_handling(&bytes[bom_len..]);
+        let repaired = text.contains('\u{FFFD}');
+        return (
+            text.into_owned(),
+            FeedText {
+                encoding: enc,
+                repaired,
+            },
+        );
+    }
+    if let Some(text) = decode_utf32(bytes) {
+        return (
+            text,
+            FeedText {
+                encoding: UTF_8,
+                repaired: false,
+            },
+        );
+    }
+    let sniffed = match bytes {
+        [0, b'<', 0, _, ..] => Some(encoding_rs::UTF_16BE),
+        [b'<', 0, _, 0, ..] => Some(encoding_rs::UTF_16LE),
+        _ => None,
+    };
+    if let Some(enc) = sniffed {
+        let (text, _) = enc.decode_without_bom_handling(bytes);
+        let repaired = text.contains('\u{FFFD}');
+        return (
+            text.into_owned(),
+            FeedText {
+                encoding: enc,
+                repaired,
+            },
+        );
+    }
+    let declared = content_type
+        .and_then(charset_from_content_type)
+        .or_else(|| {
+            let head = &bytes[..bytes.len().min(4096)];
+            XML_ENCODING
+                .captures(head)
+                .and_then(|c| Encoding::for_label(&c[1]))
+        })
+        // A UTF-16 label on bytes that are not UTF-16 (checked above) is a lie.
+        .map(|e| if e.output_encoding() != e { UTF_8 } else { e })
+        .unwrap_or(UTF_8);
+    let declared = if declared != UTF_8 && is_multibyte_utf8(bytes) {
+        UTF_8
+    } else {
+        declared
+    };
+    for enc in [declared, UTF_8, encoding_rs::WINDOWS_1252] {
+        if let Some(text) = enc.decode_without_bom_handling_and_without_replacement(bytes) {
+            return (
+                text.into_owned(),
+                FeedText {
+                    encoding: enc,
+                    repaired: enc != declared,
+                },
+            );
+        }
+    }
+    // windows-1252 maps every byte, so this is not reached; decode lossily to be total.
+    let (text, _) = declared.decode_without_bom_handling(bytes);
+    (
+        text.into_owned(),
+        FeedText {
+            encoding: declared,
+            repaired: true,
+        },
+    )
+}
+
+/// UTF-32 (either byte order) is not in the Encoding Standard, so encoding_rs lacks it;
+/// it is recognised by its BOM or its `<` pattern and decoded by hand.
+fn decode_utf32(bytes: &[u8]) -> Option<String> {
+    let (be, skip) = match bytes {
+        [0, 0, 0xFE, 0xFF, ..] => (true, 4),
+        [0xFF, 0xFE, 0, 0, ..] => (false, 4),
+        [0, 0, 0, b'<', ..] => (true, 0),
+        [b'<', 0, 0, 0, ..] => (false, 0),
+        _ => return None,
+    };
+    let chars = bytes[skip..].chunks_exact(4).map(|c| {
+        let arr = [c[0], c[1], c[2], c[3]];
+        let n = if be {
+            u32::from_be_bytes(arr)
+        } else {
+            u32::from_le_bytes(arr)
+        };
+        char::from_u32(n).unwrap_or('\u{FFFD}')
+    });
+    Some(chars.collect())
+}
+
 /// Valid UTF-8 with at least one non-ASCII character.
 fn is_multibyte_utf8(bytes: &[u8]) -> bool {
     !bytes.is_ascii() && std::str::from_utf8(bytes).is_ok()
@@ -148,5 +258,34 @@ mod tests {
         let mut page = b"<meta charset=\"iso-2022-jp\">".to_vec();
         page.extend(jis);
         assert!(decode(&page, None).0.contains("日本語"));
+    }
+
+    #[test]
+    fn feed_fallbacks() {
+        // windows-1252 curly quotes in a feed labelled UTF-8.
+        let bytes = b"<?xml version=\"1.0\" encoding=\"utf-8\"?><t>\x93q\x94</t>";
+        let (text, how) = decode_feed(bytes, None);
+        assert!(text.contains("\u{201C}q\u{201D}"));
+        assert!(how.repaired);
+        // UTF-8 under a latin-1 label.
+        let doc = "<?xml version=\"1.0\" encoding=\"iso-8859-1\"?><t>Café</t>";
+        let (text, how) = decode_feed(doc.as_bytes(), None);
+        assert!(text.contains("Café") && !how.repaired);
+        // Header charset when the prolog says nothing.
+        let mut bytes = b"<t>".to_vec();
+        bytes.extend(encoding_rs::KOI8_R.encode("Привет").0.iter());
+        let (text, _) = decode_feed(&bytes, Some("application/rss+xml; charset=koi8-r"));
+        assert!(text.contains("Привет"));
+        // UTF-16 and UTF-32 without BOM.
+        let utf16: Vec<u8> = "<?xml version=\"1.0\"?><t>é</t>"
+            .encode_utf16()
+            .flat_map(|u| u.to_le_bytes())
+            .collect();
+        assert!(decode_feed(&utf16, None).0.contains("<t>é</t>"));
+        let utf32: Vec<u8> = "<t>é</t>"
+            .chars()
+            .flat_map(|c| (c as u32).to_be_bytes())
+            .collect();
+        assert_eq!(decode_feed(&utf32, None).0, "<t>é</t>");
     }
 }

@@ -1,12 +1,16 @@
 //! Feed parsing (RSS 0.9x/1.0/2.0, Atom, JSON Feed via feed-rs) and OPML subscription lists.
 
+use std::collections::HashSet;
 use std::sync::LazyLock;
 
+use feed_rs::parser::{ParseErrorKind, ParseFeedError};
 use newsriver_model::ItemHints;
 use regex::bytes::Regex;
 use url::Url;
 
-use crate::FetchError;
+pub use crate::feed_date::parse_feed_date;
+pub use crate::feed_repair::FeedRepair;
+use crate::{charset, feed_repair, FetchError};
 
 /// One entry of a feed, reduced to what the pipeline needs.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,47 +28,96 @@ pub struct ParsedFeed {
     pub items: Vec<FeedItem>,
     /// RSS `<ttl>` in minutes, when given.
     pub ttl_minutes: Option<u32>,
+    /// What the recovery pass had to change to read the feed.
+    pub repair: FeedRepair,
 }
 
 /// Parses a feed document; relative links resolve against `feed_url`.
 pub fn parse_feed(bytes: &[u8], feed_url: &str) -> Result<ParsedFeed, FetchError> {
+    parse_feed_with(bytes, feed_url, None)
+}
+
+/// Parses a feed document with its HTTP Content-Type (for the charset): decodes it, runs the
+/// recovery pass, parses with feed-rs, and reduces the entries (link choice, clean titles,
+/// lenient dates).
+pub fn parse_feed_with(
+    bytes: &[u8],
+    feed_url: &str,
+    content_type: Option<&str>,
+) -> Result<ParsedFeed, FetchError> {
+    let mut repair = FeedRepair::default();
+    let (text, how) = charset::decode_feed(bytes, content_type);
+    if how.repaired {
+        repair.note("charset");
+    }
+    let base = Url::parse(feed_url).ok();
+    let is_json = text.trim_start().starts_with('{');
+    let (doc, non_permalinks) = if is_json {
+        (text, HashSet::new())
+    } else {
+        let p = feed_repair::prepare(&text, base.as_ref(), &mut repair);
+        (p.text, p.non_permalink_guids)
+    };
     let parse = |b: &[u8]| {
         feed_rs::parser::Builder::new()
             .base_uri(Some(feed_url))
+            .timestamp_parser(parse_feed_date)
             .build()
             .parse(b)
     };
-    let feed = match parse(bytes) {
-        Ok(feed) => feed,
-        // feed-rs dispatches RSS on the version attribute; feeds in the wild omit it or
-        // invent one ("2.0.1", "2"). Read those as RSS 2.0, the superset of the others.
-        Err(first) => match with_rss_version_2(bytes) {
-            Some(fixed) => parse(&fixed).map_err(|_| first),
-            None => Err(first),
+    let mut errors = Vec::new();
+    let mut feed = None;
+    for attempt in 0..3 {
+        let candidate: Option<std::borrow::Cow<[u8]>> = match attempt {
+            0 => Some(doc.as_bytes().into()),
+            // feed-rs dispatches RSS on the version attribute; feeds in the wild omit it
+            // or invent one ("2.0.1", "2"). Read those as RSS 2.0, the superset.
+            1 => with_rss_version_2(doc.as_bytes()).map(Into::into),
+            // A truncated download keeps its complete entries.
+            _ if is_json => None,
+            _ => feed_repair::truncate_to_complete(&doc).and_then(|(cut, dropped)| {
+                repair.note("truncated");
+                repair.dropped_entries += dropped;
+                with_rss_version_2(cut.as_bytes())
+                    .or(Some(cut.into_bytes()))
+                    .map(Into::into)
+            }),
+        };
+        let Some(candidate) = candidate else { continue };
+        match parse(&candidate) {
+            Ok(f) => {
+                feed = Some(f);
+                break;
+            }
+            Err(e) => errors.push(e),
         }
-        .map_err(|e| FetchError::Feed {
-            url: feed_url.to_string(),
-            reason: e.to_string(),
-        })?,
-    };
-    let base = Url::parse(feed_url).ok();
-    let mut items = Vec::new();
-    for entry in feed.entries {
-        let link = entry
-            .links
+    }
+    let Some(feed) = feed else {
+        // "no root element" from a retry hides the error that says what is wrong.
+        let reason = errors
             .iter()
-            .find(|l| matches!(l.rel.as_deref(), None | Some("alternate")))
-            .or_else(|| entry.links.first())
-            .map(|l| l.href.clone())
-            // RSS items with only a permalink guid.
-            .or_else(|| entry.id.starts_with("http").then(|| entry.id.clone()));
-        let Some(link) = link else {
+            .find(|e| !matches!(e, ParseFeedError::ParseError(ParseErrorKind::NoFeedRoot)))
+            .or(errors.first())
+            .map(|e| e.to_string())
+            .unwrap_or_else(|| "empty document".into());
+        return Err(FetchError::Feed {
+            url: feed_url.to_string(),
+            reason,
+        });
+    };
+    let mut items = Vec::new();
+    let own = Url::parse(feed_url).ok();
+    let own = own.as_ref();
+    for entry in feed.entries {
+        let link = choose_link(&entry.links, base.as_ref(), own).or_else(|| {
+            // An RSS guid is a permalink unless it says otherwise.
+            (!non_permalinks.contains(entry.id.trim()))
+                .then(|| absolute_http(entry.id.trim(), base.as_ref(), own))
+                .flatten()
+        });
+        let Some(url) = link else {
             tracing::debug!(feed = feed_url, id = %entry.id, "feed entry has no link; skipped");
             continue;
-        };
-        let url = match &base {
-            Some(b) => b.join(link.trim()).map(|u| u.to_string()).unwrap_or(link),
-            None => link,
         };
         let guid = if entry.id.is_empty() {
             url.clone()
@@ -75,10 +128,7 @@ pub fn parse_feed(bytes: &[u8], feed_url: &str) -> Result<ParsedFeed, FetchError
             url,
             guid,
             hints: ItemHints {
-                title: entry
-                    .title
-                    .map(|t| t.content.trim().to_string())
-                    .filter(|t| !t.is_empty()),
+                title: entry.title.and_then(|t| clean_title(&t.content)),
                 published_at: entry.published.or(entry.updated),
                 authors: entry
                     .authors
@@ -89,11 +139,81 @@ pub fn parse_feed(bytes: &[u8], feed_url: &str) -> Result<ParsedFeed, FetchError
             },
         });
     }
+    if repair.repaired() {
+        tracing::info!(feed = feed_url, repairs = ?repair.repairs, dropped = repair.dropped_entries, "feed repaired");
+    }
     Ok(ParsedFeed {
-        title: feed.title.map(|t| t.content.trim().to_string()),
+        title: feed.title.and_then(|t| clean_title(&t.content)),
         items,
         ttl_minutes: feed.ttl,
+        repair,
     })
+}
+
+/// The article link: an alternate (or rel-less) link, text/html before other types; never
+/// enclosure, license, self, edit, related, via or any other relation; never the feed itself.
+fn choose_link(
+    links: &[feed_rs::model::Link],
+    base: Option<&Url>,
+    own: Option<&Url>,
+) -> Option<String> {
+    links
+        .iter()
+        .filter(|l| {
+            l.rel
+                .as_deref()
+                .map(|r| r.trim().eq_ignore_ascii_case("alternate") || r.trim().is_empty())
+                .unwrap_or(true)
+        })
+        .filter_map(|l| {
+            let url = absolute_http(&l.href, base, own)?;
+            let html = l.media_type.as_deref().is_none_or(|t| {
+                let t = t.trim().to_ascii_lowercase();
+                t.is_empty() || t.starts_with("text/html") || t.starts_with("application/xhtml")
+            });
+            Some((!html, url))
+        })
+        .min_by_key(|(not_html, _)| *not_html)
+        .map(|(_, url)| url)
+}
+
+/// `href` as an absolute http(s) URL (schemes compared case-insensitively by the URL
+/// parser), unless it is blank or the feed's own URL.
+fn absolute_http(href: &str, base: Option<&Url>, own: Option<&Url>) -> Option<String> {
+    let href = href.trim();
+    if href.is_empty() {
+        return None;
+    }
+    let url = match base {
+        Some(b) => b.join(href).ok()?,
+        None => Url::parse(href).ok()?,
+    };
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return None;
+    }
+    if own == Some(&url) {
+        return None;
+    }
+    Some(url.to_string())
+}
+
+static TAG: LazyLock<regex::Regex> =
+    LazyLock::new(|| regex::Regex::new(r"</?[A-Za-z!][^>]*>").expect("tag pattern is valid"));
+
+/// A title as plain text: markup removed, entities decoded (also when escaped twice),
+/// whitespace collapsed.
+fn clean_title(raw: &str) -> Option<String> {
+    let mut t = std::borrow::Cow::Borrowed(raw);
+    for _ in 0..2 {
+        if t.contains('<') {
+            t = TAG.replace_all(&t, " ").into_owned().into();
+        }
+        if t.contains('&') {
+            t = html_escape::decode_html_entities(&t).into_owned().into();
+        }
+    }
+    let t = t.split_whitespace().collect::<Vec<_>>().join(" ");
+    (!t.is_empty()).then_some(t)
 }
 
 static RSS_ROOT: LazyLock<Regex> = LazyLock::new(|| {
@@ -187,6 +307,20 @@ mod tests {
             parse_feed(b"<html>not a feed", "http://x"),
             Err(FetchError::Feed { .. })
         ));
+    }
+
+    #[test]
+    fn repair_is_reported() {
+        let truncated = b"<rss version=\"2.0\"><channel><title>T</title><item><link>http://x.test/1</link></item><item><link>http://x.test/2";
+        let f = parse_feed(truncated, "http://x.test/feed").unwrap();
+        assert_eq!(f.items.len(), 1);
+        assert!(f.repair.repaired());
+        assert_eq!(f.repair.dropped_entries, 1);
+        let clean = br#"<rss version="2.0"><channel><title>T</title><item><link>http://x.test/1</link></item></channel></rss>"#;
+        assert!(!parse_feed(clean, "http://x.test/feed")
+            .unwrap()
+            .repair
+            .repaired());
     }
 
     #[test]

@@ -4,6 +4,8 @@
 
 mod charset;
 mod feed;
+mod feed_date;
+mod feed_repair;
 mod guard;
 mod robots;
 
@@ -23,7 +25,9 @@ use tokio::time::Instant;
 use url::Url;
 
 pub use charset::{charset_from_content_type, decode};
-pub use feed::{parse_feed, parse_opml, FeedItem, ParsedFeed};
+pub use feed::{
+    parse_feed, parse_feed_date, parse_feed_with, parse_opml, FeedItem, FeedRepair, ParsedFeed,
+};
 pub use guard::is_public;
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
@@ -513,7 +517,8 @@ impl Fetcher {
                 max_age,
             });
         }
-        let feed = parse_feed(&resp.body, &resp.final_url)?;
+        let content_type = header(CONTENT_TYPE);
+        let feed = parse_feed_with(&resp.body, &resp.final_url, content_type.as_deref())?;
         Ok(FeedPoll {
             feed: Some(feed),
             validators: Validators {

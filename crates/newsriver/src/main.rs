@@ -497,10 +497,13 @@ fn cmd_feeds(config: Config) -> Result<ExitCode> {
         "status", "last success", "next poll", "errors"
     );
     for f in store.feeds()? {
-        let status = if f.retired {
-            "retired"
-        } else {
-            f.last_status.as_deref().unwrap_or("never")
+        let full_status = f.last_status.as_deref().unwrap_or("never");
+        // `repaired (charset, truncated; 1 entry dropped)`: the word in the column, the
+        // details on the line below.
+        let (status, repair) = match full_status.split_once(" (") {
+            _ if f.retired => ("retired", None),
+            Some((word, details)) => (word, Some(details.trim_end_matches(')'))),
+            None => (full_status, None),
         };
         let moved = f
             .fetch_url
@@ -516,6 +519,7 @@ fn cmd_feeds(config: Config) -> Result<ExitCode> {
             f.url,
             moved,
             f.last_error
+                .or(repair.map(str::to_string))
                 .map(|e| format!("\n{:>63}{e}", ""))
                 .unwrap_or_default()
         );

@@ -212,6 +212,29 @@ fn jittered(cfg: &PollConfig, secs: u64) -> chrono::Duration {
     chrono::Duration::seconds((secs as f64 * factor).round() as i64)
 }
 
+/// The status of a feed that parsed: `ok`, or `repaired (what; N entries dropped)` when
+/// the recovery pass had to change it (kept in the status text, which the store already
+/// has, rather than in new columns).
+fn poll_status(repair: &newsriver_fetcher::FeedRepair) -> String {
+    if !repair.repaired() {
+        return "ok".into();
+    }
+    let mut s = format!("repaired ({}", repair.repairs.join(", "));
+    if repair.dropped_entries > 0 {
+        let plural = if repair.dropped_entries == 1 {
+            "y"
+        } else {
+            "ies"
+        };
+        s.push_str(&format!(
+            "; {} entr{plural} dropped",
+            repair.dropped_entries
+        ));
+    }
+    s.push(')');
+    s
+}
+
 /// Stores the outcome of one poll; returns how many new items it accepted.
 fn record_poll(
     ctx: &Context,
@@ -240,7 +263,7 @@ fn record_poll(
             match poll.feed {
                 None => feed.last_status = Some("not_modified".into()),
                 Some(parsed) => {
-                    feed.last_status = Some("ok".into());
+                    feed.last_status = Some(poll_status(&parsed.repair));
                     feed.title = parsed.title.clone();
                     floor = floor.max(parsed.ttl_minutes.map(|m| u64::from(m) * 60).unwrap_or(0));
                     for item in parsed.items {
@@ -350,6 +373,20 @@ pub fn backfill_jobs(ctx: &Context, lines: &[String]) -> Result<(Vec<Job>, ListS
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repaired_feeds_say_so() {
+        let mut r = newsriver_fetcher::FeedRepair::default();
+        assert_eq!(poll_status(&r), "ok");
+        r.repairs = vec!["charset", "truncated"];
+        r.dropped_entries = 1;
+        assert_eq!(
+            poll_status(&r),
+            "repaired (charset, truncated; 1 entry dropped)"
+        );
+        r.dropped_entries = 2;
+        assert!(poll_status(&r).ends_with("2 entries dropped)"));
+    }
 
     fn cfg() -> PollConfig {
         PollConfig {
