@@ -488,14 +488,31 @@ fn cmd_feeds(config: Config) -> Result<ExitCode> {
     }
     let store = Store::open_read_only(path)
         .with_context(|| format!("opening state database {}", path.display()))?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match write_feeds(&store, &mut out).and_then(|()| Ok(std::io::Write::flush(&mut out)?)) {
+        // `newsriver feeds | head`: the reader has what it wanted.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => Err(e),
+        Ok(()) => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// The feed table and the work counts of `newsriver feeds`.
+fn write_feeds(store: &Store, out: &mut impl std::io::Write) -> Result<()> {
     let fmt = |t: Option<chrono::DateTime<chrono::Utc>>| {
         t.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
             .unwrap_or_else(|| "-".into())
     };
-    println!(
+    writeln!(
+        out,
         "{:<12} {:<20} {:<20} {:>6}  url / last error",
         "status", "last success", "next poll", "errors"
-    );
+    )?;
     for f in store.feeds()? {
         let full_status = f.last_status.as_deref().unwrap_or("never");
         // `repaired (charset, truncated; 1 entry dropped)`: the word in the column, the
@@ -510,7 +527,8 @@ fn cmd_feeds(config: Config) -> Result<ExitCode> {
             .as_deref()
             .map(|u| format!(" (moved to {u})"))
             .unwrap_or_default();
-        println!(
+        writeln!(
+            out,
             "{:<12} {:<20} {:<20} {:>6}  {}{}{}",
             status,
             fmt(f.last_success_at),
@@ -522,16 +540,20 @@ fn cmd_feeds(config: Config) -> Result<ExitCode> {
                 .or(repair.map(str::to_string))
                 .map(|e| format!("\n{:>63}{e}", ""))
                 .unwrap_or_default()
-        );
+        )?;
     }
     let (published, duplicates, failed) = store.outcome_counts()?;
-    println!(
+    writeln!(
+        out,
         "\narticles pending: {}; URLs seen (a page can have a listed and a canonical URL): \
          {published} published, {duplicates} duplicate, {failed} given up",
         store.pending_count()?
-    );
+    )?;
     for (url, attempts, error) in store.retrying(10)? {
-        println!("  retrying ({attempts} failed attempts) {url}: {error}");
+        writeln!(
+            out,
+            "  retrying ({attempts} failed attempts) {url}: {error}"
+        )?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
