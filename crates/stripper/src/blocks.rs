@@ -148,7 +148,8 @@ struct Open {
 /// Text without the comment delimiters broken templates leave in it (a `-->` after a
 /// comment that was never opened, a `<!--` inside a text node): they are not words.
 fn without_comment_marks(t: &str) -> std::borrow::Cow<'_, str> {
-    if !t.contains("-->") && !t.contains("<!--") && !t.contains("--!>") {
+    // Every delimiter holds "--": one scan decides for nearly every text node.
+    if memchr::memmem::find(t.as_bytes(), b"--").is_none() {
         return std::borrow::Cow::Borrowed(t);
     }
     std::borrow::Cow::Owned(

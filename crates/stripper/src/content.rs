@@ -7,7 +7,7 @@
 //! like and where it sits. The kept blocks are rendered to paragraphs, and chrome lines
 //! inside them (read-more lines, tag lists, comment-form fine print) are dropped.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 
 use crate::blocks::{Block, BlockKind, Elem, ElementInfo, Linearized};
 use crate::{features, model, rules};
@@ -323,7 +323,7 @@ pub(crate) fn render(
     let title_key = title.map(normalize_for_compare);
     let mut out: Vec<String> = Vec::new();
     let mut body_chars = 0usize;
-    let mut seen: HashSet<String> = HashSet::new();
+    let mut seen: HashSet<String> = HashSet::default();
     for ((block, kept), in_container) in lin.blocks.iter().zip(keep).zip(container) {
         if !kept {
             // Inside the container the heuristics chose, a line that announces the end of

@@ -5,7 +5,7 @@
 //! [`NAMES`] fixes the order; the training script reads it from the exported rows and the
 //! model file records it, so a model trained on another layout is refused (see `model`).
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 
 use crate::blocks::{Block, BlockKind, Elem, Linearized};
 use crate::content::{self, Opinions, PageHints};

@@ -35,10 +35,10 @@ struct TokenFacts {
     groups: u16,
 }
 
-static TOKEN_FACTS: LazyLock<std::collections::HashMap<&'static str, TokenFacts>> =
+static TOKEN_FACTS: LazyLock<rustc_hash::FxHashMap<&'static str, TokenFacts>> =
     LazyLock::new(|| {
-        let mut m: std::collections::HashMap<&'static str, TokenFacts> =
-            std::collections::HashMap::new();
+        let mut m: rustc_hash::FxHashMap<&'static str, TokenFacts> =
+            rustc_hash::FxHashMap::default();
         let mut mark = |words: &[&'static str], f: &dyn Fn(&mut TokenFacts)| {
             for w in words {
                 f(m.entry(w).or_default());
