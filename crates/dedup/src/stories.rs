@@ -6,7 +6,7 @@
 //! words every article uses weigh nothing). It joins the most similar recent story when
 //! the cosine similarity to the story's centroid reaches the threshold, else starts one.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::normalize::{for_each_token, Token};
 
@@ -18,6 +18,12 @@ const LEAD_WORDS: usize = 120;
 const IDF_PRIOR_DOCS: f32 = 100.0;
 /// Terms kept per article vector and per story centroid.
 const TOP_TERMS: usize = 40;
+/// Stories examined per term of a new article, the most recently active first. A term
+/// that many active stories share (templated news: weather, markets, results written
+/// from a few hundred words) has a low IDF and cannot tell them apart; walking all its
+/// stories made each article cost time in proportion to the window, and a burst the
+/// square. A story still active is reached through its rarer terms.
+const POSTINGS_PER_TERM: usize = 16;
 
 #[derive(Debug, Clone)]
 pub struct StoryConfig {
@@ -82,7 +88,12 @@ pub struct StoryIndex {
     docs: u32,
     df: HashMap<u64, u32>,
     stories: Vec<Story>,
-    by_term: HashMap<u64, Vec<usize>>,
+    /// Story positions by id, for [`StoryIndex::restore`].
+    by_id: HashMap<String, usize>,
+    /// Per term, the stories whose centroid held it, in the order they were last active
+    /// (a story is appended again when it takes an article, so older entries of it are
+    /// stale and skipped); cut to the most recent entries when it grows.
+    by_term: HashMap<u64, Vec<u32>>,
 }
 
 fn term_key(word: &str) -> u64 {
@@ -91,7 +102,7 @@ fn term_key(word: &str) -> u64 {
 
 /// Term counts of an article: title twice, lead once, numbers once more.
 fn term_counts(title: &str, text: &str) -> HashMap<u64, f32> {
-    let mut counts: HashMap<u64, f32> = HashMap::new();
+    let mut counts: HashMap<u64, f32> = HashMap::default();
     let mut add = |w: &str, weight: f32| {
         // Single letters and one-digit numbers carry no event.
         if w.chars().count() < 2 {
@@ -127,7 +138,7 @@ fn top_normalized(mut v: Vec<(u64, f32)>) -> HashMap<u64, f32> {
     v.truncate(TOP_TERMS);
     let norm = v.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
     if norm == 0.0 {
-        return HashMap::new();
+        return HashMap::default();
     }
     v.into_iter().map(|(k, w)| (k, w / norm)).collect()
 }
@@ -137,9 +148,10 @@ impl StoryIndex {
         Self {
             config,
             docs: 0,
-            df: HashMap::new(),
+            df: HashMap::default(),
             stories: Vec::new(),
-            by_term: HashMap::new(),
+            by_id: HashMap::default(),
+            by_term: HashMap::default(),
         }
     }
 
@@ -165,22 +177,37 @@ impl StoryIndex {
             .collect();
         let vector = top_normalized(weighted);
 
-        let mut scores: HashMap<usize, f32> = HashMap::new();
-        for (k, w) in &vector {
-            for &s in self.by_term.get(k).map(Vec::as_slice).unwrap_or_default() {
+        // Per story: the similarity so far, and the last term that counted (a story can
+        // appear more than once in one term's list).
+        let mut scores: rustc_hash::FxHashMap<usize, (f32, usize)> = Default::default();
+        let window = self.config.window_secs;
+        for (j, (k, w)) in vector.iter().enumerate() {
+            let list = self.by_term.get(k).map(Vec::as_slice).unwrap_or_default();
+            let mut examined = 0;
+            for &s in list.iter().rev() {
+                if examined == POSTINGS_PER_TERM {
+                    break;
+                }
+                let s = s as usize;
+                let entry = scores.entry(s).or_insert((0.0, usize::MAX));
+                if entry.1 == j {
+                    continue;
+                }
+                entry.1 = j;
+                examined += 1;
                 let story = &self.stories[s];
                 // Articles arrive out of order (backfills): the window extends both ways.
-                let window = self.config.window_secs;
                 if at < story.first_at - window || at > story.last_at + window {
                     continue;
                 }
                 if let Some(cw) = story.centroid.get(k) {
-                    *scores.entry(s).or_default() += w * cw;
+                    entry.0 += w * cw;
                 }
             }
         }
         let best = scores
             .into_iter()
+            .map(|(s, (sim, _))| (s, sim))
             .filter(|(_, sim)| *sim >= self.config.threshold)
             .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
         let s = match best {
@@ -199,12 +226,14 @@ impl StoryIndex {
     fn new_story(&mut self, id: &str, at: i64) -> usize {
         self.stories.push(Story {
             id: id.to_string(),
-            centroid: HashMap::new(),
+            centroid: HashMap::default(),
             members: 0,
             first_at: at,
             last_at: at,
         });
-        self.stories.len() - 1
+        let s = self.stories.len() - 1;
+        self.by_id.insert(id.to_string(), s);
+        s
     }
 
     /// Puts back an article remembered from an earlier run (in the order they were
@@ -214,8 +243,8 @@ impl StoryIndex {
         for (k, _) in terms {
             *self.df.entry(*k).or_default() += 1;
         }
-        let s = match self.stories.iter().rposition(|st| st.id == story_id) {
-            Some(s) => s,
+        let s = match self.by_id.get(story_id) {
+            Some(&s) => s,
             None => self.new_story(story_id, at),
         };
         let vector: HashMap<u64, f32> = terms.iter().copied().collect();
@@ -235,10 +264,15 @@ impl StoryIndex {
         story.members += 1;
         story.first_at = story.first_at.min(at);
         story.last_at = story.last_at.max(at);
+        let id = u32::try_from(s).unwrap_or(u32::MAX);
         for k in story.centroid.keys() {
             let list = self.by_term.entry(*k).or_default();
-            if list.last() != Some(&s) && !list.contains(&s) {
-                list.push(s);
+            if list.last() != Some(&id) {
+                list.push(id);
+            }
+            // Amortized: cut to the most recent entries once it holds twice as many.
+            if list.len() > 2 * POSTINGS_PER_TERM {
+                list.drain(..list.len() - POSTINGS_PER_TERM);
             }
         }
     }

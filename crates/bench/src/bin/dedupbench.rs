@@ -4,7 +4,7 @@
 //! the same pairs, and the index's memory and lookup time at a million articles.
 //!
 //!     cargo run --release -p newsriver-bench --bin dedupbench -- [--data DIR] [--docs N]
-//!         [--index-size N]
+//!         [--index-size N] [--stories N]
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -45,6 +45,12 @@ struct Args {
     /// With --store-size: articles per transaction (the daemon records up to 512).
     #[arg(long, default_value_t = 512)]
     store_batch: usize,
+    /// Instead of the other measurements, run the whole dedup stage (fingerprint, lookup,
+    /// insert, story assignment) over this many 1 KB articles spread over the 72-hour
+    /// story window, for the AEB vocabulary, the Arabic seed vocabulary and a 200-word
+    /// one (templated news); per-article median and p99 in the first and last tenth.
+    #[arg(long, default_value_t = 0)]
+    stories: usize,
 }
 
 fn rss_mb() -> f64 {
@@ -125,6 +131,30 @@ fn main() -> Result<()> {
     }
     if args.store_size > 0 {
         return store_verification(&vocabulary, &args, &mut rng);
+    }
+    if args.stories > 0 {
+        let seed_words = seed_vocabulary(&args.seeds);
+        let arabic: Vec<&str> = seed_words.iter().map(String::as_str).collect();
+        // The 200 most frequent words of the AEB texts: what templated reports share.
+        let mut freq: HashMap<&str, usize> = HashMap::new();
+        for w in &corpus {
+            *freq.entry(w).or_default() += 1;
+        }
+        let mut common: Vec<(&str, usize)> = freq.into_iter().collect();
+        common.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let small: Vec<&str> = common.iter().take(200).map(|(w, _)| *w).collect();
+        for (label, vocab) in [
+            ("200-word vocabulary", &small),
+            ("AEB vocabulary", &vocabulary),
+            ("Arabic seed vocabulary", &arabic),
+        ] {
+            if vocab.is_empty() {
+                println!("dedup stage with stories, {label}: skipped (no words)");
+                continue;
+            }
+            stage_with_stories(label, vocab, &args, &mut rng);
+        }
+        return Ok(());
     }
 
     // Throughput: synthetic 5 KB articles of words drawn from the corpus vocabulary, in
@@ -365,6 +395,50 @@ fn seed_vocabulary(dir: &std::path::Path) -> Vec<String> {
 }
 
 /// Fingerprint + lookup + insert of every doc into one index, as the dedup stage does.
+/// The dedup stage as the daemon runs it, stories included, over `args.stories` articles
+/// generated on the fly and spread over the story window (so all of them are active).
+fn stage_with_stories(label: &str, vocab: &[&str], args: &Args, rng: &mut Rng) {
+    let n = args.stories;
+    let config = newsriver_dedup::StoryConfig::default();
+    let window = config.window_secs;
+    let mut stories = newsriver_dedup::StoryIndex::new(config);
+    let mut deduper = Deduper::new(DedupConfig {
+        near_threshold: args.threshold,
+        ..DedupConfig::default()
+    });
+    let tenth = (n / 10).max(1);
+    let (mut first, mut last) = (Vec::with_capacity(tenth), Vec::with_capacity(tenth));
+    let mut busy = 0.0f64;
+    let start = 1_700_000_000i64;
+    for i in 0..n {
+        let title = random_text(vocab, 60, 60, rng);
+        let text = random_text(vocab, 1024, 60, rng);
+        let at = start + (i as i64 * window) / n as i64;
+        let url = format!("https://site{}.test/article/{i}", i % 500);
+        let t = Instant::now();
+        let fp = Fingerprint::new(&url, &text);
+        if deduper.find(&fp, &mut NoStore).is_none() {
+            let id = format!("{i:032x}");
+            deduper.insert(&id, &id, &fp);
+            std::hint::black_box(stories.assign(&id, &title, &text, at));
+        }
+        let us = t.elapsed().as_secs_f64() * 1e6;
+        busy += us;
+        if i < tenth {
+            first.push(us);
+        } else if i >= n - tenth {
+            last.push(us);
+        }
+    }
+    let (f50, f99, _) = spread(&mut first);
+    let (l50, l99, _) = spread(&mut last);
+    println!(
+        "dedup stage with stories, {label}: {n} articles of 1 KB in one 72 h window, {} stories: {:.0} articles/s; per article median / p99: first tenth {f50:.1} / {f99:.1} us, last tenth {l50:.1} / {l99:.1} us",
+        stories.stories(),
+        n as f64 / (busy / 1e6),
+    );
+}
+
 fn throughput(label: &str, docs: &[String], args: &Args) {
     let t = Instant::now();
     let n = docs.len().min(20_000);
