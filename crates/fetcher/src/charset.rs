@@ -33,18 +33,7 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>) -> (String, &'static Enc
         let (text, _) = enc.decode_without_bom_handling(&bytes[bom_len..]);
         return (text.into_owned(), enc);
     }
-    let declared = content_type
-        .and_then(charset_from_content_type)
-        .or_else(|| {
-            let head = &bytes[..bytes.len().min(4096)];
-            XML_ENCODING
-                .captures(head)
-                .or_else(|| META_CHARSET.captures(head))
-                .and_then(|c| Encoding::for_label(&c[1]))
-        })
-        // UTF-16 labels inside an ASCII-compatible document are lies (HTML spec).
-        .map(|e| if e.output_encoding() != e { UTF_8 } else { e });
-    let enc = match declared {
+    let enc = match declared_encoding(bytes, content_type, true) {
         // Bytes that are valid UTF-8 and hold multi-byte sequences are practically never in
         // another encoding: pages re-saved as UTF-8 keep their old label (`gb2312`,
         // `windows-1256`, `iso-8859-1`...). Pure ASCII decodes alike under every label we
@@ -80,15 +69,7 @@ pub(crate) struct FeedText {
 /// fall back as feedparser does: UTF-8, then windows-1252 (which decodes every byte).
 pub(crate) fn decode_feed(bytes: &[u8], content_type: Option<&str>) -> (String, FeedText) {
     if let Some((enc, bom_len)) = Encoding::for_bom(bytes) {
-        let (text, _) = enc.decode_without_bom_handling(&bytes[bom_len..]);
-        let repaired = text.contains('\u{FFFD}');
-        return (
-            text.into_owned(),
-            FeedText {
-                encoding: enc,
-                repaired,
-            },
-        );
+        return decode_lossy(enc, &bytes[bom_len..]);
     }
     if let Some(text) = decode_utf32(bytes) {
         return (
@@ -105,27 +86,10 @@ pub(crate) fn decode_feed(bytes: &[u8], content_type: Option<&str>) -> (String, 
         _ => None,
     };
     if let Some(enc) = sniffed {
-        let (text, _) = enc.decode_without_bom_handling(bytes);
-        let repaired = text.contains('\u{FFFD}');
-        return (
-            text.into_owned(),
-            FeedText {
-                encoding: enc,
-                repaired,
-            },
-        );
+        return decode_lossy(enc, bytes);
     }
-    let declared = content_type
-        .and_then(charset_from_content_type)
-        .or_else(|| {
-            let head = &bytes[..bytes.len().min(4096)];
-            XML_ENCODING
-                .captures(head)
-                .and_then(|c| Encoding::for_label(&c[1]))
-        })
-        // A UTF-16 label on bytes that are not UTF-16 (checked above) is a lie.
-        .map(|e| if e.output_encoding() != e { UTF_8 } else { e })
-        .unwrap_or(UTF_8);
+    // A UTF-16 label on bytes that are not UTF-16 (checked above) is a lie.
+    let declared = declared_encoding(bytes, content_type, false).unwrap_or(UTF_8);
     let declared = if declared != UTF_8 && is_multibyte_utf8(bytes) {
         UTF_8
     } else {
@@ -149,6 +113,40 @@ pub(crate) fn decode_feed(bytes: &[u8], content_type: Option<&str>) -> (String, 
         FeedText {
             encoding: declared,
             repaired: true,
+        },
+    )
+}
+
+/// The charset a document names: the HTTP header's, else its XML prolog's (or, for
+/// markup, its `<meta charset>`). A UTF-16 label on an ASCII-compatible document is a lie
+/// (HTML spec) and reads as UTF-8.
+fn declared_encoding(
+    bytes: &[u8],
+    content_type: Option<&str>,
+    with_meta: bool,
+) -> Option<&'static Encoding> {
+    content_type
+        .and_then(charset_from_content_type)
+        .or_else(|| {
+            let head = &bytes[..bytes.len().min(4096)];
+            XML_ENCODING
+                .captures(head)
+                .or_else(|| with_meta.then(|| META_CHARSET.captures(head)).flatten())
+                .and_then(|c| Encoding::for_label(&c[1]))
+        })
+        .map(|e| if e.output_encoding() != e { UTF_8 } else { e })
+}
+
+/// Feed bytes whose encoding is known (a BOM, a UTF-16 pattern): decoded with
+/// replacement, repaired when something had to be replaced.
+fn decode_lossy(enc: &'static Encoding, bytes: &[u8]) -> (String, FeedText) {
+    let (text, _) = enc.decode_without_bom_handling(bytes);
+    let repaired = text.contains('\u{FFFD}');
+    (
+        text.into_owned(),
+        FeedText {
+            encoding: enc,
+            repaired,
         },
     )
 }
