@@ -68,9 +68,7 @@ pub(crate) struct FeedText {
 /// UTF-8 under another label is UTF-8 (the page rule). Bytes invalid in the chosen encoding
 /// fall back as feedparser does: UTF-8, then windows-1252 (which decodes every byte).
 pub(crate) fn decode_feed(bytes: &[u8], content_type: Option<&str>) -> (String, FeedText) {
-    if let Some((enc, bom_len)) = Encoding::for_bom(bytes) {
-        return decode_lossy(enc, &bytes[bom_len..]);
-    }
+    // UTF-32 first: its little-endian BOM (FF FE 00 00) begins with UTF-16LE's.
     if let Some(text) = decode_utf32(bytes) {
         return (
             text,
@@ -79,6 +77,9 @@ pub(crate) fn decode_feed(bytes: &[u8], content_type: Option<&str>) -> (String, 
                 repaired: false,
             },
         );
+    }
+    if let Some((enc, bom_len)) = Encoding::for_bom(bytes) {
+        return decode_lossy(enc, &bytes[bom_len..]);
     }
     let sniffed = match bytes {
         [0, b'<', 0, _, ..] => Some(encoding_rs::UTF_16BE),
@@ -285,5 +286,15 @@ mod tests {
             .flat_map(|c| (c as u32).to_be_bytes())
             .collect();
         assert_eq!(decode_feed(&utf32, None).0, "<t>é</t>");
+    }
+
+    #[test]
+    fn utf32_little_endian_bom_is_not_read_as_utf16() {
+        // FF FE 00 00 starts with the UTF-16LE BOM (FF FE).
+        let mut bytes = vec![0xFF, 0xFE, 0, 0];
+        bytes.extend("<t>é</t>".chars().flat_map(|c| (c as u32).to_le_bytes()));
+        let (text, how) = decode_feed(&bytes, None);
+        assert_eq!(text, "<t>é</t>");
+        assert!(!how.repaired);
     }
 }
