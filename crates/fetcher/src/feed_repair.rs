@@ -213,14 +213,7 @@ fn fix_references(text: &str) -> Option<String> {
         out.push_str(&rest[..pos]);
         rest = &rest[pos..];
         if rest.starts_with('<') {
-            let end = if rest.starts_with("<![CDATA[") {
-                rest.find("]]>").map(|e| e + 3)
-            } else if rest.starts_with("<!--") {
-                rest.find("-->").map(|e| e + 3)
-            } else {
-                Some(1)
-            }
-            .unwrap_or(rest.len());
+            let end = section_len(rest).unwrap_or(1);
             out.push_str(&rest[..end]);
             rest = &rest[end..];
             continue;
@@ -228,11 +221,7 @@ fn fix_references(text: &str) -> Option<String> {
         // At '&': a well-formed reference is kept, an HTML entity becomes numeric, anything
         // else is a literal ampersand.
         let after = &rest[1..];
-        let name_len = after
-            .bytes()
-            .take(40)
-            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'#')
-            .count();
+        let name_len = reference_name_len(after);
         let name = &after[..name_len];
         let closed = after.as_bytes().get(name_len) == Some(&b';');
         if closed && is_xml_reference(name) {
@@ -272,30 +261,40 @@ fn needs_reference_fix(text: &str) -> bool {
         if skip_sections {
             if let Some(sect) = rest[..amp].find("<!") {
                 let r = &rest[sect..];
-                let end = if r.starts_with("<![CDATA[") {
-                    r.find("]]>").map(|e| e + 3)
-                } else if r.starts_with("<!--") {
-                    r.find("-->").map(|e| e + 3)
-                } else {
-                    Some(2)
-                }
-                .unwrap_or(r.len());
-                rest = &r[end..];
+                rest = &r[section_len(r).unwrap_or(2)..];
                 continue;
             }
         }
         let after = &rest[amp + 1..];
-        let name_len = after
-            .bytes()
-            .take(40)
-            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'#')
-            .count();
+        let name_len = reference_name_len(after);
         if after.as_bytes().get(name_len) != Some(&b';') || !is_xml_reference(&after[..name_len]) {
             return true;
         }
         rest = &after[name_len + 1..];
     }
     false
+}
+
+/// Length of the CDATA section or comment `text` starts with (to its end, or to the end
+/// of `text` when unclosed); `None` when it starts with neither.
+fn section_len(text: &str) -> Option<usize> {
+    let close = if text.starts_with("<![CDATA[") {
+        "]]>"
+    } else if text.starts_with("<!--") {
+        "-->"
+    } else {
+        return None;
+    };
+    Some(text.find(close).map_or(text.len(), |e| e + close.len()))
+}
+
+/// Length of the reference name after an `&` (letters, digits, `#`; at most 40).
+fn reference_name_len(after_amp: &str) -> usize {
+    after_amp
+        .bytes()
+        .take(40)
+        .take_while(|b| b.is_ascii_alphanumeric() || *b == b'#')
+        .count()
 }
 
 fn is_xml_reference(name: &str) -> bool {
