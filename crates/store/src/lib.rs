@@ -126,6 +126,10 @@ fn from_ts(v: Option<i64>) -> Option<DateTime<Utc>> {
     v.and_then(|s| Utc.timestamp_opt(s, 0).single())
 }
 
+/// The oldest due pending items; served by the `pending_order` index.
+const DUE_PENDING: &str = "SELECT canonical_url, url, source, hints, attempts FROM pending
+     WHERE next_attempt_at <= ?1 ORDER BY enqueued_at, canonical_url LIMIT ?2";
+
 impl Store {
     /// Opens (creating if needed) the database at `path`.
     pub fn open(path: &Path) -> Result<Store> {
@@ -360,10 +364,7 @@ impl Store {
 
     /// Pending items whose next attempt is due, oldest first.
     pub fn due_pending(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<PendingItem>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT canonical_url, url, source, hints, attempts FROM pending
-             WHERE next_attempt_at <= ?1 ORDER BY enqueued_at, canonical_url LIMIT ?2",
-        )?;
+        let mut stmt = self.conn.prepare_cached(DUE_PENDING)?;
         let rows = stmt.query_map(params![ts(now), limit as i64], |r| {
             let hints: String = r.get(3)?;
             Ok(PendingItem {
@@ -810,10 +811,7 @@ mod tests {
         let store = Store::open_in_memory().unwrap();
         let plan: Vec<String> = store
             .conn
-            .prepare(
-                "EXPLAIN QUERY PLAN SELECT canonical_url, url, source, hints, attempts FROM pending
-                 WHERE next_attempt_at <= ?1 ORDER BY enqueued_at, canonical_url LIMIT ?2",
-            )
+            .prepare(&format!("EXPLAIN QUERY PLAN {DUE_PENDING}"))
             .unwrap()
             .query_map(params![0, 10], |r| r.get::<_, String>(3))
             .unwrap()

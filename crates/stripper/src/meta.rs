@@ -355,14 +355,12 @@ fn title(
 /// A title as text: publishers escape their headlines twice ("AT&amp;amp;T") or put
 /// inline markup in them ("<em>Breaking</em>"), in JSON-LD, meta tags and `<title>`.
 fn without_markup(t: &str) -> String {
-    static MARKUP: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"<[A-Za-z/!]|&(#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z]+);")
-            .expect("markup pattern is valid")
-    });
+    static TAG: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"<[A-Za-z/!]").expect("tag pattern is valid"));
     static ENTITY: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"&(#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z]+);").expect("entity pattern is valid")
     });
-    if !MARKUP.is_match(t) {
+    if !TAG.is_match(t) && !ENTITY.is_match(t) {
         return t.to_string();
     }
     let once = crate::content::fragment_text(t);
