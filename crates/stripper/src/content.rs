@@ -562,9 +562,9 @@ pub(crate) fn explain(
         out,
         "blocks (p = article probability; H = heuristic choice):"
     );
+    let threshold = model.map(|m| m.threshold()).unwrap_or(0.5);
     for ((b, p), h) in lin.blocks.iter().zip(&probs).zip(&heuristic) {
         let first = b.text.lines().next().unwrap_or_default();
-        let threshold = model.map(|m| m.threshold()).unwrap_or(0.5);
         let keep = if kept(*p, *h, threshold) { "K" } else { "-" };
         let flags = format!(
             "{}{}{:<4}",
