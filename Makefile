@@ -5,7 +5,7 @@ CONFIG ?=
 RUN_ARGS ?=
 
 
-.PHONY: deps all build run once test lint fmt eval eval-cv train bench-compare bench-feeds bench-stress fuzz clean
+.PHONY: deps all build run once test lint fmt eval eval-cv eval-stories train bench-compare bench-feeds bench-stress fuzz clean
 
 # The development sets (see ../shared/eval/*/README.md), where `make eval` keeps its
 # outputs, and the venv of the peer extractors it compares against.
@@ -96,6 +96,14 @@ bench-feeds: deps
 	$${CARGO_TARGET_DIR:-target}/release/feedbench
 
 ## Stripper on hostile input: 20 MB page, 100k nesting, binary, malformed (time, peak RSS).
+## Story grouping: the built-in labelled set (AEB articles and the seeds), then the
+## stories-ecbplus dev set with no times, the threshold also chosen out of fold by topic.
+eval-stories: deps
+	$(CARGO) build --release --locked -p newsriver-bench --bin stories
+	$${CARGO_TARGET_DIR:-target}/release/stories --data $(EVAL)/aeb
+	$${CARGO_TARGET_DIR:-target}/release/stories --jsonl $(EVAL)/stories-ecbplus/articles.jsonl \
+	  --no-time --cv-topics 5
+
 bench-stress: deps
 	$(CARGO) run --release --locked -p newsriver-bench --bin stress
 

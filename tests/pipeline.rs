@@ -418,6 +418,29 @@ fn stories_continue_after_a_restart() {
     for r in &records[1..] {
         assert_eq!(r["dedup"]["story_id"], first_story, "{}", r["url"]);
     }
+
+    // `newsriver stories` lists it with its three articles and its first title.
+    let out = newsriver(&["stories", "--json", "--config", cfg], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let story = listed
+        .iter()
+        .find(|s| s["story_id"] == first_story)
+        .expect("story listed");
+    assert_eq!(story["articles"], 3);
+    assert_eq!(story["title"], records[0]["title"]);
+    assert_eq!(story["languages"], serde_json::json!(["ar"]));
+    assert_eq!(story["sites"], serde_json::json!(["127.0.0.1"]));
+    let table = newsriver(&["stories", "--min-articles", "2", "--config", cfg], None);
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert_eq!(table.matches(first_story).count(), 1, "{table}");
 }
 
 #[test]

@@ -133,6 +133,25 @@ enum Command {
     /// List the feeds in the state store with their poll status, then article counts and
     /// the articles being retried.
     Feeds,
+    /// List the active stories in the state store (those that took an article within
+    /// dedup.story_window_hours), most recently active first: story id, articles,
+    /// languages, sites, first and last seen (article times), title. Works while the
+    /// daemon runs.
+    ///
+    /// A story id is the id of the story's first article; it stays the same across
+    /// restarts and upgrades.
+    Stories {
+        /// Only stories with at least this many articles.
+        #[arg(long, default_value_t = 1, value_name = "N")]
+        min_articles: u64,
+        /// At most this many stories.
+        #[arg(long, default_value_t = 50, value_name = "N")]
+        limit: usize,
+        /// One JSON object a line (story_id, title, articles, sites, languages,
+        /// first_seen, last_seen) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn init_logging() {
@@ -176,6 +195,11 @@ fn main() -> ExitCode {
             } => cmd_backfill(config, &input, output, no_progress).await,
             Command::Extract { input, text, url } => cmd_extract(config, &input, text, url).await,
             Command::Feeds => cmd_feeds(config),
+            Command::Stories {
+                min_articles,
+                limit,
+                json,
+            } => cmd_stories(config, min_articles, limit, json),
             Command::Consume {
                 brokers,
                 topic,
@@ -480,6 +504,23 @@ async fn cmd_consume(options: newsriver_publisher::ConsumeOptions) -> Result<Exi
 /// Read-only: takes no lock and opens the database read-only, so it works while a daemon
 /// runs (SQLite's WAL lets it read beside the writer) and never changes the state.
 fn cmd_feeds(config: Config) -> Result<ExitCode> {
+    with_state(&config, write_feeds)
+}
+
+fn cmd_stories(config: Config, min_articles: u64, limit: usize, json: bool) -> Result<ExitCode> {
+    let window = chrono::Duration::hours(i64::from(config.dedup.story_window_hours));
+    with_state(&config, |store, out| {
+        let stories = store.stories(chrono::Utc::now() - window, min_articles, limit)?;
+        write_stories(&stories, json, out)
+    })
+}
+
+/// Runs `print` on the state store opened read-only (so it works beside the daemon) and
+/// standard output. A missing store is not an error: nothing has run on it yet.
+fn with_state(
+    config: &Config,
+    print: impl FnOnce(&Store, &mut std::io::BufWriter<std::io::StdoutLock<'static>>) -> Result<()>,
+) -> Result<ExitCode> {
     let path = &config.state.path;
     if !path.exists() {
         // Creating the database here would be a write; there is nothing to list anyway.
@@ -489,7 +530,7 @@ fn cmd_feeds(config: Config) -> Result<ExitCode> {
     let store = Store::open_read_only(path)
         .with_context(|| format!("opening state database {}", path.display()))?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    match write_feeds(&store, &mut out).and_then(|()| Ok(std::io::Write::flush(&mut out)?)) {
+    match print(&store, &mut out).and_then(|()| Ok(std::io::Write::flush(&mut out)?)) {
         // `newsriver feeds | head`: the reader has what it wanted.
         Err(e)
             if e.downcast_ref::<std::io::Error>()
@@ -500,6 +541,56 @@ fn cmd_feeds(config: Config) -> Result<ExitCode> {
         Err(e) => Err(e),
         Ok(()) => Ok(ExitCode::SUCCESS),
     }
+}
+
+/// The story table (or JSON lines) of `newsriver stories`.
+fn write_stories(
+    stories: &[newsriver_store::StorySummary],
+    json: bool,
+    out: &mut impl std::io::Write,
+) -> Result<()> {
+    if json {
+        for s in stories {
+            serde_json::to_writer(&mut *out, s)?;
+            writeln!(out)?;
+        }
+        return Ok(());
+    }
+    let fmt = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    writeln!(
+        out,
+        "{:<20} {:<20} {:>8}  {:<10} {:<24} title / story id",
+        "last seen", "first seen", "articles", "languages", "sites"
+    )?;
+    for s in stories {
+        let mut sites = s.sites.join(",");
+        if sites.chars().count() > 24 {
+            sites = format!("{}…", sites.chars().take(23).collect::<String>());
+        }
+        writeln!(
+            out,
+            "{:<20} {:<20} {:>8}  {:<10} {:<24} {}",
+            fmt(s.last_seen),
+            fmt(s.first_seen),
+            s.articles,
+            if s.languages.is_empty() {
+                "-".to_string()
+            } else {
+                s.languages.join(",")
+            },
+            if sites.is_empty() {
+                "-".to_string()
+            } else {
+                sites
+            },
+            s.title.as_deref().unwrap_or("(no title)")
+        )?;
+        writeln!(out, "{:<20} {}", "", s.story_id)?;
+    }
+    if stories.is_empty() {
+        writeln!(out, "no active stories")?;
+    }
+    Ok(())
 }
 
 /// The feed table and the work counts of `newsriver feeds`.

@@ -23,7 +23,7 @@ use newsriver_model::{
     article_id, Article, DedupInfo, DedupStatus, DuplicateReason, PageJob, SCHEMA_VERSION,
 };
 use newsriver_publisher::Sink;
-use newsriver_store::{Completion, Outcome, Remembered, Store};
+use newsriver_store::{Completion, Listing, Outcome, Remembered, Store};
 use newsriver_stripper::Extracted;
 use tokio::sync::mpsc;
 
@@ -493,8 +493,18 @@ async fn completion_stage(ctx: Arc<Context>, mut input: mpsc::Receiver<Done>) ->
     while input.recv_many(&mut received, COMPLETION_BATCH).await > 0 {
         {
             let mut store = lock(&ctx.store);
+            // The host each published article is listed under in `newsriver stories`.
+            let sites: Vec<Option<String>> = received
+                .iter()
+                .map(|done| match done {
+                    Done::Published(p) => url::Url::parse(&p.article.canonical_url)
+                        .ok()
+                        .and_then(|u| u.host_str().map(str::to_string)),
+                    _ => None,
+                })
+                .collect();
             let mut completions: Vec<Completion<'_>> = Vec::with_capacity(received.len());
-            for done in &received {
+            for (done, site) in received.iter().zip(&sites) {
                 match done {
                     Done::Published(p) => {
                         Stats::add(&ctx.stats.published);
@@ -505,6 +515,11 @@ async fn completion_stage(ctx: Arc<Context>, mut input: mpsc::Receiver<Done>) ->
                             ],
                             outcome: Outcome::Published,
                             article: p.remembered.as_ref(),
+                            listing: Listing {
+                                title: p.article.title.as_deref(),
+                                language: p.article.language.as_deref(),
+                                site: site.as_deref(),
+                            },
                         });
                     }
                     Done::Duplicate {
@@ -515,6 +530,7 @@ async fn completion_stage(ctx: Arc<Context>, mut input: mpsc::Receiver<Done>) ->
                             urls: vec![job.canonical_url.as_str(), article_canonical.as_str()],
                             outcome: Outcome::Duplicate,
                             article: None,
+                            listing: Listing::default(),
                         });
                     }
                     Done::Failed {
@@ -538,6 +554,7 @@ async fn completion_stage(ctx: Arc<Context>, mut input: mpsc::Receiver<Done>) ->
                                 urls: vec![job.canonical_url.as_str()],
                                 outcome: Outcome::Failed,
                                 article: None,
+                                listing: Listing::default(),
                             });
                         }
                     }

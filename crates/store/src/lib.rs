@@ -13,7 +13,7 @@ use newsriver_dedup::{Fingerprint, Signature};
 use newsriver_model::ItemHints;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -112,6 +112,35 @@ pub struct Completion<'a> {
     pub outcome: Outcome,
     /// What dedup must remember of a published article.
     pub article: Option<&'a Remembered>,
+    /// What `newsriver stories` shows of it (with `article` only).
+    pub listing: Listing<'a>,
+}
+
+/// A published article as story listings show it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Listing<'a> {
+    pub title: Option<&'a str>,
+    /// ISO 639-1.
+    pub language: Option<&'a str>,
+    /// The host the article was published on.
+    pub site: Option<&'a str>,
+}
+
+/// One story of [`Store::stories`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StorySummary {
+    /// The story id: the id of its first article.
+    pub story_id: String,
+    /// The first article's title, or another article's when it has none.
+    pub title: Option<String>,
+    pub articles: u64,
+    /// Distinct hosts, sorted.
+    pub sites: Vec<String>,
+    /// Distinct languages, sorted.
+    pub languages: Vec<String>,
+    /// Earliest and latest article time on the story axis (published, else fetched).
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
 }
 
 pub struct Store {
@@ -227,7 +256,10 @@ impl Store {
                 stored_at INTEGER NOT NULL,
                 story_terms BLOB,
                 story_at INTEGER,
-                shingles BLOB
+                shingles BLOB,
+                title TEXT,
+                language TEXT,
+                site TEXT
             );
             CREATE INDEX IF NOT EXISTS articles_stored_at ON articles(stored_at);
             -- Every dispatch asks for the oldest due items: walking this index in order
@@ -248,6 +280,14 @@ impl Store {
             // verified once the window has passed over them.
             self.conn
                 .execute_batch("ALTER TABLE articles ADD COLUMN shingles BLOB;")?;
+        }
+        if (1..=3).contains(&version) {
+            // What `newsriver stories` lists; older articles show without a title.
+            self.conn.execute_batch(
+                "ALTER TABLE articles ADD COLUMN title TEXT;
+                 ALTER TABLE articles ADD COLUMN language TEXT;
+                 ALTER TABLE articles ADD COLUMN site TEXT;",
+            )?;
         }
         self.conn
             .pragma_update(None, "user_version", SCHEMA_VERSION)?;
@@ -440,6 +480,7 @@ impl Store {
             urls: urls.to_vec(),
             outcome,
             article,
+            listing: Listing::default(),
         }])
     }
 
@@ -457,8 +498,8 @@ impl Store {
             let mut unpend = tx.prepare_cached("DELETE FROM pending WHERE canonical_url = ?1")?;
             let mut remember = tx.prepare_cached(
                 "INSERT OR REPLACE INTO articles (id, canonical_url, content_hash, signature, story_id, stored_at,
-                                                  story_terms, story_at, shingles)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                                                  story_terms, story_at, shingles, title, language, site)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             )?;
             for item in items {
                 for url in &item.urls {
@@ -483,13 +524,68 @@ impl Store {
                         // An empty set (a restored fingerprint) is stored as no set.
                         Some(&a.fingerprint.shingles)
                             .filter(|s| !s.is_empty())
-                            .map(|s| newsriver_dedup::u32s_to_bytes(s))
+                            .map(|s| newsriver_dedup::u32s_to_bytes(s)),
+                        item.listing.title,
+                        item.listing.language,
+                        item.listing.site,
                     ])?;
                 }
             }
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// Stories that took an article at or after `active_since` (stored then: a backfill
+    /// of old articles makes their stories active too), the most recently active first,
+    /// then by their latest article; those with fewer than `min_articles` left out, at
+    /// most `limit`.
+    pub fn stories(
+        &self,
+        active_since: DateTime<Utc>,
+        min_articles: u64,
+        limit: usize,
+    ) -> Result<Vec<StorySummary>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT a.story_id, COUNT(*) AS n,
+                    MIN(COALESCE(a.story_at, a.stored_at)), MAX(COALESCE(a.story_at, a.stored_at)) AS last,
+                    GROUP_CONCAT(DISTINCT a.site), GROUP_CONCAT(DISTINCT a.language),
+                    COALESCE((SELECT f.title FROM articles f WHERE f.id = a.story_id), MAX(a.title)),
+                    MAX(a.stored_at) AS touched
+             FROM articles a GROUP BY a.story_id
+             HAVING touched >= ?1 AND n >= ?2
+             ORDER BY touched DESC, last DESC, a.story_id LIMIT ?3",
+        )?;
+        let list = |v: Option<String>| -> Vec<String> {
+            let mut items: Vec<String> = v
+                .unwrap_or_default()
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect();
+            items.sort();
+            items
+        };
+        let epoch = DateTime::<Utc>::UNIX_EPOCH;
+        let rows = stmt.query_map(
+            params![
+                ts(active_since),
+                i64::try_from(min_articles).unwrap_or(i64::MAX),
+                i64::try_from(limit).unwrap_or(i64::MAX)
+            ],
+            |r| {
+                Ok(StorySummary {
+                    story_id: r.get(0)?,
+                    articles: r.get::<_, i64>(1)?.max(0) as u64,
+                    first_seen: from_ts(r.get(2)?).unwrap_or(epoch),
+                    last_seen: from_ts(r.get(3)?).unwrap_or(epoch),
+                    sites: list(r.get(4)?),
+                    languages: list(r.get(5)?),
+                    title: r.get(6)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
     /// Records a failed attempt; the item stays pending until `retry_at`.
@@ -675,6 +771,75 @@ mod tests {
     }
 
     #[test]
+    fn stories_list_the_active_ones_with_their_titles_sites_and_languages() {
+        let mut s = Store::open_in_memory().unwrap();
+        let remember = |id: &str, story: &str, at: i64| Remembered {
+            id: id.into(),
+            story_id: story.into(),
+            fingerprint: Fingerprint::new(&format!("http://x/{id}"), &format!("text of {id}")),
+            stored_at: 0,
+            story_terms: Vec::new(),
+            story_at: at,
+        };
+        let a = remember("a", "a", 1_000);
+        let b = remember("b", "a", 2_000);
+        let c = remember("c", "c", 5_000);
+        let old = remember("old", "old", 10);
+        let listing = |title, language, site| Listing {
+            title: Some(title),
+            language: Some(language),
+            site: Some(site),
+        };
+        s.complete_all(&[
+            Completion {
+                urls: vec!["http://x/a"],
+                outcome: Outcome::Published,
+                article: Some(&a),
+                listing: listing("Quake hits coast", "en", "one.test"),
+            },
+            Completion {
+                urls: vec!["http://x/b"],
+                outcome: Outcome::Published,
+                article: Some(&b),
+                listing: listing("Séisme sur la côte", "fr", "two.test"),
+            },
+            Completion {
+                urls: vec!["http://x/c"],
+                outcome: Outcome::Published,
+                article: Some(&c),
+                listing: Listing::default(),
+            },
+            Completion {
+                urls: vec!["http://x/old"],
+                outcome: Outcome::Published,
+                article: Some(&old),
+                listing: listing("Long ago", "en", "one.test"),
+            },
+        ])
+        .unwrap();
+        let since = Utc::now() - chrono::Duration::hours(1);
+        let all = s.stories(since, 1, 10).unwrap();
+        let ids: Vec<&str> = all.iter().map(|x| x.story_id.as_str()).collect();
+        // All stored just now: the latest article decides the order.
+        assert_eq!(ids, ["c", "a", "old"]);
+        assert_eq!(all[0].title, None);
+        assert_eq!(all[0].articles, 1);
+        let quake = &all[1];
+        assert_eq!(quake.title.as_deref(), Some("Quake hits coast"));
+        assert_eq!(quake.articles, 2);
+        assert_eq!(quake.sites, ["one.test", "two.test"]);
+        assert_eq!(quake.languages, ["en", "fr"]);
+        assert_eq!(quake.first_seen.timestamp(), 1_000);
+        assert_eq!(quake.last_seen.timestamp(), 2_000);
+        let multi = s.stories(since, 2, 10).unwrap();
+        assert_eq!(multi.len(), 1);
+        assert_eq!(s.stories(since, 1, 1).unwrap().len(), 1);
+        // Nothing was stored after `later`: no story is active then.
+        let later = Utc::now() + chrono::Duration::hours(1);
+        assert!(s.stories(later, 1, 10).unwrap().is_empty());
+    }
+
+    #[test]
     fn a_version_2_database_is_upgraded_in_place() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v2.db");
@@ -734,11 +899,13 @@ mod tests {
                 urls: vec!["a", "a2"],
                 outcome: Outcome::Published,
                 article: Some(&rem),
+                listing: Listing::default(),
             },
             Completion {
                 urls: vec!["b"],
                 outcome: Outcome::Duplicate,
                 article: None,
+                listing: Listing::default(),
             },
         ])
         .unwrap();

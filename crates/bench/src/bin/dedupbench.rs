@@ -602,7 +602,7 @@ fn big_index(vocabulary: &[&str], args: &Args, rng: &mut Rng) {
 /// fast), then near-duplicate lookups whose candidates are verified on sets read from
 /// SQLite (no set is held in memory).
 fn store_verification(vocabulary: &[&str], args: &Args, rng: &mut Rng) -> Result<()> {
-    use newsriver_store::{Completion, Outcome, Remembered, Store};
+    use newsriver_store::{Completion, Listing, Outcome, Remembered, Store};
     let batch_size = args.store_batch.max(1);
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("state.db");
@@ -637,6 +637,7 @@ fn store_verification(vocabulary: &[&str], args: &Args, rng: &mut Rng) -> Result
                     urls: vec![u.as_str()],
                     outcome: Outcome::Published,
                     article: Some(r),
+                    listing: Listing::default(),
                 })
                 .collect();
             let ts = Instant::now();

@@ -1,7 +1,14 @@
-//! Story grouping accuracy: pairwise precision and recall of `StoryIndex` on a labelled
-//! set (tests/fixtures/stories/labels.json): the 181 AEB articles and the five seed pages.
+//! Story grouping accuracy: pairwise and B-cubed precision and recall of `StoryIndex`.
+//!
+//! Without `--jsonl`, on the built-in labelled set (tests/fixtures/stories/labels.json):
+//! the 181 AEB articles and the five seed pages. With `--jsonl FILE`, on that file alone:
+//! one article a line, `{"id", "title", "text", "published_at" (RFC 3339 or null),
+//! "story"}` (other fields ignored), streamed through the index in order of publication
+//! time (ties by id; with `--no-time` all at one time).
 //!
 //!     cargo run --release -p newsriver-bench --bin stories -- [--threshold 0.3]
+//!     cargo run --release -p newsriver-bench --bin stories -- \
+//!         --jsonl ../shared/eval/stories-ecbplus/articles.jsonl --no-time [--cv-topics 5]
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
@@ -10,6 +17,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Parser;
 use newsriver_dedup::{StoryConfig, StoryIndex};
+use serde::Deserialize;
 use serde_json::Value;
 
 #[derive(Parser)]
@@ -19,8 +27,255 @@ struct Args {
     data: PathBuf,
     #[arg(long, default_value = "tests/fixtures")]
     fixtures: PathBuf,
+    /// Similarity at which an article joins a story.
     #[arg(long, default_value_t = StoryConfig::default().threshold)]
     threshold: f32,
+    /// Evaluate this labelled JSON-lines file alone instead of the built-in set.
+    #[arg(long)]
+    jsonl: Option<PathBuf>,
+    /// Ignore publication times: every article at one time, no window.
+    #[arg(long)]
+    no_time: bool,
+    /// Write `id<TAB>story id` for every article of `--jsonl` to this file.
+    #[arg(long)]
+    assignments: Option<PathBuf>,
+    /// Also report the threshold chosen out of fold: the file's `topic` field split into
+    /// this many folds; each fold is scored with the threshold that does best on the
+    /// others (grid 0.05..0.60), and the folds' results are pooled.
+    #[arg(long)]
+    cv_topics: Option<usize>,
+}
+
+/// One labelled article of a `--jsonl` file.
+#[derive(Deserialize)]
+struct Labelled {
+    id: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    published_at: Option<String>,
+    /// A string or a number.
+    #[serde(deserialize_with = "label")]
+    story: String,
+    #[serde(default, deserialize_with = "optional_label")]
+    topic: Option<String>,
+}
+
+fn label<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    match Value::deserialize(d)? {
+        Value::String(s) => Ok(s),
+        other => Ok(other.to_string()),
+    }
+}
+
+fn optional_label<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(s)),
+        other => Ok(Some(other.to_string())),
+    }
+}
+
+/// Pairwise and B-cubed precision, recall and F1 of a predicted grouping.
+#[derive(Debug, Clone, Copy, Default)]
+struct Scores {
+    pair_p: f64,
+    pair_r: f64,
+    bcubed_p: f64,
+    bcubed_r: f64,
+}
+
+fn f1(p: f64, r: f64) -> f64 {
+    if p + r > 0.0 {
+        2.0 * p * r / (p + r)
+    } else {
+        0.0
+    }
+}
+
+impl Scores {
+    /// `truth[i]` and `pred[i]` label article i.
+    fn of(truth: &[String], pred: &[String]) -> Scores {
+        let mut cell: HashMap<(&str, &str), u64> = HashMap::new();
+        let mut t_size: HashMap<&str, u64> = HashMap::new();
+        let mut p_size: HashMap<&str, u64> = HashMap::new();
+        for (t, p) in truth.iter().zip(pred) {
+            *cell.entry((t, p)).or_default() += 1;
+            *t_size.entry(t).or_default() += 1;
+            *p_size.entry(p).or_default() += 1;
+        }
+        let pairs = |n: u64| n * n.saturating_sub(1) / 2;
+        let tp: u64 = cell.values().map(|&n| pairs(n)).sum();
+        let pred_pairs: u64 = p_size.values().map(|&n| pairs(n)).sum();
+        let true_pairs: u64 = t_size.values().map(|&n| pairs(n)).sum();
+        // B-cubed: per article, the share of its predicted story that is its true story
+        // (precision) and of its true story that the predicted one holds (recall).
+        let n = truth.len().max(1) as f64;
+        let (mut bp, mut br) = (0.0, 0.0);
+        for (&(t, p), &c) in &cell {
+            let c = c as f64;
+            bp += c * c / p_size[p] as f64;
+            br += c * c / t_size[t] as f64;
+        }
+        Scores {
+            pair_p: if pred_pairs == 0 {
+                1.0
+            } else {
+                tp as f64 / pred_pairs as f64
+            },
+            pair_r: if true_pairs == 0 {
+                1.0
+            } else {
+                tp as f64 / true_pairs as f64
+            },
+            bcubed_p: bp / n,
+            bcubed_r: br / n,
+        }
+    }
+
+    fn pair_f1(&self) -> f64 {
+        f1(self.pair_p, self.pair_r)
+    }
+
+    fn print(&self, what: &str) {
+        println!(
+            "{what}: pairwise P {:.3} R {:.3} F1 {:.3}   B-cubed P {:.3} R {:.3} F1 {:.3}",
+            self.pair_p,
+            self.pair_r,
+            self.pair_f1(),
+            self.bcubed_p,
+            self.bcubed_r,
+            f1(self.bcubed_p, self.bcubed_r)
+        );
+    }
+}
+
+/// Streams `docs` (already in arrival order) through a fresh index.
+fn assign_all(docs: &[&Labelled], at: &[i64], threshold: f32) -> (Vec<String>, usize) {
+    let mut index = StoryIndex::new(StoryConfig {
+        threshold,
+        ..StoryConfig::default()
+    });
+    let pred = docs
+        .iter()
+        .zip(at)
+        .map(|(d, &at)| index.assign(&d.id, &d.title, &d.text, at).story_id)
+        .collect();
+    (pred, index.stories())
+}
+
+fn run_jsonl(args: &Args, path: &std::path::Path) -> Result<()> {
+    let raw =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut docs: Vec<(i64, Labelled)> = Vec::new();
+    for (n, line) in raw.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let d: Labelled = serde_json::from_str(line)
+            .with_context(|| format!("{}:{}: not an article", path.display(), n + 1))?;
+        let at = match (&d.published_at, args.no_time) {
+            (Some(t), false) => chrono::DateTime::parse_from_rfc3339(t)
+                .with_context(|| format!("{}:{}: published_at {t:?}", path.display(), n + 1))?
+                .timestamp(),
+            _ => 0,
+        };
+        docs.push((at, d));
+    }
+    docs.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)));
+    let at: Vec<i64> = docs.iter().map(|d| d.0).collect();
+    let docs: Vec<&Labelled> = docs.iter().map(|d| &d.1).collect();
+    let truth: Vec<String> = docs.iter().map(|d| d.story.clone()).collect();
+    let started = std::time::Instant::now();
+    let (pred, predicted) = assign_all(&docs, &at, args.threshold);
+    let elapsed = started.elapsed();
+    let true_stories: std::collections::HashSet<&String> = truth.iter().collect();
+    println!(
+        "{}: {} articles, {} true stories, {} predicted (threshold {}, {})",
+        path.display(),
+        docs.len(),
+        true_stories.len(),
+        predicted,
+        args.threshold,
+        if args.no_time {
+            "no times"
+        } else {
+            "by publication time"
+        }
+    );
+    Scores::of(&truth, &pred).print("in one run");
+    println!(
+        "assignment: {:.1} µs per article (mean)",
+        elapsed.as_secs_f64() * 1e6 / docs.len().max(1) as f64
+    );
+    if let Some(out) = &args.assignments {
+        let mut tsv = String::new();
+        for (d, p) in docs.iter().zip(&pred) {
+            tsv.push_str(&format!("{}\t{}\n", d.id, p));
+        }
+        std::fs::write(out, tsv).with_context(|| format!("writing {}", out.display()))?;
+    }
+    if let Some(k) = args.cv_topics {
+        cross_validate(&docs, &at, k.max(2))?;
+    }
+    Ok(())
+}
+
+/// Out-of-fold threshold choice, folds by topic (see `Args::cv_topics`).
+fn cross_validate(docs: &[&Labelled], at: &[i64], k: usize) -> Result<()> {
+    let mut topics: Vec<&str> = docs
+        .iter()
+        .map(|d| {
+            d.topic
+                .as_deref()
+                .context("--cv-topics needs a topic on every article")
+        })
+        .collect::<Result<_>>()?;
+    topics.sort();
+    topics.dedup();
+    let fold_of: HashMap<&str, usize> = topics
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (*t, i % k))
+        .collect();
+    let grid: Vec<f32> = (2..=24).map(|i| i as f32 * 0.025).collect();
+    let (mut truth, mut pred) = (Vec::new(), Vec::new());
+    let mut chosen = Vec::new();
+    for fold in 0..k {
+        let part = |inside: bool| -> (Vec<&Labelled>, Vec<i64>) {
+            docs.iter()
+                .zip(at)
+                .filter(|(d, _)| {
+                    (fold_of[d.topic.as_deref().unwrap_or_default()] == fold) == inside
+                })
+                .map(|(d, a)| (*d, *a))
+                .unzip()
+        };
+        let (train, train_at) = part(false);
+        let (test, test_at) = part(true);
+        let train_truth: Vec<String> = train.iter().map(|d| d.story.clone()).collect();
+        let best = grid
+            .iter()
+            .map(|&t| {
+                (
+                    t,
+                    Scores::of(&train_truth, &assign_all(&train, &train_at, t).0).pair_f1(),
+                )
+            })
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(t, _)| t)
+            .unwrap_or(0.3);
+        chosen.push(best);
+        let (p, _) = assign_all(&test, &test_at, best);
+        truth.extend(test.iter().map(|d| format!("{fold}/{}", d.story)));
+        pred.extend(p.into_iter().map(|s| format!("{fold}/{s}")));
+    }
+    Scores::of(&truth, &pred).print(&format!(
+        "out of fold ({k} folds by topic, thresholds {chosen:?})"
+    ));
+    Ok(())
 }
 
 struct Doc {
@@ -31,6 +286,9 @@ struct Doc {
 
 fn main() -> Result<()> {
     let args = Args::parse();
+    if let Some(path) = &args.jsonl {
+        return run_jsonl(&args, path);
+    }
     let labels: Value =
         serde_json::from_slice(&std::fs::read(args.fixtures.join("stories/labels.json"))?)?;
     let truth: BTreeMap<String, Value> = serde_json::from_slice(
@@ -132,6 +390,8 @@ fn main() -> Result<()> {
             0.0
         }
     );
+    let (truth, pred): (Vec<String>, Vec<String>) = assigned.iter().cloned().unzip();
+    Scores::of(&truth, &pred).print("scores");
     let mut groups: HashMap<&String, Vec<&str>> = HashMap::new();
     for (d, (_, pred)) in docs.iter().zip(&assigned) {
         groups.entry(pred).or_default().push(&d.url);
@@ -155,4 +415,30 @@ fn main() -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(s: &str) -> Vec<String> {
+        s.chars().map(String::from).collect()
+    }
+
+    #[test]
+    fn scores_count_pairs_and_per_article_shares() {
+        // Truth: {0,1,2} {3,4}; predicted: {0,1} {2,3,4}.
+        let s = Scores::of(&labels("aaabb"), &labels("xxyyy"));
+        // Predicted pairs: 1 + 3 = 4, of which right: (0,1), (3,4). True pairs: 3 + 1 = 4.
+        assert!((s.pair_p - 0.5).abs() < 1e-9);
+        assert!((s.pair_r - 0.5).abs() < 1e-9);
+        // B-cubed precision: (1 + 1 + 1/3 + 2/3 + 2/3) / 5; recall: (2/3 + 2/3 + 1/3 + 1 + 1) / 5.
+        assert!((s.bcubed_p - (11.0 / 3.0) / 5.0).abs() < 1e-9);
+        assert!((s.bcubed_r - (11.0 / 3.0) / 5.0).abs() < 1e-9);
+        let perfect = Scores::of(&labels("aaabb"), &labels("xxxyy"));
+        assert_eq!((perfect.pair_p, perfect.pair_r), (1.0, 1.0));
+        let singletons = Scores::of(&labels("aaabb"), &labels("vwxyz"));
+        assert_eq!(singletons.pair_r, 0.0);
+        assert_eq!(singletons.bcubed_p, 1.0);
+    }
 }
