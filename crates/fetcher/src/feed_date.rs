@@ -122,17 +122,27 @@ pub fn parse_feed_date(raw: &str) -> Option<DateTime<Utc>> {
 /// to the time) and returns it in minutes east of UTC.
 fn split_zone(s: &str) -> (String, Option<i32>) {
     let tokens: Vec<&str> = s.split(' ').collect();
-    // Any token may be the zone: asctime-like forms put it before the year.
-    for (i, tok) in tokens.iter().enumerate().skip(1) {
-        if let Some(off) = zone_token(tok) {
-            let rest: Vec<&str> = tokens
-                .iter()
-                .enumerate()
-                .filter(|(j, _)| *j != i)
-                .map(|(_, t)| *t)
-                .collect();
-            return (rest.join(" "), Some(off));
-        }
+    // Any token may be the zone: asctime-like forms put it before the year. Some feeds
+    // write it twice ("+0000 GMT", "GMT -0500"): every zone token goes, and a numeric
+    // offset, being explicit, wins over a name.
+    let zones: Vec<(usize, i32)> = tokens
+        .iter()
+        .enumerate()
+        .skip(1)
+        .filter_map(|(i, tok)| zone_token(tok).map(|off| (i, off)))
+        .collect();
+    if let Some(&(_, first)) = zones.first() {
+        let offset = zones
+            .iter()
+            .find(|(i, _)| tokens[*i].starts_with(['+', '-']))
+            .map_or(first, |(_, off)| *off);
+        let rest: Vec<&str> = tokens
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| !zones.iter().any(|(i, _)| i == j))
+            .map(|(_, t)| *t)
+            .collect();
+        return (rest.join(" "), Some(offset));
     }
     // ISO-like: offset or Z glued to the time.
     if let Some(stripped) = s.strip_suffix(['Z', 'z']) {
@@ -211,6 +221,18 @@ mod tests {
             ("Sun Jan  4 16:29:06 PST 2004", "2004-01-05T00:29:06Z"),
             ("Thursday, 01-Jan-04 19:48:21 GMT", "2004-01-01T19:48:21Z"),
             ("Thu, 01 Jan 2004 19:48:21 GMT+0000", "2004-01-01T19:48:21Z"),
+            (
+                "Thu, 01 Jan 2004 19:48:21 +0000 GMT",
+                "2004-01-01T19:48:21Z",
+            ),
+            (
+                "Thu, 01 Jan 2004 19:48:21 GMT -0500",
+                "2004-01-02T00:48:21Z",
+            ),
+            (
+                "Thu, 01 Jan 2004 19:48:21 +0200 CEST",
+                "2004-01-01T17:48:21Z",
+            ),
             ("Thu, 01 Jan 2004 19:48:21 CET", "2004-01-01T18:48:21Z"),
             ("Thu, 01 Jan 2004 19:48:21 MEST", "2004-01-01T17:48:21Z"),
             ("Thu, 01 Jan 2004 19:48:21 ET", "2004-01-02T00:48:21Z"),
