@@ -152,8 +152,19 @@ fn main() -> Result<()> {
                 println!("dedup stage with stories, {label}: skipped (no words)");
                 continue;
             }
-            stage_with_stories(label, vocab, &args, &mut rng);
+            stage_with_stories(label, &args, |_| {
+                (
+                    random_text(vocab, 60, 60, &mut rng),
+                    random_text(vocab, 1024, 60, &mut rng),
+                )
+            });
         }
+        // Whole sentences repeat across these (templates with slots): every article shares
+        // MinHash bands and story terms with thousands of others.
+        stage_with_stories("templated reports (e2ebench pages)", &args, |i| {
+            let (title, paragraphs) = newsriver_bench::reports::report(i);
+            (title, paragraphs.join("\n\n"))
+        });
         return Ok(());
     }
 
@@ -396,8 +407,13 @@ fn seed_vocabulary(dir: &std::path::Path) -> Vec<String> {
 
 /// Fingerprint + lookup + insert of every doc into one index, as the dedup stage does.
 /// The dedup stage as the daemon runs it, stories included, over `args.stories` articles
-/// generated on the fly and spread over the story window (so all of them are active).
-fn stage_with_stories(label: &str, vocab: &[&str], args: &Args, rng: &mut Rng) {
+/// generated on the fly (`article(i)` gives title and text) and spread over the story
+/// window (so all of them are active).
+fn stage_with_stories(
+    label: &str,
+    args: &Args,
+    mut article: impl FnMut(usize) -> (String, String),
+) {
     let n = args.stories;
     let config = newsriver_dedup::StoryConfig::default();
     let window = config.window_secs;
@@ -410,14 +426,17 @@ fn stage_with_stories(label: &str, vocab: &[&str], args: &Args, rng: &mut Rng) {
     let (mut first, mut last) = (Vec::with_capacity(tenth), Vec::with_capacity(tenth));
     let mut busy = 0.0f64;
     let start = 1_700_000_000i64;
+    let (mut duplicates, mut bytes) = (0usize, 0usize);
     for i in 0..n {
-        let title = random_text(vocab, 60, 60, rng);
-        let text = random_text(vocab, 1024, 60, rng);
+        let (title, text) = article(i);
+        bytes += text.len();
         let at = start + (i as i64 * window) / n as i64;
         let url = format!("https://site{}.test/article/{i}", i % 500);
         let t = Instant::now();
         let fp = Fingerprint::new(&url, &text);
-        if deduper.find(&fp, &mut NoStore).is_none() {
+        if deduper.find(&fp, &mut NoStore).is_some() {
+            duplicates += 1;
+        } else {
             let id = format!("{i:032x}");
             deduper.insert(&id, &id, &fp);
             std::hint::black_box(stories.assign(&id, &title, &text, at));
@@ -433,7 +452,8 @@ fn stage_with_stories(label: &str, vocab: &[&str], args: &Args, rng: &mut Rng) {
     let (f50, f99, _) = spread(&mut first);
     let (l50, l99, _) = spread(&mut last);
     println!(
-        "dedup stage with stories, {label}: {n} articles of 1 KB in one 72 h window, {} stories: {:.0} articles/s; per article median / p99: first tenth {f50:.1} / {f99:.1} us, last tenth {l50:.1} / {l99:.1} us",
+        "dedup stage with stories, {label}: {n} articles of {:.0} bytes on average in one 72 h window, {duplicates} near-duplicates, {} stories: {:.0} articles/s; per article median / p99: first tenth {f50:.1} / {f99:.1} us, last tenth {l50:.1} / {l99:.1} us",
+        bytes as f64 / n as f64,
         stories.stories(),
         n as f64 / (busy / 1e6),
     );
