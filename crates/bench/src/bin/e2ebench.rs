@@ -43,6 +43,10 @@ struct Args {
     /// Keep the working directory (state, output, logs) instead of removing it.
     #[arg(long, global = true)]
     keep: bool,
+    /// Where the daemon writes: `file` (JSON lines written and fsynced per batch, the
+    /// durable sink) or `stdout` (a pipe the bench reads: flushed, not fsynced).
+    #[arg(long, global = true, default_value = "file")]
+    sink: SinkKind,
     /// RUST_LOG for the daemon (its stderr goes to daemon.log in the working directory).
     #[arg(
         long,
@@ -50,6 +54,12 @@ struct Args {
         default_value = "warn,newsriver=info,html5ever=off"
     )]
     log: String,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum SinkKind {
+    File,
+    Stdout,
 }
 
 #[derive(Subcommand)]
@@ -189,12 +199,14 @@ struct Sample {
     cpu: f64,
 }
 
-/// Counts the newlines appended to a file since the last call.
+/// Counts the lines the daemon wrote: appended to its output file since the last call,
+/// or counted by a thread reading its stdout.
 struct LineCounter {
     path: PathBuf,
     offset: u64,
     lines: u64,
     buf: Vec<u8>,
+    piped: Option<Arc<AtomicU64>>,
 }
 
 impl LineCounter {
@@ -204,10 +216,32 @@ impl LineCounter {
             offset: 0,
             lines: 0,
             buf: vec![0; 1 << 20],
+            piped: None,
         }
     }
 
+    fn piped(mut stdout: std::process::ChildStdout) -> Self {
+        let count = Arc::new(AtomicU64::new(0));
+        let counted = count.clone();
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 1 << 20];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                let lines = buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+                counted.fetch_add(lines, Ordering::Relaxed);
+            }
+        });
+        let mut c = Self::new(PathBuf::new());
+        c.piped = Some(count);
+        c
+    }
+
     fn poll(&mut self) -> u64 {
+        if let Some(count) = &self.piped {
+            return count.load(Ordering::Relaxed);
+        }
         let Ok(mut f) = std::fs::File::open(&self.path) else {
             return self.lines;
         };
@@ -251,7 +285,10 @@ fn watch(
 ) -> Result<Vec<Sample>> {
     let start = Instant::now();
     let pid = child.id();
-    let mut counter = LineCounter::new(out.to_path_buf());
+    let mut counter = match child.stdout.take() {
+        Some(stdout) => LineCounter::piped(stdout),
+        None => LineCounter::new(out.to_path_buf()),
+    };
     let mut samples = Vec::new();
     let mut last = (0, 0.0);
     let mut stopping = false;
@@ -310,6 +347,62 @@ fn time_at(samples: &[Sample], k: f64) -> f64 {
     samples.last().map(|s| s.t).unwrap_or(0.0)
 }
 
+/// The daemon's CPU seconds when the output reached `k` lines, interpolated.
+fn cpu_at(samples: &[Sample], k: f64) -> f64 {
+    for w in samples.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        if (b.lines as f64) >= k {
+            if b.lines == a.lines {
+                return b.cpu;
+            }
+            let f = ((k - a.lines as f64) / (b.lines - a.lines) as f64).clamp(0.0, 1.0);
+            return a.cpu + f * (b.cpu - a.cpu);
+        }
+    }
+    samples.last().map(|s| s.cpu).unwrap_or(0.0)
+}
+
+/// Busy and total jiffies of the CPUs this process may run on (from /proc/stat), to tell
+/// how much of them other processes took during a run.
+fn cores_busy() -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let list = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))?
+        .trim()
+        .to_string();
+    let mut cpus = Vec::new();
+    for part in list.split(',') {
+        match part.split_once('-') {
+            Some((a, b)) => cpus.extend(a.parse::<usize>().ok()?..=b.parse::<usize>().ok()?),
+            None => cpus.push(part.parse::<usize>().ok()?),
+        }
+    }
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let (mut busy, mut total) = (0, 0);
+    for cpu in cpus {
+        let line = stat
+            .lines()
+            .find(|l| l.starts_with(&format!("cpu{cpu} ")))?;
+        let v: Vec<u64> = line
+            .split_whitespace()
+            .skip(1)
+            .take(8)
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        // user nice system idle iowait irq softirq steal
+        total += v.iter().sum::<u64>();
+        busy +=
+            v.iter().sum::<u64>() - v.get(3).copied().unwrap_or(0) - v.get(4).copied().unwrap_or(0);
+    }
+    Some((busy, total))
+}
+
+/// utime + stime of this process (the server threads), in seconds.
+fn own_cpu() -> f64 {
+    proc_sample(std::process::id()).map(|p| p.1).unwrap_or(0.0)
+}
+
 fn report_rates(samples: &[Sample], expected: usize) {
     let Some(last) = samples.last() else { return };
     let total = last.lines as f64;
@@ -344,6 +437,20 @@ fn report_rates(samples: &[Sample], expected: usize) {
         })
         .collect();
     println!("  per tenth (articles/s): {}", deciles.join(" "));
+    // CPU per article does not depend on what else runs on the core.
+    let cpu_ms: Vec<String> = (0..10)
+        .map(|d| {
+            let (a, b) = ((d as f64 * tenth).max(1.0), (d + 1) as f64 * tenth);
+            format!(
+                "{:.2}",
+                1e3 * (cpu_at(samples, b) - cpu_at(samples, a)) / (b - a)
+            )
+        })
+        .collect();
+    println!(
+        "  daemon CPU per article per tenth (ms): {}",
+        cpu_ms.join(" ")
+    );
     println!(
         "  daemon CPU {:.1} s ({:.0}% of one core), peak sampled RSS {:.0} MB",
         last.cpu,
@@ -405,15 +512,20 @@ fn report_memory(samples: &[Sample]) {
     }
 }
 
-fn daemon(bin: &Path, dir: &Path, log: &str, args: &[&str]) -> Result<Child> {
+fn daemon(bin: &Path, dir: &Path, log: &str, sink: SinkKind, args: &[&str]) -> Result<Child> {
     let stderr = std::fs::File::create(dir.join("daemon.log"))?;
+    let (stdout, output) = match sink {
+        SinkKind::File => (Stdio::null(), None),
+        SinkKind::Stdout => (Stdio::piped(), Some(["--output", "-"])),
+    };
     Command::new(bin)
         .arg("--config")
         .arg(dir.join("bench.toml"))
         .args(args)
+        .args(output.iter().flatten())
         .env("RUST_LOG", log)
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(stdout)
         .stderr(stderr)
         .spawn()
         .context("starting newsriver")
@@ -480,6 +592,7 @@ fn main() -> Result<()> {
         pages: AtomicU64::new(0),
     };
 
+    let busy_before = cores_busy();
     let samples = match args.mode {
         Mode::Feed { .. } => {
             println!(
@@ -489,7 +602,7 @@ fn main() -> Result<()> {
             let site = Arc::new(site);
             serve(server.clone(), site.clone(), args.threads);
             write_config(&dir, &format!("{base}/feed.xml"), false)?;
-            let child = daemon(&bin, &dir, &args.log, &["run", "--once"])?;
+            let child = daemon(&bin, &dir, &args.log, args.sink, &["run", "--once"])?;
             let samples = watch(child, &out, args.sample_ms, None)?;
             println!("  pages served: {}", site.pages.load(Ordering::Relaxed));
             report_rates(&samples, items);
@@ -508,7 +621,13 @@ fn main() -> Result<()> {
             serve(server.clone(), site.clone(), args.threads);
             write_config(&dir, &format!("{base}/feed.xml"), false)?;
             let urls = urls.to_str().context("utf-8 path")?;
-            let child = daemon(&bin, &dir, &args.log, &["backfill", urls, "--no-progress"])?;
+            let child = daemon(
+                &bin,
+                &dir,
+                &args.log,
+                args.sink,
+                &["backfill", urls, "--no-progress"],
+            )?;
             let samples = watch(child, &out, args.sample_ms, None)?;
             println!("  pages served: {}", site.pages.load(Ordering::Relaxed));
             report_rates(&samples, items);
@@ -522,7 +641,7 @@ fn main() -> Result<()> {
             let site = Arc::new(site);
             serve(server.clone(), site.clone(), args.threads);
             write_config(&dir, &format!("{base}/live.xml"), true)?;
-            let child = daemon(&bin, &dir, &args.log, &["run"])?;
+            let child = daemon(&bin, &dir, &args.log, args.sink, &["run"])?;
             let samples = watch(child, &out, args.sample_ms, Some(items as u64))?;
             println!("  pages served: {}", site.pages.load(Ordering::Relaxed));
             report_rates(&samples, items);
@@ -530,6 +649,19 @@ fn main() -> Result<()> {
             samples
         }
     };
+    if let (Some((b0, t0)), Some((b1, t1)), Some(last)) =
+        (busy_before, cores_busy(), samples.last())
+    {
+        // Jiffies are 1/100 s; whatever the daemon and this server did not use, others did.
+        let busy = (b1 - b0) as f64 / 100.0;
+        let capacity = (t1 - t0) as f64 / 100.0;
+        let server = own_cpu();
+        println!(
+            "  server CPU {server:.1} s; the cores this ran on were {:.0}% busy, {:.0}% of them taken by other processes",
+            100.0 * busy / capacity.max(1e-9),
+            (100.0 * (busy - server - last.cpu) / capacity.max(1e-9)).max(0.0)
+        );
+    }
     let log = std::fs::read_to_string(dir.join("daemon.log")).unwrap_or_default();
     for line in log
         .lines()
