@@ -88,10 +88,15 @@ enum Mode {
     },
 }
 
-/// Publication time of item `i` of `n`: one a second, the last one `now`, so a burst of
-/// 200,000 spans 56 hours, inside the 72-hour story window.
-fn published(i: usize, n: usize, now: DateTime<Utc>) -> DateTime<Utc> {
-    now - chrono::Duration::seconds((n.saturating_sub(i)) as i64)
+/// Publication time of item `i`: in a burst of `n` one a second, the last one at `now`
+/// (200,000 span 56 hours, inside the 72-hour story window); on the live feed (`rate` >
+/// 0) when it appears, `rate` a second from `now`.
+fn published(i: usize, n: usize, rate: u64, now: DateTime<Utc>) -> DateTime<Utc> {
+    if rate > 0 {
+        now + chrono::Duration::milliseconds((i as u64 * 1000 / rate) as i64)
+    } else {
+        now - chrono::Duration::seconds((n.saturating_sub(i)) as i64)
+    }
 }
 
 fn page_html(i: usize, at: DateTime<Utc>) -> String {
@@ -114,7 +119,13 @@ fn page_html(i: usize, at: DateTime<Utc>) -> String {
     s
 }
 
-fn feed_xml(base: &str, ids: impl Iterator<Item = usize>, n: usize, now: DateTime<Utc>) -> Vec<u8> {
+fn feed_xml(
+    base: &str,
+    ids: impl Iterator<Item = usize>,
+    n: usize,
+    rate: u64,
+    now: DateTime<Utc>,
+) -> Vec<u8> {
     let mut s = String::from(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel><title>Daily Reports</title>",
     );
@@ -123,7 +134,7 @@ fn feed_xml(base: &str, ids: impl Iterator<Item = usize>, n: usize, now: DateTim
         let (title, _) = report(i);
         s.push_str(&format!(
             "<item><title>{title}</title><link>{base}/r/{i}.html</link><pubDate>{}</pubDate></item>",
-            published(i, n, now).to_rfc2822()
+            published(i, n, rate, now).to_rfc2822()
         ));
     }
     s.push_str("</channel></rss>");
@@ -146,11 +157,18 @@ struct Site {
 
 impl Site {
     fn live_feed(&self) -> Vec<u8> {
-        let available =
-            ((self.started.elapsed().as_secs_f64() * self.rate as f64) as usize).min(self.items);
+        // Not capped at `items`: the soak stops on articles out, and some items are
+        // (near-)duplicates that never come out.
+        let available = (self.started.elapsed().as_secs_f64() * self.rate as f64) as usize;
         let from = available.saturating_sub(self.listed);
         // Newest first, as feeds list them.
-        feed_xml(&self.base, (from..available).rev(), self.items, self.now)
+        feed_xml(
+            &self.base,
+            (from..available).rev(),
+            self.items,
+            self.rate,
+            self.now,
+        )
     }
 }
 
@@ -173,10 +191,10 @@ fn serve(server: Arc<tiny_http::Server>, site: Arc<Site>, threads: usize) {
                     .strip_prefix("/r/")
                     .and_then(|r| r.strip_suffix(".html"))
                     .and_then(|i| i.parse::<usize>().ok())
-                    .filter(|i| *i < site.items)
+                    .filter(|i| site.rate > 0 || *i < site.items)
                 {
                     site.pages.fetch_add(1, Ordering::Relaxed);
-                    let html = page_html(i, published(i, site.items, site.now));
+                    let html = page_html(i, published(i, site.items, site.rate, site.now));
                     tiny_http::Response::from_data(html.into_bytes()).with_header(
                         tiny_http::Header::from_bytes("Content-Type", "text/html; charset=utf-8")
                             .expect("static header"),
@@ -575,7 +593,7 @@ fn main() -> Result<()> {
         } => (items, rate, listed),
     };
     let feed = match args.mode {
-        Mode::Feed { .. } => feed_xml(&base, 0..items, items, now),
+        Mode::Feed { .. } => feed_xml(&base, 0..items, items, 0, now),
         _ => Vec::new(),
     };
     let dir = std::env::temp_dir().join(format!("newsriver-e2e-{}", std::process::id()));
