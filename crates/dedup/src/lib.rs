@@ -135,14 +135,14 @@ const MAX_PER_BAND: usize = 32;
 
 /// Article ids are 32 hex digits (the SHA-256 prefix of the canonical URL): 16 bytes
 /// instead of a 56-byte heap string. Any other form is kept as it is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum CompactId {
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum CompactId {
     Hex([u8; 16]),
     Text(Box<str>),
 }
 
 impl CompactId {
-    fn new(id: &str) -> CompactId {
+    pub(crate) fn new(id: &str) -> CompactId {
         let mut bytes = [0u8; 16];
         let lower_hex = id.len() == 32
             && id
@@ -155,7 +155,7 @@ impl CompactId {
         }
     }
 
-    fn to_text(&self) -> String {
+    pub(crate) fn to_text(&self) -> String {
         match self {
             CompactId::Hex(bytes) => hex::encode(bytes),
             CompactId::Text(s) => s.to_string(),

@@ -51,6 +51,11 @@ struct Args {
     /// one (templated news); per-article median and p99 in the first and last tenth.
     #[arg(long, default_value_t = 0)]
     stories: usize,
+    /// Instead of the other measurements, assign this many templated reports (the
+    /// e2ebench pages) to stories, with nothing else in the process, and report the
+    /// story state's RSS per article and per story along the way.
+    #[arg(long, default_value_t = 0)]
+    story_memory: usize,
 }
 
 fn rss_mb() -> f64 {
@@ -110,6 +115,10 @@ const BOILERPLATE: &str = "Home News World Business Sport Share this article Fac
 
 fn main() -> Result<()> {
     let args = Args::parse();
+    if args.story_memory > 0 {
+        story_memory(args.story_memory);
+        return Ok(());
+    }
     let truth: BTreeMap<String, serde_json::Value> = serde_json::from_slice(
         &std::fs::read(args.data.join("ground-truth.json")).context("reading ground truth")?,
     )?;
@@ -517,6 +526,36 @@ fn simhash(text: &str) -> u64 {
 /// Fills an index with synthetic 1 KB articles; reports RSS and lookup times at
 /// checkpoints. The map of shingles stands in for the store, and holds only the
 /// articles the probes edit.
+/// RSS of a story index filled with `n` templated reports, one a second of story time
+/// (all inside the 72-hour window when `n` is at most 259,200).
+fn story_memory(n: usize) {
+    let before = rss_mb();
+    let mut stories = newsriver_dedup::StoryIndex::new(newsriver_dedup::StoryConfig::default());
+    let t = Instant::now();
+    for i in 0..n {
+        let (title, paragraphs) = newsriver_bench::reports::report(i);
+        let id = format!("{i:032x}");
+        std::hint::black_box(stories.assign(
+            &id,
+            &title,
+            &paragraphs.join("\n\n"),
+            1_700_000_000 + i as i64,
+        ));
+        if [n / 4, n / 2, n * 3 / 4, n].contains(&(i + 1)) {
+            let grown = (rss_mb() - before) * 1024.0 * 1024.0;
+            println!(
+                "story state after {} templated reports, {} stories: RSS +{:.1} MB, {:.0} bytes per article, {:.0} per story ({:.0} articles/s)",
+                i + 1,
+                stories.stories(),
+                grown / 1024.0 / 1024.0,
+                grown / (i + 1) as f64,
+                grown / stories.stories().max(1) as f64,
+                (i + 1) as f64 / t.elapsed().as_secs_f64()
+            );
+        }
+    }
+}
+
 fn big_index(vocabulary: &[&str], args: &Args, rng: &mut Rng) {
     let before = rss_mb();
     let mut big = Deduper::new(DedupConfig {
