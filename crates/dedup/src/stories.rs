@@ -120,15 +120,20 @@ pub struct StoryIndex {
     /// Slots; an expired story's slot is free (no members, no centroid) until reused.
     stories: Vec<Story>,
     free: Vec<u32>,
-    /// Story slots by id, for [`StoryIndex::restore`].
+    /// Story slots by id, for [`StoryIndex::restore`] only: restores come first (the
+    /// daemon's start), and the first [`StoryIndex::assign`] drops the map, which would
+    /// otherwise hold every story's id a second time.
     by_id: HashMap<CompactId, u32>,
     /// Per term, the stories whose centroid held it, in the order they were last active
     /// (a story is appended again when it takes an article, so older entries of it are
     /// stale and skipped); cut to the most recent entries when it grows. An entry whose
     /// slot was freed, or reused by a story without the term, adds nothing: scores come
     /// from the centroid.
-    by_term: HashMap<Term, Vec<u32>>,
+    by_term: HashMap<Term, Postings>,
 }
+
+/// Up to three stories inline (the 24 bytes a `Vec` header takes anyway).
+type Postings = smallvec::SmallVec<[u32; 3]>;
 
 fn term_key(word: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(word.as_bytes())
@@ -204,6 +209,9 @@ impl StoryIndex {
     /// `article_id` when it starts a new one; with the article's term vector, which
     /// [`StoryIndex::restore`] takes back after a restart.
     pub fn assign(&mut self, article_id: &str, title: &str, text: &str, at: i64) -> Assignment {
+        if !self.by_id.is_empty() {
+            self.by_id = HashMap::default();
+        }
         let counts = term_counts(title, text);
         self.docs += 1;
         for k in counts.keys() {
@@ -228,7 +236,11 @@ impl StoryIndex {
         let window = self.config.window_secs;
         for (j, (k, w)) in vector.iter().enumerate() {
             let k = short(*k);
-            let list = self.by_term.get(&k).map(Vec::as_slice).unwrap_or_default();
+            let list = self
+                .by_term
+                .get(&k)
+                .map(|l| l.as_slice())
+                .unwrap_or_default();
             let mut examined = 0;
             for &s in list.iter().rev() {
                 if examined == POSTINGS_PER_TERM {
@@ -289,8 +301,6 @@ impl StoryIndex {
                 self.stories.len() - 1
             }
         };
-        self.by_id
-            .insert(CompactId::new(id), u32::try_from(s).unwrap_or(u32::MAX));
         s
     }
 
@@ -304,7 +314,14 @@ impl StoryIndex {
         }
         let s = match self.by_id.get(&CompactId::new(story_id)) {
             Some(&s) => s as usize,
-            None => self.new_story(story_id, at),
+            None => {
+                let s = self.new_story(story_id, at);
+                self.by_id.insert(
+                    CompactId::new(story_id),
+                    u32::try_from(s).unwrap_or(u32::MAX),
+                );
+                s
+            }
         };
         self.merge(s, terms, at, stored_at);
     }
@@ -369,7 +386,6 @@ impl StoryIndex {
             if story.is_free() || story.touched_at >= cutoff {
                 continue;
             }
-            self.by_id.remove(&story.id);
             story.centroid = Box::default();
             story.members = 0;
             self.free.push(u32::try_from(s).unwrap_or(u32::MAX));
@@ -378,9 +394,9 @@ impl StoryIndex {
         if freed > 0 {
             let stories = &self.stories;
             self.by_term.retain(|k, list| {
-                list.retain(|&s| {
+                list.retain(|s| {
                     stories
-                        .get(s as usize)
+                        .get(*s as usize)
                         .is_some_and(|st| st.weight(*k).is_some())
                 });
                 list.shrink_to_fit();
@@ -388,7 +404,6 @@ impl StoryIndex {
             });
             self.df.shrink_to_fit();
             self.by_term.shrink_to_fit();
-            self.by_id.shrink_to_fit();
         }
         freed
     }
