@@ -112,6 +112,43 @@ impl<K: Key> KeyIndex<K> {
         }
     }
 
+    /// Calls `f` with at most `max` of the values stored under `key`, the most recently
+    /// inserted first (values keep insertion order within a key, in `repeated` and in the
+    /// merged run alike).
+    pub(crate) fn get_newest(&self, key: K, max: usize, mut f: impl FnMut(u32)) {
+        let mut left = max;
+        if left == 0 {
+            return;
+        }
+        if let Some(&first) = self.recent.get(&key) {
+            if let Some(more) = self.repeated.get(&key) {
+                for &v in more.iter().rev() {
+                    f(v);
+                    left -= 1;
+                    if left == 0 {
+                        return;
+                    }
+                }
+            }
+            f(first);
+            left -= 1;
+            if left == 0 {
+                return;
+            }
+        }
+        let b = key.top(self.bits);
+        let (lo, hi) = (self.directory[b] as usize, self.directory[b + 1] as usize);
+        let run = &self.keys[lo..hi];
+        let end = lo + run.partition_point(|k| *k <= key);
+        let start = lo + run.partition_point(|k| *k < key);
+        for &v in self.values[start.max(end.saturating_sub(left))..end]
+            .iter()
+            .rev()
+        {
+            f(v);
+        }
+    }
+
     /// Keeps only the values `keep` accepts (expiry).
     pub(crate) fn retain(&mut self, keep: impl Fn(u32) -> bool) {
         self.merge();
@@ -224,6 +261,30 @@ mod tests {
         assert_eq!(index.len(), 25_000);
         assert!(values(&index, key(10)).is_empty());
         assert_eq!(values(&index, key(30_000)), vec![30_000]);
+
+        // Newest first, at most as many as asked, across the map and the merged arrays.
+        let mut shared = KeyIndex::<u32>::default();
+        for v in 0..10_000u32 {
+            shared.insert(7, v);
+            shared.insert(key(v) | 8, v);
+        }
+        assert!(shared.recent_len > 0 && !shared.keys.is_empty());
+        let newest = |index: &KeyIndex<u32>, k: u32, max: usize| {
+            let mut out = Vec::new();
+            index.get_newest(k, max, |v| out.push(v));
+            out
+        };
+        assert_eq!(newest(&shared, 7, 3), vec![9_999, 9_998, 9_997]);
+        let all = newest(&shared, 7, usize::MAX);
+        assert_eq!(all, (0..10_000).rev().collect::<Vec<_>>());
+        assert_eq!(newest(&shared, 7, 0), Vec::<u32>::new());
+        // More than are unmerged: the walk goes on into the merged run, newest first.
+        let n = shared.recent_len + 2;
+        assert_eq!(
+            newest(&shared, 7, n),
+            (10_000 - n as u32..10_000).rev().collect::<Vec<_>>()
+        );
+        assert!(newest(&shared, 5, 10).is_empty());
 
         let mut wide = KeyIndex::<u64>::default();
         wide.insert(u64::MAX, 1);

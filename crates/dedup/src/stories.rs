@@ -9,6 +9,7 @@
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::normalize::{for_each_token, Token};
+use crate::CompactId;
 
 /// Words of the text, after the title, that describe the event.
 const LEAD_WORDS: usize = 120;
@@ -42,13 +43,42 @@ impl Default for StoryConfig {
     }
 }
 
+/// Story-term keys in memory: the low 32 bits of the 64-bit term hash (the stored
+/// vectors keep all 64). Two terms sharing a key add their weights; among even a million
+/// distinct terms in a window a given term shares its key with another with probability
+/// about 1 in 4,000, a small error in one weight of a 40-term vector. Half the bytes of
+/// every centroid term, postings key and document frequency.
+type Term = u32;
+
+fn short(k: u64) -> Term {
+    k as u32
+}
+
 struct Story {
-    id: String,
-    centroid: HashMap<u64, f32>,
+    id: CompactId,
+    /// The top terms, sorted by term: 8 bytes a term, where a hash map of 40 terms held
+    /// 1,100 bytes (64 buckets of 16 bytes and their control bytes).
+    centroid: Box<[(Term, f32)]>,
     members: u32,
-    /// Time span of the story's articles (unix seconds).
+    /// Time span of the story's articles on the story axis (unix seconds).
     first_at: i64,
     last_at: i64,
+    /// Wall clock (unix seconds) when it last took an article: expiry frees stories no
+    /// article of the retention window belongs to, as a restart would.
+    touched_at: i64,
+}
+
+impl Story {
+    fn weight(&self, k: Term) -> Option<f32> {
+        self.centroid
+            .binary_search_by_key(&k, |(t, _)| *t)
+            .ok()
+            .map(|i| self.centroid[i].1)
+    }
+
+    fn is_free(&self) -> bool {
+        self.members == 0
+    }
 }
 
 /// Where [`StoryIndex::assign`] put an article.
@@ -86,15 +116,24 @@ impl Assignment {
 pub struct StoryIndex {
     config: StoryConfig,
     docs: u32,
-    df: HashMap<u64, u32>,
+    df: HashMap<Term, u32>,
+    /// Slots; an expired story's slot is free (no members, no centroid) until reused.
     stories: Vec<Story>,
-    /// Story positions by id, for [`StoryIndex::restore`].
-    by_id: HashMap<String, usize>,
+    free: Vec<u32>,
+    /// Story slots by id, for [`StoryIndex::restore`] only: restores come first (the
+    /// daemon's start), and the first [`StoryIndex::assign`] drops the map, which would
+    /// otherwise hold every story's id a second time.
+    by_id: HashMap<CompactId, u32>,
     /// Per term, the stories whose centroid held it, in the order they were last active
     /// (a story is appended again when it takes an article, so older entries of it are
-    /// stale and skipped); cut to the most recent entries when it grows.
-    by_term: HashMap<u64, Vec<u32>>,
+    /// stale and skipped); cut to the most recent entries when it grows. An entry whose
+    /// slot was freed, or reused by a story without the term, adds nothing: scores come
+    /// from the centroid.
+    by_term: HashMap<Term, Postings>,
 }
+
+/// Up to three stories inline (the 24 bytes a `Vec` header takes anyway).
+type Postings = smallvec::SmallVec<[u32; 3]>;
 
 fn term_key(word: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(word.as_bytes())
@@ -132,15 +171,25 @@ fn term_counts(title: &str, text: &str) -> HashMap<u64, f32> {
     counts
 }
 
-fn top_normalized(mut v: Vec<(u64, f32)>) -> HashMap<u64, f32> {
+/// The `TOP_TERMS` heaviest terms, normalized to unit length, sorted by term.
+fn top_normalized<K: Copy + Ord>(mut v: Vec<(K, f32)>) -> Vec<(K, f32)> {
     // Ties broken by term, so the result does not depend on hash-map order.
     v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     v.truncate(TOP_TERMS);
     let norm = v.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
     if norm == 0.0 {
-        return HashMap::default();
+        return Vec::new();
     }
-    v.into_iter().map(|(k, w)| (k, w / norm)).collect()
+    let mut v: Vec<(K, f32)> = v.into_iter().map(|(k, w)| (k, w / norm)).collect();
+    v.sort_by_key(|(k, _)| *k);
+    v
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 impl StoryIndex {
@@ -150,6 +199,7 @@ impl StoryIndex {
             docs: 0,
             df: HashMap::default(),
             stories: Vec::new(),
+            free: Vec::new(),
             by_id: HashMap::default(),
             by_term: HashMap::default(),
         }
@@ -159,16 +209,19 @@ impl StoryIndex {
     /// `article_id` when it starts a new one; with the article's term vector, which
     /// [`StoryIndex::restore`] takes back after a restart.
     pub fn assign(&mut self, article_id: &str, title: &str, text: &str, at: i64) -> Assignment {
+        if !self.by_id.is_empty() {
+            self.by_id = HashMap::default();
+        }
         let counts = term_counts(title, text);
         self.docs += 1;
         for k in counts.keys() {
-            *self.df.entry(*k).or_default() += 1;
+            *self.df.entry(short(*k)).or_default() += 1;
         }
         let n = self.docs as f32;
         let weighted: Vec<(u64, f32)> = counts
             .into_iter()
             .map(|(k, tf)| {
-                let df = self.df.get(&k).copied().unwrap_or(1) as f32;
+                let df = self.df.get(&short(k)).copied().unwrap_or(1) as f32;
                 (
                     k,
                     (1.0 + tf.ln()) * ((n + IDF_PRIOR_DOCS) / (df + 1.0)).ln(),
@@ -182,7 +235,12 @@ impl StoryIndex {
         let mut scores: rustc_hash::FxHashMap<usize, (f32, usize)> = Default::default();
         let window = self.config.window_secs;
         for (j, (k, w)) in vector.iter().enumerate() {
-            let list = self.by_term.get(k).map(Vec::as_slice).unwrap_or_default();
+            let k = short(*k);
+            let list = self
+                .by_term
+                .get(&k)
+                .map(|l| l.as_slice())
+                .unwrap_or_default();
             let mut examined = 0;
             for &s in list.iter().rev() {
                 if examined == POSTINGS_PER_TERM {
@@ -196,11 +254,14 @@ impl StoryIndex {
                 entry.1 = j;
                 examined += 1;
                 let story = &self.stories[s];
+                if story.is_free() {
+                    continue;
+                }
                 // Articles arrive out of order (backfills): the window extends both ways.
                 if at < story.first_at - window || at > story.last_at + window {
                     continue;
                 }
-                if let Some(cw) = story.centroid.get(k) {
+                if let Some(cw) = story.weight(k) {
                     entry.0 += w * cw;
                 }
             }
@@ -214,58 +275,73 @@ impl StoryIndex {
             Some((s, _)) => s,
             None => self.new_story(article_id, at),
         };
-        self.merge(s, &vector, at);
-        let mut terms: Vec<(u64, f32)> = vector.into_iter().collect();
-        terms.sort_by_key(|(k, _)| *k);
+        self.merge(s, &vector, at, unix_now());
         Assignment {
-            story_id: self.stories[s].id.clone(),
-            terms,
+            story_id: self.stories[s].id.to_text(),
+            terms: vector,
         }
     }
 
     fn new_story(&mut self, id: &str, at: i64) -> usize {
-        self.stories.push(Story {
-            id: id.to_string(),
-            centroid: HashMap::default(),
+        let story = Story {
+            id: CompactId::new(id),
+            centroid: Box::default(),
             members: 0,
             first_at: at,
             last_at: at,
-        });
-        let s = self.stories.len() - 1;
-        self.by_id.insert(id.to_string(), s);
+            touched_at: 0,
+        };
+        let s = match self.free.pop() {
+            Some(s) => {
+                self.stories[s as usize] = story;
+                s as usize
+            }
+            None => {
+                self.stories.push(story);
+                self.stories.len() - 1
+            }
+        };
         s
     }
 
     /// Puts back an article remembered from an earlier run (in the order they were
-    /// assigned), so stories continue across restarts.
-    pub fn restore(&mut self, story_id: &str, terms: &[(u64, f32)], at: i64) {
+    /// assigned), so stories continue across restarts; `stored_at` is when it was stored
+    /// (unix seconds), for expiry.
+    pub fn restore(&mut self, story_id: &str, terms: &[(u64, f32)], at: i64, stored_at: i64) {
         self.docs += 1;
         for (k, _) in terms {
-            *self.df.entry(*k).or_default() += 1;
+            *self.df.entry(short(*k)).or_default() += 1;
         }
-        let s = match self.by_id.get(story_id) {
-            Some(&s) => s,
-            None => self.new_story(story_id, at),
+        let s = match self.by_id.get(&CompactId::new(story_id)) {
+            Some(&s) => s as usize,
+            None => {
+                let s = self.new_story(story_id, at);
+                self.by_id.insert(
+                    CompactId::new(story_id),
+                    u32::try_from(s).unwrap_or(u32::MAX),
+                );
+                s
+            }
         };
-        let vector: HashMap<u64, f32> = terms.iter().copied().collect();
-        self.merge(s, &vector, at);
+        self.merge(s, terms, at, stored_at);
     }
 
     /// Adds an article vector to a story's centroid (a running mean, re-normalized and
     /// cut to the top terms) and indexes the centroid's terms.
-    fn merge(&mut self, s: usize, vector: &HashMap<u64, f32>, at: i64) {
+    fn merge(&mut self, s: usize, vector: &[(u64, f32)], at: i64, now: i64) {
         let story = &mut self.stories[s];
         let m = story.members as f32;
-        let mut sum: HashMap<u64, f32> = story.centroid.iter().map(|(k, w)| (*k, w * m)).collect();
+        let mut sum: HashMap<Term, f32> = story.centroid.iter().map(|(k, w)| (*k, w * m)).collect();
         for (k, w) in vector {
-            *sum.entry(*k).or_default() += w;
+            *sum.entry(short(*k)).or_default() += w;
         }
-        story.centroid = top_normalized(sum.into_iter().collect());
+        story.centroid = top_normalized(sum.into_iter().collect()).into_boxed_slice();
         story.members += 1;
         story.first_at = story.first_at.min(at);
         story.last_at = story.last_at.max(at);
+        story.touched_at = story.touched_at.max(now);
         let id = u32::try_from(s).unwrap_or(u32::MAX);
-        for k in story.centroid.keys() {
+        for (k, _) in story.centroid.iter() {
             let list = self.by_term.entry(*k).or_default();
             if list.last() != Some(&id) {
                 list.push(id);
@@ -277,8 +353,59 @@ impl StoryIndex {
         }
     }
 
+    /// Stories held (expired ones freed).
     pub fn stories(&self) -> usize {
-        self.stories.len()
+        self.stories.len() - self.free.len()
+    }
+
+    /// Frees the stories that took no article since `cutoff` (unix seconds, wall clock:
+    /// the retention window, as for the duplicate index) and the postings only they held,
+    /// and forgets the document frequencies of `expired`, the term vectors of the articles
+    /// leaving the window. A restart restores stories and frequencies from the articles
+    /// of the window alone; this keeps a long-running daemon to the same. Returns how
+    /// many stories were freed.
+    pub fn expire_before<'a>(
+        &mut self,
+        cutoff: i64,
+        expired: impl IntoIterator<Item = &'a [(u64, f32)]>,
+    ) -> usize {
+        for terms in expired {
+            self.docs = self.docs.saturating_sub(1);
+            for (k, _) in terms {
+                let k = short(*k);
+                if let Some(df) = self.df.get_mut(&k) {
+                    *df -= 1;
+                    if *df == 0 {
+                        self.df.remove(&k);
+                    }
+                }
+            }
+        }
+        let mut freed = 0;
+        for (s, story) in self.stories.iter_mut().enumerate() {
+            if story.is_free() || story.touched_at >= cutoff {
+                continue;
+            }
+            story.centroid = Box::default();
+            story.members = 0;
+            self.free.push(u32::try_from(s).unwrap_or(u32::MAX));
+            freed += 1;
+        }
+        if freed > 0 {
+            let stories = &self.stories;
+            self.by_term.retain(|k, list| {
+                list.retain(|s| {
+                    stories
+                        .get(*s as usize)
+                        .is_some_and(|st| st.weight(*k).is_some())
+                });
+                list.shrink_to_fit();
+                !list.is_empty()
+            });
+            self.df.shrink_to_fit();
+            self.by_term.shrink_to_fit();
+        }
+        freed
     }
 }
 
@@ -318,5 +445,52 @@ mod tests {
         assert_eq!(a.story_id, "a");
         assert_eq!(b.story_id, "a", "same event should join");
         assert_ne!(c.story_id, "a");
+    }
+
+    #[test]
+    fn expired_stories_are_freed_and_their_slots_reused() {
+        let mut idx = StoryIndex::new(StoryConfig::default());
+        let a = idx.assign(
+            "a",
+            "Coalition mission in Iraq to end by September 2025",
+            "The US-led coalition mission in Iraq will end by September 2025.",
+            10,
+        );
+        idx.restore(
+            "old",
+            &[(term_key("harvest"), 0.8), (term_key("valley"), 0.6)],
+            5,
+            100,
+        );
+        assert_eq!(idx.stories(), 2);
+        // Only the story nothing joined since 1,000 is freed ("a" was touched now).
+        assert_eq!(idx.expire_before(1_000, [a.terms.as_slice()]), 1);
+        assert_eq!(idx.stories(), 1);
+        assert!(idx.by_term.contains_key(&short(term_key("iraq"))));
+        assert!(!idx.by_term.contains_key(&short(term_key("harvest"))));
+        // The expired article's document frequencies are gone with it.
+        assert!(a
+            .terms
+            .iter()
+            .all(|(k, _)| !idx.df.contains_key(&short(*k))));
+        assert!(idx.df.contains_key(&short(term_key("harvest"))));
+        assert_eq!(idx.docs, 1);
+        // A new story takes the free slot; the freed one no longer attracts its terms.
+        let c = idx.assign(
+            "c",
+            "Harvest in the valley",
+            "Harvest starts in the valley.",
+            20,
+        );
+        assert_eq!(c.story_id, "c");
+        assert_eq!(idx.stories.len(), 2);
+        // The first story still takes its own event.
+        let b = idx.assign(
+            "b",
+            "US and Iraq say coalition mission will end by September 2025",
+            "The United States and Iraq said the mission of the coalition in Iraq will end by September 2025.",
+            30,
+        );
+        assert_eq!(b.story_id, "a");
     }
 }

@@ -263,7 +263,7 @@ async fn setup(
     });
     for r in store.remembered_since(cutoff)? {
         deduper.insert_at(&r.id, &r.story_id, &r.fingerprint, r.stored_at);
-        stories.restore(&r.story_id, &r.story_terms, r.story_at);
+        stories.restore(&r.story_id, &r.story_terms, r.story_at, r.stored_at);
     }
     tracing::info!(
         state = %config.state.path.display(),

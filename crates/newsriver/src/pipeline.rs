@@ -330,9 +330,22 @@ async fn dedup_stage(
             last_expiry = std::time::Instant::now();
             let cutoff = Utc::now() - window;
             let forgotten = deduper.expire_before(cutoff.timestamp());
-            match lock(&ctx.store).expire(cutoff) {
+            let store = lock(&ctx.store);
+            // Read before the rows go: the story index forgets their term frequencies.
+            let leaving = store.story_terms_before(cutoff).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "reading expiring story terms failed");
+                Vec::new()
+            });
+            let freed =
+                stories.expire_before(cutoff.timestamp(), leaving.iter().map(Vec::as_slice));
+            match store.expire(cutoff) {
                 Ok(rows) => {
-                    tracing::info!(forgotten, rows, "expired dedup state older than the window")
+                    tracing::info!(
+                        forgotten,
+                        freed,
+                        rows,
+                        "expired dedup and story state older than the window"
+                    )
                 }
                 Err(e) => tracing::warn!(error = %e, "expiring old state failed"),
             }

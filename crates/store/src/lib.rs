@@ -650,6 +650,20 @@ impl Store {
         Ok(blob.flatten().map(|b| newsriver_dedup::u32s_from_bytes(&b)))
     }
 
+    /// The story-term vectors of the articles [`Store::expire`] would forget, so the story
+    /// index can forget their document frequencies too.
+    pub fn story_terms_before(&self, before: DateTime<Utc>) -> Result<Vec<Vec<(u64, f32)>>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT story_terms FROM articles WHERE stored_at < ?1 AND story_terms IS NOT NULL",
+        )?;
+        let rows = stmt.query_map([ts(before)], |r| {
+            Ok(newsriver_dedup::Assignment::terms_from_bytes(
+                &r.get::<_, Vec<u8>>(0)?,
+            ))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Forgets articles and seen URLs older than `before` (the retention window).
     pub fn expire(&self, before: DateTime<Utc>) -> Result<usize> {
         let a = self
@@ -768,6 +782,16 @@ mod tests {
         assert_eq!(s.shingles("id-missing").unwrap(), None);
         assert_eq!(back[0].story_terms, vec![(7, 0.5), (9, 0.25)]);
         assert_eq!(back[0].story_at, 42);
+        // What expiry would forget, read before the rows go.
+        assert!(s
+            .story_terms_before(Utc::now() - chrono::Duration::days(1))
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            s.story_terms_before(Utc::now() + chrono::Duration::days(1))
+                .unwrap(),
+            vec![vec![(7, 0.5), (9, 0.25)]]
+        );
     }
 
     #[test]

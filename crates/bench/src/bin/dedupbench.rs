@@ -51,6 +51,11 @@ struct Args {
     /// one (templated news); per-article median and p99 in the first and last tenth.
     #[arg(long, default_value_t = 0)]
     stories: usize,
+    /// Instead of the other measurements, assign this many templated reports (the
+    /// e2ebench pages) to stories, with nothing else in the process, and report the
+    /// story state's RSS per article and per story along the way.
+    #[arg(long, default_value_t = 0)]
+    story_memory: usize,
 }
 
 fn rss_mb() -> f64 {
@@ -110,6 +115,10 @@ const BOILERPLATE: &str = "Home News World Business Sport Share this article Fac
 
 fn main() -> Result<()> {
     let args = Args::parse();
+    if args.story_memory > 0 {
+        story_memory(args.story_memory);
+        return Ok(());
+    }
     let truth: BTreeMap<String, serde_json::Value> = serde_json::from_slice(
         &std::fs::read(args.data.join("ground-truth.json")).context("reading ground truth")?,
     )?;
@@ -152,8 +161,19 @@ fn main() -> Result<()> {
                 println!("dedup stage with stories, {label}: skipped (no words)");
                 continue;
             }
-            stage_with_stories(label, vocab, &args, &mut rng);
+            stage_with_stories(label, &args, |_| {
+                (
+                    random_text(vocab, 60, 60, &mut rng),
+                    random_text(vocab, 1024, 60, &mut rng),
+                )
+            });
         }
+        // Whole sentences repeat across these (templates with slots): every article shares
+        // MinHash bands and story terms with thousands of others.
+        stage_with_stories("templated reports (e2ebench pages)", &args, |i| {
+            let (title, paragraphs) = newsriver_bench::reports::report(i);
+            (title, paragraphs.join("\n\n"))
+        });
         return Ok(());
     }
 
@@ -396,8 +416,13 @@ fn seed_vocabulary(dir: &std::path::Path) -> Vec<String> {
 
 /// Fingerprint + lookup + insert of every doc into one index, as the dedup stage does.
 /// The dedup stage as the daemon runs it, stories included, over `args.stories` articles
-/// generated on the fly and spread over the story window (so all of them are active).
-fn stage_with_stories(label: &str, vocab: &[&str], args: &Args, rng: &mut Rng) {
+/// generated on the fly (`article(i)` gives title and text) and spread over the story
+/// window (so all of them are active).
+fn stage_with_stories(
+    label: &str,
+    args: &Args,
+    mut article: impl FnMut(usize) -> (String, String),
+) {
     let n = args.stories;
     let config = newsriver_dedup::StoryConfig::default();
     let window = config.window_secs;
@@ -410,14 +435,17 @@ fn stage_with_stories(label: &str, vocab: &[&str], args: &Args, rng: &mut Rng) {
     let (mut first, mut last) = (Vec::with_capacity(tenth), Vec::with_capacity(tenth));
     let mut busy = 0.0f64;
     let start = 1_700_000_000i64;
+    let (mut duplicates, mut bytes) = (0usize, 0usize);
     for i in 0..n {
-        let title = random_text(vocab, 60, 60, rng);
-        let text = random_text(vocab, 1024, 60, rng);
+        let (title, text) = article(i);
+        bytes += text.len();
         let at = start + (i as i64 * window) / n as i64;
         let url = format!("https://site{}.test/article/{i}", i % 500);
         let t = Instant::now();
         let fp = Fingerprint::new(&url, &text);
-        if deduper.find(&fp, &mut NoStore).is_none() {
+        if deduper.find(&fp, &mut NoStore).is_some() {
+            duplicates += 1;
+        } else {
             let id = format!("{i:032x}");
             deduper.insert(&id, &id, &fp);
             std::hint::black_box(stories.assign(&id, &title, &text, at));
@@ -433,7 +461,8 @@ fn stage_with_stories(label: &str, vocab: &[&str], args: &Args, rng: &mut Rng) {
     let (f50, f99, _) = spread(&mut first);
     let (l50, l99, _) = spread(&mut last);
     println!(
-        "dedup stage with stories, {label}: {n} articles of 1 KB in one 72 h window, {} stories: {:.0} articles/s; per article median / p99: first tenth {f50:.1} / {f99:.1} us, last tenth {l50:.1} / {l99:.1} us",
+        "dedup stage with stories, {label}: {n} articles of {:.0} bytes on average in one 72 h window, {duplicates} near-duplicates, {} stories: {:.0} articles/s; per article median / p99: first tenth {f50:.1} / {f99:.1} us, last tenth {l50:.1} / {l99:.1} us",
+        bytes as f64 / n as f64,
         stories.stories(),
         n as f64 / (busy / 1e6),
     );
@@ -497,6 +526,36 @@ fn simhash(text: &str) -> u64 {
 /// Fills an index with synthetic 1 KB articles; reports RSS and lookup times at
 /// checkpoints. The map of shingles stands in for the store, and holds only the
 /// articles the probes edit.
+/// RSS of a story index filled with `n` templated reports, one a second of story time
+/// (all inside the 72-hour window when `n` is at most 259,200).
+fn story_memory(n: usize) {
+    let before = rss_mb();
+    let mut stories = newsriver_dedup::StoryIndex::new(newsriver_dedup::StoryConfig::default());
+    let t = Instant::now();
+    for i in 0..n {
+        let (title, paragraphs) = newsriver_bench::reports::report(i);
+        let id = format!("{i:032x}");
+        std::hint::black_box(stories.assign(
+            &id,
+            &title,
+            &paragraphs.join("\n\n"),
+            1_700_000_000 + i as i64,
+        ));
+        if [n / 4, n / 2, n * 3 / 4, n].contains(&(i + 1)) {
+            let grown = (rss_mb() - before) * 1024.0 * 1024.0;
+            println!(
+                "story state after {} templated reports, {} stories: RSS +{:.1} MB, {:.0} bytes per article, {:.0} per story ({:.0} articles/s)",
+                i + 1,
+                stories.stories(),
+                grown / 1024.0 / 1024.0,
+                grown / (i + 1) as f64,
+                grown / stories.stories().max(1) as f64,
+                (i + 1) as f64 / t.elapsed().as_secs_f64()
+            );
+        }
+    }
+}
+
 fn big_index(vocabulary: &[&str], args: &Args, rng: &mut Rng) {
     let before = rss_mb();
     let mut big = Deduper::new(DedupConfig {
