@@ -5,7 +5,7 @@ CONFIG ?=
 RUN_ARGS ?=
 
 
-.PHONY: deps all build run once test lint fmt eval eval-cv eval-stories train bench-compare bench-feeds bench-stress fuzz clean
+.PHONY: deps all build run once test lint fmt eval eval-cv eval-stories train bench-compare bench-feeds bench-e2e bench-soak bench-stress fuzz clean
 
 # The development sets (see ../shared/eval/*/README.md), where `make eval` keeps its
 # outputs, and the venv of the peer extractors it compares against.
@@ -94,6 +94,26 @@ bench-feeds: deps
 	$(CARGO) build --release --locked -p newsriver -p newsriver-bench
 	$${CARGO_TARGET_DIR:-target}/release/feedscale --feeds 10000
 	$${CARGO_TARGET_DIR:-target}/release/feedbench
+
+## End to end, one core: the daemon polls one local feed listing E2E_ITEMS new items (short
+## templated report pages) and fetches them all, then a backfill of as many URLs; overall
+## articles/s, the first and last tenth, CPU per article. E2E_ITEMS=5000 is a quick check.
+E2E_ITEMS ?= 200000
+E2E_CPU ?= 1
+bench-e2e: deps
+	$(CARGO) build --release --locked -p newsriver -p newsriver-bench
+	taskset -c $(E2E_CPU) $${CARGO_TARGET_DIR:-target}/release/e2ebench feed --items $(E2E_ITEMS)
+	taskset -c $(E2E_CPU) $${CARGO_TARGET_DIR:-target}/release/e2ebench backfill --items $(E2E_ITEMS)
+
+## Memory soak: the running daemon on a live feed gaining SOAK_RATE items/s until
+## SOAK_ITEMS articles came out; RSS sampled over time, bytes per remembered article.
+SOAK_ITEMS ?= 100000
+SOAK_RATE ?= 400
+bench-soak: deps
+	$(CARGO) build --release --locked -p newsriver -p newsriver-bench
+	taskset -c $(E2E_CPU) $${CARGO_TARGET_DIR:-target}/release/e2ebench soak --items $(SOAK_ITEMS) --rate $(SOAK_RATE)
+	$${CARGO_TARGET_DIR:-target}/release/dedupbench --story-memory $(SOAK_ITEMS)
+	$${CARGO_TARGET_DIR:-target}/release/dedupbench --index-size $(SOAK_ITEMS)
 
 ## Stripper on hostile input: 20 MB page, 100k nesting, binary, malformed (time, peak RSS).
 ## Story grouping: the built-in labelled set (AEB articles and the seeds), then the

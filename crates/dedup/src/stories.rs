@@ -291,7 +291,7 @@ impl StoryIndex {
             last_at: at,
             touched_at: 0,
         };
-        let s = match self.free.pop() {
+        match self.free.pop() {
             Some(s) => {
                 self.stories[s as usize] = story;
                 s as usize
@@ -300,8 +300,7 @@ impl StoryIndex {
                 self.stories.push(story);
                 self.stories.len() - 1
             }
-        };
-        s
+        }
     }
 
     /// Puts back an article remembered from an earlier run (in the order they were

@@ -92,10 +92,9 @@ enum Mode {
 /// (200,000 span 56 hours, inside the 72-hour story window); on the live feed (`rate` >
 /// 0) when it appears, `rate` a second from `now`.
 fn published(i: usize, n: usize, rate: u64, now: DateTime<Utc>) -> DateTime<Utc> {
-    if rate > 0 {
-        now + chrono::Duration::milliseconds((i as u64 * 1000 / rate) as i64)
-    } else {
-        now - chrono::Duration::seconds((n.saturating_sub(i)) as i64)
+    match (i as u64 * 1000).checked_div(rate) {
+        Some(ms) => now + chrono::Duration::milliseconds(ms as i64),
+        None => now - chrono::Duration::seconds((n.saturating_sub(i)) as i64),
     }
 }
 
