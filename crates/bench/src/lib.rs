@@ -1,5 +1,6 @@
 //! Shared pieces of the bench binaries: the extraction-benchmark scorer.
 
+pub mod process;
 pub mod reports;
 pub mod sets;
 

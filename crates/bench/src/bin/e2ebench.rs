@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
+use newsriver_bench::process;
 use newsriver_bench::reports::report;
 
 #[derive(Parser)]
@@ -278,18 +279,8 @@ impl LineCounter {
 
 /// (VmRSS bytes, utime + stime seconds) of a running process.
 fn proc_sample(pid: u32) -> Option<(u64, f64)> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let rss_kb: u64 = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()?;
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    Some((rss_kb * 1024, ticks / 100.0))
+    let rss_kb = process::status_kib(&pid.to_string(), "VmRSS")?;
+    Some((rss_kb * 1024, process::cpu_secs(pid)?))
 }
 
 /// Samples the daemon until it exits, or until `stop_at` lines came out (then it is sent
@@ -351,32 +342,27 @@ fn watch(
 
 /// When the output reached `k` lines, interpolated between samples.
 fn time_at(samples: &[Sample], k: f64) -> f64 {
-    for w in samples.windows(2) {
-        let (a, b) = (w[0], w[1]);
-        if (b.lines as f64) >= k {
-            if b.lines == a.lines {
-                return b.t;
-            }
-            let f = ((k - a.lines as f64) / (b.lines - a.lines) as f64).clamp(0.0, 1.0);
-            return a.t + f * (b.t - a.t);
-        }
-    }
-    samples.last().map(|s| s.t).unwrap_or(0.0)
+    value_at(samples, k, |s| s.t)
 }
 
 /// The daemon's CPU seconds when the output reached `k` lines, interpolated.
 fn cpu_at(samples: &[Sample], k: f64) -> f64 {
+    value_at(samples, k, |s| s.cpu)
+}
+
+/// `value` of the samples when the output reached `k` lines, interpolated between them.
+fn value_at(samples: &[Sample], k: f64, value: impl Fn(&Sample) -> f64) -> f64 {
     for w in samples.windows(2) {
         let (a, b) = (w[0], w[1]);
         if (b.lines as f64) >= k {
             if b.lines == a.lines {
-                return b.cpu;
+                return value(&b);
             }
             let f = ((k - a.lines as f64) / (b.lines - a.lines) as f64).clamp(0.0, 1.0);
-            return a.cpu + f * (b.cpu - a.cpu);
+            return value(&a) + f * (value(&b) - value(&a));
         }
     }
-    samples.last().map(|s| s.cpu).unwrap_or(0.0)
+    samples.last().map(&value).unwrap_or(0.0)
 }
 
 /// Busy and total jiffies of the CPUs this process may run on (from /proc/stat), to tell
@@ -571,17 +557,8 @@ fn write_config(dir: &Path, feed: &str, live: bool) -> Result<()> {
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    let bin: PathBuf = std::env::current_exe()?.with_file_name("newsriver");
-    if !bin.exists() {
-        bail!(
-            "{} not found: cargo build --release -p newsriver first",
-            bin.display()
-        );
-    }
-    let server =
-        Arc::new(tiny_http::Server::http("127.0.0.1:0").map_err(|e| anyhow::anyhow!("{e}"))?);
-    let port = server.server_addr().to_ip().context("ip")?.port();
-    let base = format!("http://127.0.0.1:{port}");
+    let bin = process::newsriver_binary()?;
+    let (server, base) = process::local_server()?;
     let now = Utc::now();
     let (items, rate, listed) = match args.mode {
         Mode::Feed { items } | Mode::Backfill { items } => (items, 0, 0),

@@ -7,7 +7,7 @@
 //!     target/release/feedscale --feeds 10000
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
+use newsriver_bench::process;
 
 #[derive(Parser)]
 #[command(
@@ -64,23 +65,11 @@ struct Sample {
     peak_rss_mb: f64,
 }
 
-/// utime+stime (clock ticks) and VmHWM of a running process.
+/// CPU time and VmHWM of a running process.
 fn sample(pid: u32) -> Option<Sample> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let hwm_kb: f64 = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()?;
     Some(Sample {
-        cpu_secs: ticks / 100.0,
-        peak_rss_mb: hwm_kb / 1024.0,
+        cpu_secs: process::cpu_secs(pid)?,
+        peak_rss_mb: process::status_kib(&pid.to_string(), "VmHWM")? as f64 / 1024.0,
     })
 }
 
@@ -122,17 +111,8 @@ fn run_daemon(bin: &Path, config: &Path) -> Result<(Duration, Sample)> {
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    let bin: PathBuf = std::env::current_exe()?.with_file_name("newsriver");
-    if !bin.exists() {
-        bail!(
-            "{} not found: cargo build --release -p newsriver first",
-            bin.display()
-        );
-    }
-    let server =
-        Arc::new(tiny_http::Server::http("127.0.0.1:0").map_err(|e| anyhow::anyhow!("{e}"))?);
-    let port = server.server_addr().to_ip().context("ip")?.port();
-    let base = format!("http://127.0.0.1:{port}");
+    let bin = process::newsriver_binary()?;
+    let (server, base) = process::local_server()?;
     let requests = Arc::new(AtomicU64::new(0));
     let not_modified = Arc::new(AtomicU64::new(0));
     for _ in 0..args.threads {

@@ -20,12 +20,7 @@ const CASES: &[&str] = &[
 ];
 
 fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
+    newsriver_bench::process::status_kib("self", "VmHWM")
 }
 
 fn paragraph(i: usize) -> String {
