@@ -273,13 +273,33 @@ pub(crate) fn keep_blocks(
         return (heuristic.clone(), heuristic);
     };
     let rows = features::compute(lin, &op, &heuristic, hints);
-    let keep = model
-        .probabilities(lin, &rows)
-        .into_iter()
-        .zip(&heuristic)
-        .map(|(p, h)| kept(p, *h, model.threshold()))
-        .collect();
+    let probabilities = model.probabilities(lin, &rows);
+    let keep = keep_mask(lin, &probabilities, &heuristic, model.threshold());
     (keep, heuristic)
+}
+
+/// Which blocks the classifier keeps, given their probabilities.
+fn keep_mask(
+    lin: &Linearized,
+    probabilities: &[f32],
+    heuristic: &[bool],
+    threshold: f32,
+) -> Vec<bool> {
+    // A comment thread after the article is chrome however much it reads like prose: the
+    // classifier, seeing long sentences, keeps readers' comments on sites it never saw.
+    let last_in_container = heuristic.iter().rposition(|h| *h);
+    probabilities
+        .iter()
+        .zip(heuristic)
+        .zip(&lin.blocks)
+        .enumerate()
+        .map(|(i, ((p, h), b))| {
+            let trailing_comment = !*h
+                && last_in_container.is_some_and(|last| i > last)
+                && b.groups_near & rules::groups::COMMENT != 0;
+            kept(*p, *h, threshold) && !trailing_comment
+        })
+        .collect()
 }
 
 /// Whether a block of article probability `p` is kept. Outside the container the
@@ -563,9 +583,10 @@ pub(crate) fn explain(
         "blocks (p = article probability; H = heuristic choice):"
     );
     let threshold = model.map(|m| m.threshold()).unwrap_or(0.5);
-    for ((b, p), h) in lin.blocks.iter().zip(&probs).zip(&heuristic) {
+    let keep = keep_mask(lin, &probs, &heuristic, threshold);
+    for (((b, p), h), k) in lin.blocks.iter().zip(&probs).zip(&heuristic).zip(&keep) {
         let first = b.text.lines().next().unwrap_or_default();
-        let keep = if kept(*p, *h, threshold) { "K" } else { "-" };
+        let keep = if *k { "K" } else { "-" };
         let flags = format!(
             "{}{}{:<4}",
             if *h { "H " } else { "  " },

@@ -120,12 +120,7 @@ pub fn extract_with(
     let page = Page::new(html, page_url);
     let model = options.classifier.model();
     let hints = page.hints();
-    let mut paragraphs = content::main_text(&page.lin, &hints, model.as_deref());
-    if !page.structured.is_empty() {
-        if let Some(fuller) = content::fuller_structured_body(&paragraphs, &page.structured) {
-            paragraphs = fuller;
-        }
-    }
+    let paragraphs = page.or_structured(content::main_text(&page.lin, &hints, model.as_deref()));
     let md = page.md;
     let text = paragraphs.join("\n\n");
     let language = md.language.clone().or_else(|| detect_language(&text));
@@ -173,6 +168,14 @@ impl Page {
             structured,
             structured_text,
         }
+    }
+
+    /// `paragraphs`, or the JSON-LD body where it is clearly the fuller text.
+    fn or_structured(&self, paragraphs: Vec<String>) -> Vec<String> {
+        if self.structured.is_empty() {
+            return paragraphs;
+        }
+        content::fuller_structured_body(&paragraphs, &self.structured).unwrap_or(paragraphs)
     }
 
     fn hints(&self) -> content::PageHints<'_> {
@@ -357,6 +360,53 @@ mod tests {
         let nav_only =
             "<html><body><nav><a href=/>Home</a><a href=/a>About</a></nav></body></html>";
         assert_eq!(extract(nav_only, None).unwrap().text, "");
+    }
+
+    #[test]
+    fn a_comment_thread_after_the_article_is_not_text() {
+        // Readers' comments are long sentences, as the article is; where they sit (in an
+        // element named for comments, after the article) is what gives them away.
+        let para = |n: usize| {
+            format!(
+                "<p>Paragraph {n} of the report: the council voted on Tuesday to extend the \
+                 tram line by four kilometres, a project its members said would cost about \
+                 forty million and open in three years, after a long public consultation.</p>"
+            )
+        };
+        let comment = |who: &str| {
+            format!(
+                "<div class=\"comment_content\"><b>{who}</b><div class=\"content\">I have \
+                 lived next to the old line for twenty years and I honestly think that this \
+                 extension is a waste of money, because the buses already do the job. Nobody \
+                 asked the people who live along the route what they wanted before the council \
+                 decided it, and the consultation was held in August when half of us were away. \
+                 The last works closed the street for a year, the shops suffered, and the \
+                 council promised then that it would never happen again.</div></div>"
+            )
+        };
+        let html = format!(
+            "<html><head><title>Tram line to grow</title></head><body>\
+             <div class=\"article\"><h1>Tram line to grow</h1><div class=\"content\">{}</div></div>\
+             <div class=\"thread\">{}</div></body></html>",
+            (1..=5).map(para).collect::<String>(),
+            ["Ann", "Bob", "Cid", "Dee"].map(comment).concat()
+        );
+        let got = extract(&html, Some("https://city.test/tram")).unwrap();
+        assert!(
+            got.text.contains("Paragraph 1 of the report"),
+            "{}",
+            got.text
+        );
+        assert!(
+            got.text.contains("Paragraph 5 of the report"),
+            "{}",
+            got.text
+        );
+        assert!(
+            !got.text.contains("lived next to the old line"),
+            "{}",
+            got.text
+        );
     }
 
     #[test]
