@@ -1,105 +1,35 @@
-//! The stages, joined by bounded channels:
+//! The stages' loops (the topology joins them with channels; see `topology.rs`).
 //!
-//! ```text
-//! source -> [jobs] -> fetch (N concurrent) -> [pages] -> strip (worker threads)
-//!        -> [extracted] -> dedup (sequential) -> [articles] -> publish (batches, ack)
-//!        every stage -> [done] -> completion (state store, counters, progress)
-//! ```
-//!
-//! Bounded channels give backpressure: a slow sink slows the fetcher instead of growing
-//! memory. Shutdown is a cascade: the source stops and drops its sender, each stage
-//! finishes what it holds and drops its own, and completion ends last.
+//! Every loop ends when its input closes (graceful shutdown: a cascade of dropped senders)
+//! or when the kill switch is pulled (a stage failed); a send to a stage that stopped is
+//! an error, never ignored.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, Result};
 use chrono::Utc;
 use futures::StreamExt;
 use newsriver_dedup::{Deduper, Fingerprint, ShingleSource, StoryIndex};
-use newsriver_fetcher::{Fetcher, Page};
+use newsriver_fetcher::Fetcher;
 use newsriver_model::{
-    article_id, Article, DedupInfo, DedupStatus, DuplicateReason, PageJob, SCHEMA_VERSION,
+    article_id, Article, DedupInfo, DedupStatus, DuplicateReason, SCHEMA_VERSION,
 };
 use newsriver_publisher::Sink;
 use newsriver_store::{Completion, Listing, Outcome, Remembered, Store};
-use newsriver_stripper::Extracted;
 use tokio::sync::mpsc;
 
 use crate::config::{Config, DuplicatePolicy};
+use crate::kill_switch::KillSwitch;
+use crate::messages::{Done, Fetched, Job, Stripped, ToPublish};
+use crate::stats::Stats;
 
 /// Most items the completion stage records in one transaction.
 const COMPLETION_BATCH: usize = 512;
 
 /// How often the dedup stage drops state older than the retention window.
 const EXPIRY_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
-
-/// A page to process, keyed by the canonical form of its listed URL.
-#[derive(Debug, Clone)]
-pub struct Job {
-    pub page: PageJob,
-    pub canonical_url: String,
-    /// Failed attempts so far (from the state store).
-    pub attempts: u32,
-}
-
-struct Fetched {
-    job: Job,
-    page: Page,
-    fetched_at: chrono::DateTime<Utc>,
-}
-
-struct Stripped {
-    job: Job,
-    final_url: String,
-    extracted: Extracted,
-    fetched_at: chrono::DateTime<Utc>,
-}
-
-struct ToPublish {
-    job: Job,
-    article: Article,
-    remembered: Option<Remembered>,
-}
-
-enum Done {
-    Published(Box<ToPublish>),
-    Duplicate {
-        job: Job,
-        article_canonical: String,
-    },
-    Failed {
-        job: Job,
-        error: String,
-        transient: bool,
-    },
-}
-
-/// Counters shown in summaries and logs.
-#[derive(Default)]
-pub struct Stats {
-    pub fetched: AtomicU64,
-    pub extracted: AtomicU64,
-    pub published: AtomicU64,
-    pub duplicates: AtomicU64,
-    pub failed: AtomicU64,
-    /// Pages fetched whole whose stripped text was empty: no article on them (an index
-    /// page, a video page, a consent wall). Counted in `failed` too; never published.
-    pub no_article: AtomicU64,
-    /// Transient failures left pending for a later attempt.
-    pub deferred: AtomicU64,
-}
-
-impl Stats {
-    pub fn get(&self, c: &AtomicU64) -> u64 {
-        c.load(Ordering::Relaxed)
-    }
-
-    fn add(c: &AtomicU64) {
-        c.fetch_add(1, Ordering::Relaxed);
-    }
-}
 
 /// What the stages share.
 pub struct Context {
@@ -120,53 +50,36 @@ pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Runs the stages until `jobs` is closed and everything inside has finished.
-pub async fn run(
-    ctx: Arc<Context>,
-    jobs: mpsc::Receiver<Job>,
-    deduper: Deduper,
-    stories: StoryIndex,
-    sink: Sink,
-) -> Result<()> {
-    let cap = ctx.config.pipeline.channel_capacity;
-    let (page_tx, page_rx) = mpsc::channel::<Fetched>(cap);
-    let (strip_tx, strip_rx) = mpsc::channel::<Stripped>(cap);
-    let (pub_tx, pub_rx) = mpsc::channel::<ToPublish>(cap);
-    let (done_tx, done_rx) = mpsc::channel::<Done>(cap * 4);
+/// The next input, or `None` when the input is closed or the kill switch was pulled.
+async fn next<T>(kill: &KillSwitch, input: impl Future<Output = Option<T>>) -> Option<T> {
+    tokio::select! {
+        biased;
+        _ = kill.killed() => None,
+        item = input => item,
+    }
+}
 
-    let fetch = tokio::spawn(fetch_stage(ctx.clone(), jobs, page_tx, done_tx.clone()));
-    let strip = tokio::spawn(strip_stage(ctx.clone(), page_rx, strip_tx, done_tx.clone()));
-    let dedup = tokio::spawn(dedup_stage(
-        ctx.clone(),
-        deduper,
-        stories,
-        strip_rx,
-        pub_tx,
-        done_tx.clone(),
-    ));
-    let publish = tokio::spawn(publish_stage(ctx.clone(), sink, pub_rx, done_tx));
-    let complete = tokio::spawn(completion_stage(ctx.clone(), done_rx));
-
-    let (f, s, d, p, c) = tokio::join!(fetch, strip, dedup, publish, complete);
-    f?;
-    s?;
-    d?;
-    c??;
-    p?
+/// Hands `item` to the next stage; that stage having stopped is an error (it only stops
+/// early when it failed, and then the kill switch already holds the first reason).
+async fn send<T>(out: &mpsc::Sender<T>, item: T, to: &str) -> Result<()> {
+    out.send(item)
+        .await
+        .map_err(|_| anyhow!("the {to} stage stopped"))
 }
 
 fn receiver_stream<T: Send + 'static>(mut rx: mpsc::Receiver<T>) -> impl futures::Stream<Item = T> {
     futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
 
-async fn fetch_stage(
+pub async fn fetch_stage(
     ctx: Arc<Context>,
     jobs: mpsc::Receiver<Job>,
     out: mpsc::Sender<Fetched>,
     done: mpsc::Sender<Done>,
-) {
+    kill: KillSwitch,
+) -> Result<()> {
     let concurrency = ctx.config.fetch.concurrency;
-    receiver_stream(jobs)
+    let fetches = receiver_stream(jobs)
         .map(|job| {
             let ctx = ctx.clone();
             async move {
@@ -174,48 +87,44 @@ async fn fetch_stage(
                 (job, result)
             }
         })
-        .buffer_unordered(concurrency)
-        .for_each(|(job, result)| {
-            let out = out.clone();
-            let done = done.clone();
-            let ctx = ctx.clone();
-            async move {
-                match result {
-                    Ok(page) => {
-                        Stats::add(&ctx.stats.fetched);
-                        let fetched = Fetched {
-                            job,
-                            page,
-                            fetched_at: Utc::now(),
-                        };
-                        let _ = out.send(fetched).await;
-                    }
-                    Err(e) => {
-                        tracing::warn!(url = %job.page.url, error = %e, "fetch failed");
-                        let transient = e.is_transient();
-                        let _ = done
-                            .send(Done::Failed {
-                                job,
-                                error: e.to_string(),
-                                transient,
-                            })
-                            .await;
-                    }
-                }
+        .buffer_unordered(concurrency);
+    tokio::pin!(fetches);
+    while let Some((job, result)) = next(&kill, fetches.next()).await {
+        match result {
+            Ok(page) => {
+                Stats::add(&ctx.stats.fetched);
+                let fetched = Fetched {
+                    job,
+                    page,
+                    fetched_at: Utc::now(),
+                };
+                send(&out, fetched, "strip").await?;
             }
-        })
-        .await;
+            Err(e) => {
+                tracing::warn!(url = %job.page.url, error = %e, "fetch failed");
+                let transient = e.is_transient();
+                let failed = Done::Failed {
+                    job,
+                    error: e.to_string(),
+                    transient,
+                };
+                send(&done, failed, "completion").await?;
+            }
+        }
+    }
+    Ok(())
 }
 
-async fn strip_stage(
+pub async fn strip_stage(
     ctx: Arc<Context>,
     pages: mpsc::Receiver<Fetched>,
     out: mpsc::Sender<Stripped>,
     done: mpsc::Sender<Done>,
-) {
+    kill: KillSwitch,
+) -> Result<()> {
     let workers = ctx.config.strip_workers();
     let options = ctx.config.strip.options();
-    receiver_stream(pages)
+    let extractions = receiver_stream(pages)
         .map(|f| {
             let options = options.clone();
             tokio::task::spawn_blocking(move || {
@@ -227,57 +136,51 @@ async fn strip_stage(
                 (f, result)
             })
         })
-        .buffer_unordered(workers)
-        .for_each(|joined| {
-            let out = out.clone();
-            let done = done.clone();
-            let ctx = ctx.clone();
-            async move {
-                let (f, result) = match joined {
-                    Ok(r) => r,
-                    Err(e) => {
-                        // A panic in the stripper is a bug; the job is lost only from this run.
-                        tracing::error!(error = %e, "stripper task failed");
-                        return;
-                    }
-                };
-                match result {
-                    Ok(extracted) if !extracted.text.trim().is_empty() => {
-                        Stats::add(&ctx.stats.extracted);
-                        let _ = out
-                            .send(Stripped {
-                                job: f.job,
-                                final_url: f.page.final_url,
-                                extracted,
-                                fetched_at: f.fetched_at,
-                            })
-                            .await;
-                    }
-                    Ok(_) => {
-                        Stats::add(&ctx.stats.no_article);
-                        tracing::warn!(url = %f.job.page.url, "no article text found on page");
-                        let _ = done
-                            .send(Done::Failed {
-                                job: f.job,
-                                error: "no article text found on page".into(),
-                                transient: false,
-                            })
-                            .await;
-                    }
-                    Err(e) => {
-                        tracing::warn!(url = %f.job.page.url, error = %e, "extraction failed");
-                        let _ = done
-                            .send(Done::Failed {
-                                job: f.job,
-                                error: e.to_string(),
-                                transient: false,
-                            })
-                            .await;
-                    }
-                }
+        .buffer_unordered(workers);
+    tokio::pin!(extractions);
+    while let Some(joined) = next(&kill, extractions.next()).await {
+        let (f, result) = match joined {
+            Ok(r) => r,
+            Err(e) => {
+                // A panic in the stripper is a bug, on one page: that job is lost from this
+                // run only (it stays pending), and the other pages go on.
+                tracing::error!(error = %e, "stripper task failed");
+                continue;
             }
-        })
-        .await;
+        };
+        match result {
+            Ok(extracted) if !extracted.text.trim().is_empty() => {
+                Stats::add(&ctx.stats.extracted);
+                let stripped = Stripped {
+                    job: f.job,
+                    final_url: f.page.final_url,
+                    extracted,
+                    fetched_at: f.fetched_at,
+                };
+                send(&out, stripped, "dedup").await?;
+            }
+            Ok(_) => {
+                Stats::add(&ctx.stats.no_article);
+                tracing::warn!(url = %f.job.page.url, "no article text found on page");
+                let failed = Done::Failed {
+                    job: f.job,
+                    error: "no article text found on page".into(),
+                    transient: false,
+                };
+                send(&done, failed, "completion").await?;
+            }
+            Err(e) => {
+                tracing::warn!(url = %f.job.page.url, error = %e, "extraction failed");
+                let failed = Done::Failed {
+                    job: f.job,
+                    error: e.to_string(),
+                    transient: false,
+                };
+                send(&done, failed, "completion").await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The page's own canonical URL is trusted only on the same site: a page must not be able
@@ -313,18 +216,19 @@ impl ShingleSource for StoredShingles<'_> {
     }
 }
 
-async fn dedup_stage(
+pub async fn dedup_stage(
     ctx: Arc<Context>,
     mut deduper: Deduper,
     mut stories: StoryIndex,
     mut input: mpsc::Receiver<Stripped>,
     out: mpsc::Sender<ToPublish>,
     done: mpsc::Sender<Done>,
-) {
+    kill: KillSwitch,
+) -> Result<()> {
     let policy = ctx.config.dedup.policy;
     let window = chrono::Duration::days(i64::from(ctx.config.dedup.window_days));
     let mut last_expiry = std::time::Instant::now();
-    while let Some(s) = input.recv().await {
+    while let Some(s) = next(&kill, input.recv()).await {
         // A daemon runs for months: keep memory and state to the retention window.
         if last_expiry.elapsed() >= EXPIRY_INTERVAL {
             last_expiry = std::time::Instant::now();
@@ -362,12 +266,11 @@ async fn dedup_stage(
             .unwrap_or(false);
         if same_article || (found.is_some() && policy == DuplicatePolicy::Drop) {
             Stats::add(&ctx.stats.duplicates);
-            let _ = done
-                .send(Done::Duplicate {
-                    job: s.job,
-                    article_canonical: canonical,
-                })
-                .await;
+            let duplicate = Done::Duplicate {
+                job: s.job,
+                article_canonical: canonical,
+            };
+            send(&done, duplicate, "completion").await?;
             continue;
         }
         let (dedup, remembered) = match &found {
@@ -446,30 +349,27 @@ async fn dedup_stage(
             fetched_at: s.fetched_at,
             dedup,
         };
-        if out
-            .send(ToPublish {
-                job: s.job,
-                article,
-                remembered,
-            })
-            .await
-            .is_err()
-        {
-            break;
-        }
+        let to_publish = ToPublish {
+            job: s.job,
+            article,
+            remembered,
+        };
+        send(&out, to_publish, "publish").await?;
     }
+    Ok(())
 }
 
-async fn publish_stage(
+pub async fn publish_stage(
     ctx: Arc<Context>,
     mut sink: Sink,
     mut input: mpsc::Receiver<ToPublish>,
     done: mpsc::Sender<Done>,
+    kill: KillSwitch,
 ) -> Result<()> {
     let max = ctx.config.pipeline.batch_size;
     let mut batch: Vec<ToPublish> = Vec::with_capacity(max);
     let mut articles: Vec<Article> = Vec::with_capacity(max);
-    while let Some(first) = input.recv().await {
+    while let Some(first) = next(&kill, input.recv()).await {
         batch.push(first);
         while batch.len() < max {
             match input.try_recv() {
@@ -488,16 +388,20 @@ async fn publish_stage(
             ));
         }
         for item in batch.drain(..) {
-            if done.send(Done::Published(Box::new(item))).await.is_err() {
-                return Err(anyhow!("completion stage stopped early"));
-            }
+            send(&done, Done::Published(Box::new(item)), "completion").await?;
         }
     }
-    sink.close().await?;
+    // After another stage's failure nothing more is acknowledged: nothing to flush for.
+    if !kill.is_killed() {
+        sink.close().await?;
+    }
     Ok(())
 }
 
-async fn completion_stage(ctx: Arc<Context>, mut input: mpsc::Receiver<Done>) -> Result<()> {
+/// Records how each job ended, after the sink's acknowledgement for published ones. Not
+/// stopped by the kill switch: it ends when every stage before it has dropped its sender,
+/// so whatever was acknowledged before a failure is still recorded.
+pub async fn completion_stage(ctx: Arc<Context>, mut input: mpsc::Receiver<Done>) -> Result<()> {
     let max_attempts = ctx.config.fetch.max_attempts;
     let retry_delay = ctx.config.fetch.retry_delay_secs;
     let mut received: Vec<Done> = Vec::with_capacity(COMPLETION_BATCH);

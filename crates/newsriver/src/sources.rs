@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use chrono::Utc;
 use futures::StreamExt;
 use newsriver_fetcher::{FeedPoll, FetchError, Validators};
@@ -14,7 +14,8 @@ use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::PollConfig;
-use crate::pipeline::{lock, Context, Job};
+use crate::messages::Job;
+use crate::pipeline::{lock, Context};
 
 /// Longest the daemon sleeps between checks for due feeds.
 const MAX_IDLE: Duration = Duration::from_secs(30);
@@ -326,6 +327,27 @@ pub struct ListSummary {
     /// Lines repeating an earlier line's article (same canonical URL).
     pub listed_twice: u64,
     pub queued: u64,
+}
+
+/// The lines of a URL list: a file, or "-" for standard input.
+pub fn read_url_list(input: &str) -> Result<Vec<String>> {
+    let raw = read_input(input)?;
+    Ok(String::from_utf8_lossy(&raw)
+        .lines()
+        .map(str::to_string)
+        .collect())
+}
+
+/// The bytes of a file, or of standard input for "-".
+pub fn read_input(input: &str) -> Result<Vec<u8>> {
+    if input == "-" {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
+            .context("reading standard input")?;
+        Ok(buf)
+    } else {
+        std::fs::read(input).with_context(|| format!("reading {input}"))
+    }
 }
 
 /// Turns URL lines into jobs: blank lines and `#` comments are skipped.
