@@ -50,3 +50,17 @@ pub enum Done {
         transient: bool,
     },
 }
+
+/// A feed job for `url` (its own canonical URL), for the stages' unit tests.
+#[cfg(test)]
+pub(crate) fn test_job(url: &str) -> Job {
+    Job {
+        page: PageJob {
+            url: url.to_string(),
+            source: "https://a.test/feed".into(),
+            hints: Default::default(),
+        },
+        canonical_url: url.to_string(),
+        attempts: 0,
+    }
+}

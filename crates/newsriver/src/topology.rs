@@ -17,7 +17,6 @@
 //! stop at their next step, and the topology returns that stage's error (work not
 //! acknowledged stays pending in the state store).
 
-use std::collections::HashSet;
 use std::io::IsTerminal;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
@@ -25,7 +24,6 @@ use std::sync::{Arc, Mutex};
 use anyhow::{anyhow, Context as _, Result};
 use futures::FutureExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use newsriver_dedup::{DedupConfig, Deduper, StoryConfig, StoryIndex};
 use newsriver_fetcher::Fetcher;
 use newsriver_publisher::{Destination, JsonLinesSink, Sink};
 use newsriver_store::Store;
@@ -37,8 +35,13 @@ use crate::config::{Config, OutputKind};
 use crate::kill_switch::KillSwitch;
 use crate::lock;
 use crate::messages::{Done, Fetched, Job, Stripped, ToPublish};
-use crate::pipeline::{self, Context};
-use crate::sources::{self, ListSummary};
+use crate::shared::{self, InFlight, SharedStore};
+use crate::sources::{self, FeedSource, ListSummary};
+use crate::stages::dedup::DedupStage;
+use crate::stages::fetch::FetchStage;
+use crate::stages::publish::{CompletionStage, PublishStage};
+use crate::stages::strip::StripStage;
+use crate::stats::Stats;
 
 /// Exit code after a second interrupt forced an immediate stop.
 pub const EXIT_INTERRUPTED: u8 = 130;
@@ -69,22 +72,29 @@ pub async fn run(config: Config, options: RunOptions, shutdown: CancellationToke
     if feeds.is_empty() {
         anyhow::bail!("no feeds configured (feeds.urls or feeds.opml)");
     }
-    // Before setup opens (and migrates) the database; held until the pipeline has stopped.
+    // Before the store is opened (and migrated); held until the pipeline has stopped.
     let _lock = lock::lock_state(&config.state.path, "newsriver run")?;
-    let (ctx, deduper, stories, sink) = setup(config, options.output).await?;
-    let ctx = Arc::new(ctx);
+    let parts = Parts::open(&config, options.output.as_deref()).await?;
     tracing::info!(feeds = feeds.len(), once = options.once, "starting");
     let kill = KillSwitch::new();
     let stop_source = stop_on_kill(&shutdown, &kill);
-    let (jobs_tx, jobs_rx) = mpsc::channel(ctx.config.pipeline.channel_capacity);
+    let (jobs_tx, jobs_rx) = mpsc::channel(config.pipeline.channel_capacity);
+    let source = FeedSource::new(
+        &config,
+        feeds,
+        parts.fetcher.clone(),
+        parts.store.clone(),
+        parts.in_flight.clone(),
+    );
     let source = spawn_stage(
         &kill,
         "feed source",
-        sources::feed_source(ctx.clone(), feeds, jobs_tx, stop_source, options.once),
+        source.run(jobs_tx, stop_source, options.once),
     );
-    stages(&ctx, jobs_rx, deduper, stories, sink, &kill).await;
+    let stats = parts.stats.clone();
+    stages(&config, parts, jobs_rx, None, &kill).await?;
     source.await?;
-    let s = &ctx.stats;
+    let s = &stats;
     tracing::info!(
         fetched = s.get(&s.fetched),
         extracted = s.get(&s.extracted),
@@ -153,18 +163,12 @@ pub async fn backfill(
     // First of all: a refused backfill must not have consumed its standard input either.
     let _lock = lock::lock_state(&config.state.path, "newsriver backfill")?;
     let lines = sources::read_url_list(input)?;
-    let (ctx, deduper, stories, sink) = setup(config, options.output).await?;
-    let (jobs, listed) = sources::backfill_jobs(&ctx, &lines)?;
+    let parts = Parts::open(&config, options.output.as_deref()).await?;
+    let (jobs, listed) = sources::backfill_jobs(&shared::lock(&parts.store), &lines)?;
     let bar = progress_bar(options.progress, jobs.len() as u64);
-    let ctx = {
-        let mut ctx = ctx;
-        let b = bar.clone();
-        ctx.on_done = Some(Box::new(move || b.inc(1)));
-        Arc::new(ctx)
-    };
     let kill = KillSwitch::new();
     let stop_source = stop_on_kill(&shutdown, &kill);
-    let (jobs_tx, jobs_rx) = mpsc::channel(ctx.config.pipeline.channel_capacity);
+    let (jobs_tx, jobs_rx) = mpsc::channel(config.pipeline.channel_capacity);
     let source = spawn_stage(&kill, "URL list", async move {
         for job in jobs {
             tokio::select! {
@@ -174,17 +178,19 @@ pub async fn backfill(
         }
         Ok(())
     });
-    stages(&ctx, jobs_rx, deduper, stories, sink, &kill).await;
+    let stats = parts.stats.clone();
+    let progress = bar.clone();
+    let on_done: Box<dyn Fn() + Send + Sync> = Box::new(move || progress.inc(1));
+    stages(&config, parts, jobs_rx, Some(on_done), &kill).await?;
     source.await?;
     bar.finish_and_clear();
     if let Some(reason) = kill.take_reason() {
         return Err(reason);
     }
-    Ok(backfill_report(&ctx, &listed))
+    Ok(backfill_report(&stats, &listed))
 }
 
-fn backfill_report(ctx: &Context, listed: &ListSummary) -> BackfillReport {
-    let s = &ctx.stats;
+fn backfill_report(s: &Stats, listed: &ListSummary) -> BackfillReport {
     let handled =
         s.get(&s.published) + s.get(&s.duplicates) + s.get(&s.failed) + s.get(&s.deferred);
     BackfillReport {
@@ -214,63 +220,111 @@ fn progress_bar(wanted: bool, len: u64) -> ProgressBar {
     b
 }
 
-/// Fetch to completion, joined by bounded channels, until `jobs` closes and everything
-/// inside has finished, or the kill switch is pulled.
-async fn stages(
-    ctx: &Arc<Context>,
-    jobs: mpsc::Receiver<Job>,
-    deduper: Deduper,
-    stories: StoryIndex,
+/// What both topologies open from the config before any stage runs: the state store,
+/// the sink, the fetcher (shared by the feed poller and the fetch stage) and the handles
+/// the stages share.
+struct Parts {
+    store: SharedStore,
+    fetcher: Arc<Fetcher>,
     sink: Sink,
+    in_flight: InFlight,
+    stats: Arc<Stats>,
+}
+
+impl Parts {
+    async fn open(config: &Config, output: Option<&str>) -> Result<Parts> {
+        if config.dedup.clearurls {
+            let rules = Some(config.dedup.clearurls_rules.as_str())
+                .filter(|p| !p.is_empty())
+                .map(std::path::Path::new);
+            newsriver_dedup::use_clearurls(rules).context("dedup.clearurls")?;
+        }
+        let store = Store::open(&config.state.path)
+            .with_context(|| format!("opening state database {}", config.state.path.display()))?;
+        tracing::info!(
+            state = %config.state.path.display(),
+            pending = store.pending_count()?,
+            "state opened"
+        );
+        // --output always means JSON lines, whatever the configured kind.
+        let sink = match (output, config.output.kind) {
+            (None, OutputKind::Kafka) => Sink::Kafka(Box::new(
+                newsriver_publisher::KafkaSink::open(&config.kafka).await?,
+            )),
+            _ => {
+                let dest = Destination::parse(output.unwrap_or(&config.output.path));
+                Sink::JsonLines(JsonLinesSink::open(&dest).await?)
+            }
+        };
+        Ok(Parts {
+            store: Arc::new(Mutex::new(store)),
+            fetcher: Arc::new(Fetcher::new(config.fetch_config())?),
+            sink,
+            in_flight: InFlight::default(),
+            stats: Arc::default(),
+        })
+    }
+}
+
+/// Fetch to completion, joined by bounded channels, until `jobs` closes and everything
+/// inside has finished, or the kill switch is pulled. Fails only when a stage cannot be
+/// built; a stage failing at run time pulls the kill switch.
+async fn stages(
+    config: &Config,
+    parts: Parts,
+    jobs: mpsc::Receiver<Job>,
+    on_done: Option<Box<dyn Fn() + Send + Sync>>,
     kill: &KillSwitch,
-) {
-    let cap = ctx.config.pipeline.channel_capacity;
+) -> Result<()> {
+    let Parts {
+        store,
+        fetcher,
+        sink,
+        in_flight,
+        stats,
+    } = parts;
+    let fetch = FetchStage::new(&config.fetch, fetcher, stats.clone());
+    let strip = StripStage::new(&config.strip, stats.clone());
+    let dedup = DedupStage::new(
+        &config.dedup,
+        &config.pipeline,
+        store.clone(),
+        stats.clone(),
+    )?;
+    let publish = PublishStage::new(&config.pipeline, sink);
+    let mut completion = CompletionStage::new(&config.fetch, store, in_flight, stats);
+    if let Some(f) = on_done {
+        completion = completion.on_done(f);
+    }
+
+    let cap = config.pipeline.channel_capacity;
     let (fetched_tx, fetched_rx) = mpsc::channel::<Fetched>(cap);
     let (stripped_tx, stripped_rx) = mpsc::channel::<Stripped>(cap);
     let (publish_tx, publish_rx) = mpsc::channel::<ToPublish>(cap);
     // The acknowledgement path: every stage reports how a job ended here.
     let (done_tx, done_rx) = mpsc::channel::<Done>(cap * 4);
-
     let tasks = [
         spawn_stage(
             kill,
             "fetch",
-            pipeline::fetch_stage(ctx.clone(), jobs, fetched_tx, done_tx.clone(), kill.clone()),
+            fetch.run(jobs, fetched_tx, done_tx.clone(), kill.clone()),
         ),
         spawn_stage(
             kill,
             "strip",
-            pipeline::strip_stage(
-                ctx.clone(),
-                fetched_rx,
-                stripped_tx,
-                done_tx.clone(),
-                kill.clone(),
-            ),
+            strip.run(fetched_rx, stripped_tx, done_tx.clone(), kill.clone()),
         ),
         spawn_stage(
             kill,
             "dedup",
-            pipeline::dedup_stage(
-                ctx.clone(),
-                deduper,
-                stories,
-                stripped_rx,
-                publish_tx,
-                done_tx.clone(),
-                kill.clone(),
-            ),
+            dedup.run(stripped_rx, publish_tx, done_tx.clone(), kill.clone()),
         ),
         spawn_stage(
             kill,
             "publish",
-            pipeline::publish_stage(ctx.clone(), sink, publish_rx, done_tx, kill.clone()),
+            publish.run(publish_rx, done_tx, kill.clone()),
         ),
-        spawn_stage(
-            kill,
-            "completion",
-            pipeline::completion_stage(ctx.clone(), done_rx),
-        ),
+        spawn_stage(kill, "completion", completion.run(done_rx)),
     ];
     for task in tasks {
         // spawn_stage catches panics: a join error can only be a cancelled runtime.
@@ -278,6 +332,7 @@ async fn stages(
             kill.kill(anyhow!("a stage task was cancelled: {e}"));
         }
     }
+    Ok(())
 }
 
 /// Runs one stage as its own task; its failure (or panic) pulls the kill switch.
@@ -308,66 +363,6 @@ fn stop_on_kill(shutdown: &CancellationToken, kill: &KillSwitch) -> Cancellation
         }
     });
     stop
-}
-
-/// Everything a pipeline run needs, built from the config.
-async fn setup(
-    config: Config,
-    output: Option<String>,
-) -> Result<(Context, Deduper, StoryIndex, Sink)> {
-    if config.dedup.clearurls {
-        let rules = Some(config.dedup.clearurls_rules.as_str())
-            .filter(|p| !p.is_empty())
-            .map(std::path::Path::new);
-        newsriver_dedup::use_clearurls(rules).context("dedup.clearurls")?;
-    }
-    let store = Store::open(&config.state.path)
-        .with_context(|| format!("opening state database {}", config.state.path.display()))?;
-    let window = chrono::Duration::days(i64::from(config.dedup.window_days));
-    let cutoff = chrono::Utc::now() - window;
-    let expired = store.expire(cutoff)?;
-    let pipeline = &config.pipeline;
-    let mut deduper = Deduper::new(DedupConfig {
-        near_threshold: config.dedup.near_threshold,
-        // Articles between dedup and the store (channels, a batch at the sink, its
-        // completion) are verified from memory: keep well more than can be in flight.
-        recent_shingles: (pipeline.channel_capacity * 8 + pipeline.batch_size * 2).max(4096),
-    });
-    let mut stories = StoryIndex::new(StoryConfig {
-        threshold: config.dedup.story_threshold,
-        window_secs: i64::from(config.dedup.story_window_hours) * 3600,
-    });
-    for r in store.remembered_since(cutoff)? {
-        deduper.insert_at(&r.id, &r.story_id, &r.fingerprint, r.stored_at);
-        stories.restore(&r.story_id, &r.story_terms, r.story_at, r.stored_at);
-    }
-    tracing::info!(
-        state = %config.state.path.display(),
-        remembered = deduper.len(),
-        expired,
-        pending = store.pending_count()?,
-        "state loaded"
-    );
-    // --output always means JSON lines, whatever the configured kind.
-    let sink = match (&output, config.output.kind) {
-        (None, OutputKind::Kafka) => Sink::Kafka(Box::new(
-            newsriver_publisher::KafkaSink::open(&config.kafka).await?,
-        )),
-        _ => {
-            let dest = Destination::parse(output.as_deref().unwrap_or(&config.output.path));
-            Sink::JsonLines(JsonLinesSink::open(&dest).await?)
-        }
-    };
-    let fetcher = Fetcher::new(config.fetch_config())?;
-    let ctx = Context {
-        config,
-        fetcher: Arc::new(fetcher),
-        store: Arc::new(Mutex::new(store)),
-        stats: Arc::default(),
-        in_flight: Arc::new(Mutex::new(HashSet::new())),
-        on_done: None,
-    };
-    Ok((ctx, deduper, stories, sink))
 }
 
 /// A shutdown token cancelled on the first SIGINT/SIGTERM; the second exits at once
