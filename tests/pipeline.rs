@@ -590,3 +590,62 @@ fn an_owner_killed_by_sigkill_does_not_block_the_next_start() {
     let records = read_jsonl(&dir.path().join("articles.jsonl"));
     assert_eq!(fixture_names(&records).len(), 5);
 }
+
+/// The sink refuses every write (`/dev/full`: no space left on device), permanently. The
+/// daemon must not go on polling, fetching and throwing the results away: every stage
+/// stops, the process exits 1 naming the stage and the sink's error, and what was not
+/// acknowledged is still pending for the next start.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_permanent_sink_failure_stops_the_daemon_with_the_reason() {
+    let server = FixtureServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &server);
+    let cfg = cfg.to_str().unwrap();
+    let mut daemon = std::process::Command::new(env!("CARGO_BIN_EXE_newsriver"))
+        .args(["run", "--config", cfg, "--output", "/dev/full"])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn daemon");
+    let stopped = wait_until(std::time::Duration::from_secs(30), || {
+        daemon.try_wait().expect("wait daemon").is_some()
+    });
+    if !stopped {
+        let _ = daemon.kill();
+    }
+    let out = daemon.wait_with_output().expect("daemon output");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stopped,
+        "the daemon kept running after its sink failed: {stderr}"
+    );
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("newsriver: publish stage failed: sink failed")
+            && last.contains("No space left on device"),
+        "{stderr}"
+    );
+
+    let listing = newsriver(&["feeds", "--config", cfg], None);
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    assert!(listing.contains("0 published"), "{listing}");
+    assert!(!listing.contains("articles pending: 0;"), "{listing}");
+    // Nothing was lost: the next start with a working sink publishes all five.
+    let out = newsriver(&["run", "--once", "--config", cfg], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let records = read_jsonl(&dir.path().join("articles.jsonl"));
+    let after = newsriver(&["feeds", "--config", cfg], None);
+    assert_eq!(
+        check_articles(&records).len(),
+        5,
+        "{listing}\n{}\n{records:#?}",
+        String::from_utf8_lossy(&after.stdout)
+    );
+}

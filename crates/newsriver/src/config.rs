@@ -80,6 +80,17 @@ pub enum BlockClassifier {
 }
 
 impl StripSettings {
+    /// `workers`, where 0 means one per core.
+    pub fn worker_count(&self) -> usize {
+        if self.workers == 0 {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        } else {
+            self.workers
+        }
+    }
+
     pub fn options(&self) -> newsriver_stripper::Options {
         newsriver_stripper::Options {
             max_html_bytes: self.max_html_bytes,
@@ -209,16 +220,6 @@ impl Config {
             max_crawl_delay: Duration::from_secs(f.max_crawl_delay_secs),
             allow_private_networks: f.allow_private_networks,
             ..Default::default()
-        }
-    }
-
-    pub fn strip_workers(&self) -> usize {
-        if self.strip.workers == 0 {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-        } else {
-            self.strip.workers
         }
     }
 

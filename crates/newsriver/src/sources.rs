@@ -4,95 +4,127 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use chrono::Utc;
 use futures::StreamExt;
-use newsriver_fetcher::{FeedPoll, FetchError, Validators};
+use newsriver_fetcher::{FeedPoll, FetchError, Fetcher, Validators};
 use newsriver_model::{ItemHints, PageJob, BACKFILL_SOURCE};
-use newsriver_store::{FeedState, PendingItem};
+use newsriver_store::{FeedState, PendingItem, Store};
 use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::PollConfig;
-use crate::pipeline::{lock, Context, Job};
+use crate::config::{Config, PollConfig};
+use crate::messages::Job;
+use crate::shared::{lock, InFlight, SharedStore};
 
 /// Longest the daemon sleeps between checks for due feeds.
 const MAX_IDLE: Duration = Duration::from_secs(30);
 /// How often the dispatcher looks for due retries when nothing wakes it.
 const DISPATCH_TICK: Duration = Duration::from_secs(5);
 
-/// Polls feeds and feeds pending items into the pipeline until cancelled (or, with
-/// `once`, until every feed was polled once and every due item was dispatched).
-///
-/// Two tasks: the poller records polls and accepts new items into the store; the
-/// dispatcher sends due pending items to the pipeline. They are separate so that a full
-/// pipeline (backpressure) never stalls a feed poll that holds a host permit, which the
-/// page fetches of the same host would need to drain the pipeline.
-pub async fn feed_source(
-    ctx: Arc<Context>,
+/// The daemon's source: polls feeds and feeds pending items into the pipeline.
+pub struct FeedSource {
     feeds: Vec<String>,
-    jobs: mpsc::Sender<Job>,
-    cancel: CancellationToken,
-    once: bool,
-) -> Result<()> {
-    lock(&ctx.store).ensure_feeds(&feeds)?;
-    let new_work = Arc::new(Notify::new());
-    let polling_done = CancellationToken::new();
-    let poller = {
-        let (ctx, cancel, new_work, polling_done) = (
-            ctx.clone(),
-            cancel.clone(),
-            new_work.clone(),
-            polling_done.clone(),
-        );
-        tokio::spawn(async move {
-            let result = poll_feeds(&ctx, feeds, &cancel, &new_work, once).await;
-            polling_done.cancel();
-            new_work.notify_one();
-            result
-        })
-    };
-    let dispatched = dispatch(&ctx, &jobs, &cancel, &new_work, &polling_done).await;
-    poller.await??;
-    dispatched
+    poll: PollConfig,
+    /// Feed polls at once (`fetch.concurrency`).
+    concurrency: usize,
+    /// Rows the dispatcher reads at a time beyond those in flight.
+    dispatch_batch: usize,
+    fetcher: Arc<Fetcher>,
+    store: SharedStore,
+    in_flight: InFlight,
+}
+
+impl FeedSource {
+    pub fn new(
+        config: &Config,
+        feeds: Vec<String>,
+        fetcher: Arc<Fetcher>,
+        store: SharedStore,
+        in_flight: InFlight,
+    ) -> FeedSource {
+        FeedSource {
+            feeds,
+            poll: config.poll.clone(),
+            concurrency: config.fetch.concurrency,
+            dispatch_batch: config.pipeline.channel_capacity.max(16),
+            fetcher,
+            store,
+            in_flight,
+        }
+    }
+
+    /// Polls and dispatches until `cancel` (or, with `once`, until every feed was polled
+    /// once and every due item was dispatched).
+    ///
+    /// Two tasks: the poller records polls and accepts new items into the store; the
+    /// dispatcher sends due pending items to the pipeline. They are separate so that a
+    /// full pipeline (backpressure) never stalls a feed poll that holds a host permit,
+    /// which the page fetches of the same host would need to drain the pipeline.
+    pub async fn run(
+        self,
+        jobs: mpsc::Sender<Job>,
+        cancel: CancellationToken,
+        once: bool,
+    ) -> Result<()> {
+        lock(&self.store).ensure_feeds(&self.feeds)?;
+        let src = Arc::new(self);
+        let new_work = Arc::new(Notify::new());
+        let polling_done = CancellationToken::new();
+        let poller = {
+            let (src, cancel, new_work, polling_done) = (
+                src.clone(),
+                cancel.clone(),
+                new_work.clone(),
+                polling_done.clone(),
+            );
+            tokio::spawn(async move {
+                let result = poll_feeds(&src, &cancel, &new_work, once).await;
+                polling_done.cancel();
+                new_work.notify_one();
+                result
+            })
+        };
+        let dispatched = dispatch(&src, &jobs, &cancel, &new_work, &polling_done).await;
+        poller.await??;
+        dispatched
+    }
 }
 
 async fn poll_feeds(
-    ctx: &Arc<Context>,
-    feeds: Vec<String>,
+    src: &Arc<FeedSource>,
     cancel: &CancellationToken,
     new_work: &Notify,
     once: bool,
 ) -> Result<()> {
-    let configured: HashSet<String> = feeds.into_iter().collect();
+    let configured: HashSet<&String> = src.feeds.iter().collect();
     let mut first = true;
     loop {
         if cancel.is_cancelled() {
             break;
         }
         let now = Utc::now();
-        let due: Vec<FeedState> = lock(&ctx.store)
+        let due: Vec<FeedState> = lock(&src.store)
             .feeds()?
             .into_iter()
             .filter(|f| configured.contains(&f.url) && !f.retired)
             .filter(|f| (once && first) || f.next_poll_at.map(|t| t <= now).unwrap_or(true))
             .collect();
         first = false;
-        let concurrency = ctx.config.fetch.concurrency;
         let polls = futures::stream::iter(due)
             .map(|feed| {
-                let ctx = ctx.clone();
+                let fetcher = src.fetcher.clone();
                 async move {
                     let validators = Validators {
                         etag: feed.etag.clone(),
                         last_modified: feed.last_modified.clone(),
                     };
                     let target = feed.fetch_url.clone().unwrap_or_else(|| feed.url.clone());
-                    let result = ctx.fetcher.poll_feed(&target, &validators).await;
+                    let result = fetcher.poll_feed(&target, &validators).await;
                     (feed, result)
                 }
             })
-            .buffer_unordered(concurrency);
+            .buffer_unordered(src.concurrency);
         tokio::pin!(polls);
         loop {
             let next = tokio::select! {
@@ -100,14 +132,14 @@ async fn poll_feeds(
                 n = polls.next() => n,
             };
             let Some((feed, result)) = next else { break };
-            if record_poll(ctx, feed, result)? > 0 {
+            if record_poll(src, feed, result)? > 0 {
                 new_work.notify_one();
             }
         }
         if once || cancel.is_cancelled() {
             break;
         }
-        let wait = next_wake(ctx)?;
+        let wait = next_wake(src)?;
         tracing::debug!(?wait, "sleeping until the next feed is due");
         tokio::select! {
             _ = cancel.cancelled() => break,
@@ -120,30 +152,29 @@ async fn poll_feeds(
 /// Sends due pending items that are not already in the pipeline, oldest first, waiting
 /// (backpressure) when the pipeline is full.
 async fn dispatch(
-    ctx: &Context,
+    src: &FeedSource,
     jobs: &mpsc::Sender<Job>,
     cancel: &CancellationToken,
     new_work: &Notify,
     polling_done: &CancellationToken,
 ) -> Result<()> {
-    let batch = ctx.config.pipeline.channel_capacity.max(16);
     loop {
         if cancel.is_cancelled() {
             return Ok(());
         }
         // Asking for as many rows as are in flight, plus a batch, guarantees a batch of
         // rows that are not in flight whenever that many exist.
-        let in_flight = lock(&ctx.in_flight).len();
-        let due = lock(&ctx.store).due_pending(Utc::now(), in_flight + batch)?;
+        let in_flight = src.in_flight.len();
+        let due = lock(&src.store).due_pending(Utc::now(), in_flight + src.dispatch_batch)?;
         let mut sent = 0;
         for item in due {
-            if !lock(&ctx.in_flight).insert(item.canonical_url.clone()) {
+            if !src.in_flight.insert(&item.canonical_url) {
                 continue;
             }
             // The list may be stale: an item that was in flight when it was read can
             // have finished since.
-            if !lock(&ctx.store).is_pending(&item.canonical_url)? {
-                lock(&ctx.in_flight).remove(&item.canonical_url);
+            if !lock(&src.store).is_pending(&item.canonical_url)? {
+                src.in_flight.remove(&item.canonical_url);
                 continue;
             }
             let key = item.canonical_url.clone();
@@ -161,7 +192,7 @@ async fn dispatch(
                 r = jobs.send(job) => r.is_ok(),
             };
             if !ok {
-                lock(&ctx.in_flight).remove(&key);
+                src.in_flight.remove(&key);
                 return Ok(());
             }
             sent += 1;
@@ -181,9 +212,9 @@ async fn dispatch(
     }
 }
 
-fn next_wake(ctx: &Context) -> Result<Duration> {
+fn next_wake(src: &FeedSource) -> Result<Duration> {
     let now = Utc::now();
-    let soonest = lock(&ctx.store)
+    let soonest = lock(&src.store)
         .feeds()?
         .into_iter()
         .filter(|f| !f.retired)
@@ -237,12 +268,12 @@ fn poll_status(repair: &newsriver_fetcher::FeedRepair) -> String {
 
 /// Stores the outcome of one poll; returns how many new items it accepted.
 fn record_poll(
-    ctx: &Context,
+    src: &FeedSource,
     mut feed: FeedState,
     result: Result<FeedPoll, FetchError>,
 ) -> Result<usize> {
     let now = Utc::now();
-    let cfg = &ctx.config.poll;
+    let cfg = &src.poll;
     let interval = feed.interval_secs.unwrap_or(cfg.interval_secs);
     feed.last_polled_at = Some(now);
     let mut items = Vec::new();
@@ -303,7 +334,7 @@ fn record_poll(
         }
     }
     let listed = items.len();
-    let added = lock(&ctx.store).record_poll(&mut feed, &items, |new, feed| {
+    let added = lock(&src.store).record_poll(&mut feed, &items, |new, feed| {
         if let Some(floor) = adaptive_floor {
             let next = next_interval(cfg, interval, new > 0, floor);
             feed.interval_secs = Some(next);
@@ -328,11 +359,31 @@ pub struct ListSummary {
     pub queued: u64,
 }
 
+/// The lines of a URL list: a file, or "-" for standard input.
+pub fn read_url_list(input: &str) -> Result<Vec<String>> {
+    let raw = read_input(input)?;
+    Ok(String::from_utf8_lossy(&raw)
+        .lines()
+        .map(str::to_string)
+        .collect())
+}
+
+/// The bytes of a file, or of standard input for "-".
+pub fn read_input(input: &str) -> Result<Vec<u8>> {
+    if input == "-" {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
+            .context("reading standard input")?;
+        Ok(buf)
+    } else {
+        std::fs::read(input).with_context(|| format!("reading {input}"))
+    }
+}
+
 /// Turns URL lines into jobs: blank lines and `#` comments are skipped.
-pub fn backfill_jobs(ctx: &Context, lines: &[String]) -> Result<(Vec<Job>, ListSummary)> {
+pub fn backfill_jobs(store: &Store, lines: &[String]) -> Result<(Vec<Job>, ListSummary)> {
     let mut summary = ListSummary::default();
     let mut jobs = Vec::new();
-    let store = lock(&ctx.store);
     let mut listed = std::collections::HashSet::new();
     for line in lines {
         let line = line.trim();

@@ -1,0 +1,15 @@
+//! newsriver as a library: the stages of the pipeline, the two topologies that join them
+//! (`topology::run`, the daemon, and `topology::backfill`, a URL list), and the tools
+//! beside them. The `newsriver` binary is a thin command line over this; integration
+//! tests call the topologies in-process.
+
+pub mod config;
+pub mod kill_switch;
+pub mod lock;
+pub mod messages;
+pub mod shared;
+pub mod sources;
+pub mod stages;
+pub mod stats;
+pub mod tools;
+pub mod topology;

@@ -1,0 +1,66 @@
+//! What travels between the stages.
+
+use chrono::{DateTime, Utc};
+use newsriver_fetcher::Page;
+use newsriver_model::{Article, PageJob};
+use newsriver_store::Remembered;
+use newsriver_stripper::Extracted;
+
+/// A page to process, keyed by the canonical form of its listed URL.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub page: PageJob,
+    pub canonical_url: String,
+    /// Failed attempts so far (from the state store).
+    pub attempts: u32,
+}
+
+/// A page fetched whole: fetch -> strip.
+pub struct Fetched {
+    pub job: Job,
+    pub page: Page,
+    pub fetched_at: DateTime<Utc>,
+}
+
+/// A page with an article on it: strip -> dedup.
+pub struct Stripped {
+    pub job: Job,
+    pub final_url: String,
+    pub extracted: Extracted,
+    pub fetched_at: DateTime<Utc>,
+}
+
+/// An article to publish: dedup -> publish.
+pub struct ToPublish {
+    pub job: Job,
+    pub article: Article,
+    pub remembered: Option<Remembered>,
+}
+
+/// How a job ended: every stage -> completion (the acknowledgement path).
+pub enum Done {
+    Published(Box<ToPublish>),
+    Duplicate {
+        job: Job,
+        article_canonical: String,
+    },
+    Failed {
+        job: Job,
+        error: String,
+        transient: bool,
+    },
+}
+
+/// A feed job for `url` (its own canonical URL), for the stages' unit tests.
+#[cfg(test)]
+pub(crate) fn test_job(url: &str) -> Job {
+    Job {
+        page: PageJob {
+            url: url.to_string(),
+            source: "https://a.test/feed".into(),
+            hints: Default::default(),
+        },
+        canonical_url: url.to_string(),
+        attempts: 0,
+    }
+}

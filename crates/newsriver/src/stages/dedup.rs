@@ -1,0 +1,421 @@
+//! Dedup stage: one article at a time (the index is sequential by nature), deciding
+//! whether it was seen before, which story it belongs to, and the record to publish.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use newsriver_dedup::{DedupConfig, Deduper, Fingerprint, ShingleSource, StoryConfig, StoryIndex};
+use newsriver_model::{
+    article_id, Article, DedupInfo, DedupStatus, DuplicateReason, SCHEMA_VERSION,
+};
+use newsriver_store::Remembered;
+use tokio::sync::mpsc;
+
+use super::{next, send};
+use crate::config::{DedupSettings, DuplicatePolicy, PipelineConfig};
+use crate::kill_switch::KillSwitch;
+use crate::messages::{Done, Job, Stripped, ToPublish};
+use crate::shared::{lock, SharedStore};
+use crate::stats::Stats;
+
+/// How often the stage drops state older than the retention window.
+const EXPIRY_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// What dedup decided about one page.
+pub enum Decision {
+    /// Not published: the same article again (same URL), or a copy under the drop policy.
+    Duplicate { job: Job, article_canonical: String },
+    /// On to the sink: a new article, or a copy marked as one under the flag policy.
+    Publish(Box<ToPublish>),
+}
+
+pub struct DedupStage {
+    policy: DuplicatePolicy,
+    window: chrono::Duration,
+    deduper: Deduper,
+    stories: StoryIndex,
+    store: SharedStore,
+    stats: Arc<Stats>,
+    last_expiry: Instant,
+}
+
+impl DedupStage {
+    /// Builds the in-memory index from what the store remembers within the retention
+    /// window (forgetting what is older first).
+    pub fn new(
+        settings: &DedupSettings,
+        pipeline: &PipelineConfig,
+        store: SharedStore,
+        stats: Arc<Stats>,
+    ) -> Result<DedupStage> {
+        let window = chrono::Duration::days(i64::from(settings.window_days));
+        let mut deduper = Deduper::new(DedupConfig {
+            near_threshold: settings.near_threshold,
+            // Articles between dedup and the store (channels, a batch at the sink, its
+            // completion) are verified from memory: keep well more than can be in flight.
+            recent_shingles: (pipeline.channel_capacity * 8 + pipeline.batch_size * 2).max(4096),
+        });
+        let mut stories = StoryIndex::new(StoryConfig {
+            threshold: settings.story_threshold,
+            window_secs: i64::from(settings.story_window_hours) * 3600,
+        });
+        let cutoff = Utc::now() - window;
+        let expired = {
+            let store = lock(&store);
+            let expired = store.expire(cutoff)?;
+            for r in store.remembered_since(cutoff)? {
+                deduper.insert_at(&r.id, &r.story_id, &r.fingerprint, r.stored_at);
+                stories.restore(&r.story_id, &r.story_terms, r.story_at, r.stored_at);
+            }
+            expired
+        };
+        tracing::info!(remembered = deduper.len(), expired, "dedup memory loaded");
+        Ok(DedupStage {
+            policy: settings.policy,
+            window,
+            deduper,
+            stories,
+            store,
+            stats,
+            last_expiry: Instant::now(),
+        })
+    }
+
+    /// How many articles the index remembers.
+    pub fn remembered(&self) -> usize {
+        self.deduper.len()
+    }
+
+    /// Decides about one page as of `now`, remembering it when it is new.
+    pub fn decide(&mut self, page: Stripped, now: DateTime<Utc>) -> Decision {
+        let canonical = article_canonical(
+            &page.job,
+            &page.final_url,
+            page.extracted.canonical_url.as_deref(),
+        );
+        let id = article_id(&canonical);
+        let fp = Fingerprint::new(&canonical, &page.extracted.text);
+        let found = self.deduper.find(&fp, &mut StoredShingles(&self.store));
+        // A URL match is the same article again (same id): never worth a second record.
+        let same_article = found
+            .as_ref()
+            .is_some_and(|m| m.reason == DuplicateReason::Url);
+        if same_article || (found.is_some() && self.policy == DuplicatePolicy::Drop) {
+            Stats::add(&self.stats.duplicates);
+            return Decision::Duplicate {
+                job: page.job,
+                article_canonical: canonical,
+            };
+        }
+        let (dedup, remembered) = match found {
+            Some(m) => {
+                Stats::add(&self.stats.duplicates);
+                let info = DedupInfo {
+                    status: DedupStatus::Duplicate,
+                    duplicate_of: Some(m.id),
+                    reason: Some(m.reason),
+                    story_id: m.story_id,
+                };
+                (info, None)
+            }
+            None => {
+                let remembered = self.remember(&page, &id, fp, now);
+                let info = DedupInfo {
+                    status: DedupStatus::Unique,
+                    duplicate_of: None,
+                    reason: None,
+                    story_id: remembered.story_id.clone(),
+                };
+                (info, Some(remembered))
+            }
+        };
+        let (job, article) = article(page, id, canonical, dedup);
+        Decision::Publish(Box::new(ToPublish {
+            job,
+            article,
+            remembered,
+        }))
+    }
+
+    /// Places a new article in its story and in the index; returns what the store will
+    /// remember of it once the sink acknowledged it.
+    fn remember(
+        &mut self,
+        page: &Stripped,
+        id: &str,
+        fingerprint: Fingerprint,
+        now: DateTime<Utc>,
+    ) -> Remembered {
+        let hints = &page.job.page.hints;
+        let title = page.extracted.title.as_deref().or(hints.title.as_deref());
+        // Events are placed in time by publication, so a backfilled report from months
+        // ago does not join today's story on the same topic.
+        let when = page
+            .extracted
+            .published_at
+            .or(hints.published_at)
+            .filter(|t| *t <= now)
+            .unwrap_or(now);
+        let assigned = self.stories.assign(
+            id,
+            title.unwrap_or_default(),
+            &page.extracted.text,
+            when.timestamp(),
+        );
+        self.deduper
+            .insert_at(id, &assigned.story_id, &fingerprint, now.timestamp());
+        Remembered {
+            id: id.to_string(),
+            story_id: assigned.story_id,
+            fingerprint,
+            stored_at: now.timestamp(),
+            story_terms: assigned.terms,
+            story_at: when.timestamp(),
+        }
+    }
+
+    /// Forgets articles (in memory and in the store) older than the retention window.
+    pub fn expire(&mut self, now: DateTime<Utc>) {
+        let cutoff = now - self.window;
+        let forgotten = self.deduper.expire_before(cutoff.timestamp());
+        let store = lock(&self.store);
+        // Read before the rows go: the story index forgets their term frequencies.
+        let leaving = store.story_terms_before(cutoff).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "reading expiring story terms failed");
+            Vec::new()
+        });
+        let freed = self
+            .stories
+            .expire_before(cutoff.timestamp(), leaving.iter().map(Vec::as_slice));
+        match store.expire(cutoff) {
+            Ok(rows) => tracing::info!(
+                forgotten,
+                freed,
+                rows,
+                "expired dedup and story state older than the window"
+            ),
+            Err(e) => tracing::warn!(error = %e, "expiring old state failed"),
+        }
+    }
+
+    pub async fn run(
+        mut self,
+        mut input: mpsc::Receiver<Stripped>,
+        out: mpsc::Sender<ToPublish>,
+        done: mpsc::Sender<Done>,
+        kill: KillSwitch,
+    ) -> Result<()> {
+        while let Some(page) = next(&kill, input.recv()).await {
+            // A daemon runs for months: keep memory and state to the retention window.
+            if self.last_expiry.elapsed() >= EXPIRY_INTERVAL {
+                self.last_expiry = Instant::now();
+                self.expire(Utc::now());
+            }
+            match self.decide(page, Utc::now()) {
+                Decision::Duplicate {
+                    job,
+                    article_canonical,
+                } => {
+                    let duplicate = Done::Duplicate {
+                        job,
+                        article_canonical,
+                    };
+                    send(&done, duplicate, "completion").await?
+                }
+                Decision::Publish(p) => send(&out, *p, "publish").await?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The record to publish: the page's own metadata first, the feed's hints where it has
+/// none. Takes the page apart so its text moves into the record instead of being copied.
+fn article(page: Stripped, id: String, canonical_url: String, dedup: DedupInfo) -> (Job, Article) {
+    let Stripped {
+        job,
+        extracted: e,
+        fetched_at,
+        ..
+    } = page;
+    let hints = &job.page.hints;
+    let article = Article {
+        schema_version: SCHEMA_VERSION.to_string(),
+        id,
+        url: job.page.url.clone(),
+        canonical_url,
+        title: e.title.or_else(|| hints.title.clone()),
+        text: e.text,
+        published_at: e.published_at.or(hints.published_at),
+        modified_at: e.modified_at,
+        authors: if e.authors.is_empty() {
+            hints.authors.clone()
+        } else {
+            e.authors
+        },
+        language: e.language,
+        image: e.image,
+        source: job.page.source.clone(),
+        fetched_at,
+        dedup,
+    };
+    (job, article)
+}
+
+/// The page's own canonical URL is trusted only on the same site: a page must not be able
+/// to claim another site's article (and so suppress it as a duplicate).
+fn article_canonical(job: &Job, final_url: &str, declared: Option<&str>) -> String {
+    let site = |u: &str| {
+        newsriver_dedup::canonicalize_url(u).ok().and_then(|u| {
+            u.host_str().map(|h| {
+                h.trim_start_matches("www.")
+                    .trim_start_matches("amp.")
+                    .to_string()
+            })
+        })
+    };
+    let listed_site = site(&job.canonical_url);
+    for candidate in [declared, Some(final_url)].into_iter().flatten() {
+        if let Ok(c) = newsriver_dedup::canonicalize_url(candidate) {
+            if site(c.as_str()) == listed_site {
+                return c.to_string();
+            }
+        }
+    }
+    job.canonical_url.clone()
+}
+
+/// The state store as the dedup index's source of older articles' shingles, locked only
+/// when a near-duplicate candidate needs verifying.
+struct StoredShingles<'a>(&'a SharedStore);
+
+impl ShingleSource for StoredShingles<'_> {
+    fn shingles(&mut self, id: &str) -> Option<Vec<u32>> {
+        ShingleSource::shingles(&mut *lock(self.0), id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::messages::test_job;
+    use newsriver_store::Store;
+    use newsriver_stripper::Extracted;
+
+    const TEXT: &str = "The committee met on Tuesday and heard three witnesses before it \
+        adjourned until the next session, when it expects to vote on the proposal that the \
+        mayor put forward in the spring after months of public hearings across the city.";
+
+    fn stage(policy: DuplicatePolicy) -> DedupStage {
+        let config = Config::load(None).expect("defaults");
+        let settings = DedupSettings {
+            policy,
+            ..config.dedup
+        };
+        let store = Arc::new(std::sync::Mutex::new(
+            Store::open_in_memory().expect("store"),
+        ));
+        DedupStage::new(&settings, &config.pipeline, store, Arc::default()).expect("stage")
+    }
+
+    fn page(url: &str, text: &str) -> Stripped {
+        Stripped {
+            job: test_job(url),
+            final_url: url.to_string(),
+            extracted: Extracted {
+                text: text.to_string(),
+                ..Default::default()
+            },
+            fetched_at: Utc::now(),
+        }
+    }
+
+    fn published(d: Decision) -> ToPublish {
+        match d {
+            Decision::Publish(p) => *p,
+            Decision::Duplicate { .. } => panic!("expected to publish"),
+        }
+    }
+
+    #[test]
+    fn a_new_article_is_published_and_the_same_url_again_is_not() {
+        let mut dedup = stage(DuplicatePolicy::Flag);
+        let now = Utc::now();
+        let first = published(dedup.decide(page("https://a.test/1", TEXT), now));
+        assert_eq!(first.article.dedup.status, DedupStatus::Unique);
+        assert_eq!(first.article.dedup.story_id, first.article.id);
+        let remembered = first.remembered.expect("a new article is remembered");
+        assert_eq!(remembered.stored_at, now.timestamp());
+        assert_eq!(dedup.remembered(), 1);
+        // Even under the flag policy: the same URL is the same article, never a record.
+        match dedup.decide(page("https://a.test/1", "other words entirely"), now) {
+            Decision::Duplicate {
+                article_canonical, ..
+            } => assert_eq!(article_canonical, "https://a.test/1"),
+            Decision::Publish(_) => panic!("the same URL was published twice"),
+        }
+    }
+
+    #[test]
+    fn a_copy_is_dropped_or_flagged_by_policy() {
+        let now = Utc::now();
+        let mut drop = stage(DuplicatePolicy::Drop);
+        published(drop.decide(page("https://a.test/1", TEXT), now));
+        assert!(matches!(
+            drop.decide(page("https://b.test/copy", TEXT), now),
+            Decision::Duplicate { .. }
+        ));
+
+        let mut flag = stage(DuplicatePolicy::Flag);
+        let original = published(flag.decide(page("https://a.test/1", TEXT), now));
+        let copy = published(flag.decide(page("https://b.test/copy", TEXT), now));
+        assert_eq!(copy.article.dedup.status, DedupStatus::Duplicate);
+        assert_eq!(copy.article.dedup.reason, Some(DuplicateReason::Text));
+        assert_eq!(
+            copy.article.dedup.duplicate_of.as_deref(),
+            Some(original.article.id.as_str())
+        );
+        assert_eq!(copy.article.dedup.story_id, original.article.dedup.story_id);
+        assert!(copy.remembered.is_none(), "a copy is not remembered");
+        assert_eq!(flag.stats.get(&flag.stats.duplicates), 1);
+    }
+
+    #[test]
+    fn a_page_may_not_claim_another_sites_article() {
+        let mut dedup = stage(DuplicatePolicy::Drop);
+        let mut p = page("https://a.test/story?utm_source=x", TEXT);
+        p.job.canonical_url = "https://a.test/story".into();
+        p.extracted.canonical_url = Some("https://victim.test/their-story".into());
+        let out = published(dedup.decide(p, Utc::now()));
+        // The fetched URL, canonicalized, instead.
+        assert_eq!(out.article.canonical_url, "https://a.test/story");
+        let mut same_site = page(
+            "https://a.test/amp/story",
+            "A different report altogether, about the harbour works and the ferries that \
+             will stop running while the quay is rebuilt over the coming winter months.",
+        );
+        same_site.extracted.canonical_url = Some("https://www.a.test/story-full".into());
+        let out = published(dedup.decide(same_site, Utc::now()));
+        assert_eq!(out.article.canonical_url, "https://www.a.test/story-full");
+    }
+
+    #[test]
+    fn feed_hints_fill_what_the_page_lacks_and_a_future_date_counts_as_now() {
+        let mut dedup = stage(DuplicatePolicy::Drop);
+        let now = Utc::now();
+        let mut p = page("https://a.test/1", TEXT);
+        p.job.page.hints.title = Some("From the feed".into());
+        p.job.page.hints.authors = vec!["A. Writer".into()];
+        p.extracted.published_at = Some(now + chrono::Duration::days(3));
+        let out = published(dedup.decide(p, now));
+        assert_eq!(out.article.title.as_deref(), Some("From the feed"));
+        assert_eq!(out.article.authors, ["A. Writer"]);
+        assert_eq!(
+            out.remembered.expect("remembered").story_at,
+            now.timestamp()
+        );
+    }
+}

@@ -1,0 +1,138 @@
+//! Fetch stage: up to `fetch.concurrency` page fetches at once over the shared fetcher
+//! (the feed poller uses the same one, so per-host limits count both).
+
+use std::sync::Arc;
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use newsriver_fetcher::{FetchError, Fetcher, Page};
+use tokio::sync::mpsc;
+
+use super::{next, receiver_stream, send};
+use crate::config::FetchSettings;
+use crate::kill_switch::KillSwitch;
+use crate::messages::{Done, Fetched, Job};
+use crate::stats::Stats;
+
+pub struct FetchStage {
+    fetcher: Arc<Fetcher>,
+    concurrency: usize,
+    stats: Arc<Stats>,
+}
+
+impl FetchStage {
+    pub fn new(settings: &FetchSettings, fetcher: Arc<Fetcher>, stats: Arc<Stats>) -> FetchStage {
+        FetchStage {
+            fetcher,
+            concurrency: settings.concurrency,
+            stats,
+        }
+    }
+
+    /// Where a fetch's result goes: the page on to strip, or a failure to completion.
+    // Both sides are messages handed on at once, not errors propagated up a stack.
+    #[allow(clippy::result_large_err)]
+    pub fn outcome(
+        &self,
+        job: Job,
+        result: Result<Page, FetchError>,
+        now: DateTime<Utc>,
+    ) -> Result<Fetched, Done> {
+        match result {
+            Ok(page) => {
+                Stats::add(&self.stats.fetched);
+                Ok(Fetched {
+                    job,
+                    page,
+                    fetched_at: now,
+                })
+            }
+            Err(e) => {
+                tracing::warn!(url = %job.page.url, error = %e, "fetch failed");
+                Err(Done::Failed {
+                    transient: e.is_transient(),
+                    error: e.to_string(),
+                    job,
+                })
+            }
+        }
+    }
+
+    pub async fn run(
+        self,
+        jobs: mpsc::Receiver<Job>,
+        out: mpsc::Sender<Fetched>,
+        done: mpsc::Sender<Done>,
+        kill: KillSwitch,
+    ) -> Result<()> {
+        let fetches = receiver_stream(jobs)
+            .map(|job| {
+                let fetcher = self.fetcher.clone();
+                async move {
+                    let result = fetcher.fetch_page(&job.page.url).await;
+                    (job, result)
+                }
+            })
+            .buffer_unordered(self.concurrency);
+        tokio::pin!(fetches);
+        while let Some((job, result)) = next(&kill, fetches.next()).await {
+            match self.outcome(job, result, Utc::now()) {
+                Ok(fetched) => send(&out, fetched, "strip").await?,
+                Err(failed) => send(&done, failed, "completion").await?,
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::messages::test_job;
+
+    fn stage() -> FetchStage {
+        let fetcher = Fetcher::new(Default::default()).expect("fetcher");
+        let settings = crate::config::Config::load(None).expect("defaults").fetch;
+        FetchStage::new(&settings, Arc::new(fetcher), Arc::default())
+    }
+
+    #[test]
+    fn a_page_goes_on_and_a_failure_says_whether_a_retry_can_help() {
+        let stage = stage();
+        let now = Utc::now();
+        let page = Page {
+            final_url: "https://a.test/x".into(),
+            html: "<p>x</p>".into(),
+            encoding: "UTF-8",
+        };
+        let fetched = stage
+            .outcome(test_job("https://a.test/x"), Ok(page), now)
+            .ok()
+            .expect("fetched");
+        assert_eq!(fetched.fetched_at, now);
+        assert_eq!(stage.stats.get(&stage.stats.fetched), 1);
+
+        let timeout = FetchError::Timeout {
+            url: "https://a.test/y".into(),
+        };
+        match stage.outcome(test_job("https://a.test/y"), Err(timeout), now) {
+            Err(Done::Failed { transient, .. }) => assert!(transient),
+            _ => panic!("a timeout is a failure"),
+        }
+        let gone = FetchError::Status {
+            url: "https://a.test/z".into(),
+            status: 404,
+            retry_after: None,
+        };
+        match stage.outcome(test_job("https://a.test/z"), Err(gone), now) {
+            Err(Done::Failed {
+                transient, error, ..
+            }) => {
+                assert!(!transient);
+                assert!(error.contains("404"), "{error}");
+            }
+            _ => panic!("a 404 is a failure"),
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! Strip stage: a pool of `strip.workers` blocking threads over the stripper crate.
+
+use std::sync::Arc;
+
+use anyhow::Result;
+use futures::StreamExt;
+use newsriver_stripper::{Extracted, Options, StripError};
+use tokio::sync::mpsc;
+
+use super::{next, receiver_stream, send};
+use crate::config::StripSettings;
+use crate::kill_switch::KillSwitch;
+use crate::messages::{Done, Fetched, Stripped};
+use crate::stats::Stats;
+
+/// Why a page without article text fails (and what `backfill` reports).
+pub const NO_ARTICLE: &str = "no article text found on page";
+
+pub struct StripStage {
+    options: Options,
+    workers: usize,
+    stats: Arc<Stats>,
+}
+
+impl StripStage {
+    pub fn new(settings: &StripSettings, stats: Arc<Stats>) -> StripStage {
+        StripStage {
+            options: settings.options(),
+            workers: settings.worker_count(),
+            stats,
+        }
+    }
+
+    /// Where an extraction's result goes: an article on to dedup, or a failure (no
+    /// article on the page, or a page the stripper refused) to completion.
+    // Both sides are messages handed on at once, not errors propagated up a stack.
+    #[allow(clippy::result_large_err)]
+    pub fn outcome(
+        &self,
+        fetched: Fetched,
+        result: Result<Extracted, StripError>,
+    ) -> Result<Stripped, Done> {
+        let failed = |fetched: Fetched, error: String| Done::Failed {
+            job: fetched.job,
+            error,
+            transient: false,
+        };
+        match result {
+            Ok(extracted) if !extracted.text.trim().is_empty() => {
+                Stats::add(&self.stats.extracted);
+                Ok(Stripped {
+                    job: fetched.job,
+                    final_url: fetched.page.final_url,
+                    extracted,
+                    fetched_at: fetched.fetched_at,
+                })
+            }
+            Ok(_) => {
+                Stats::add(&self.stats.no_article);
+                tracing::warn!(url = %fetched.job.page.url, "{NO_ARTICLE}");
+                Err(failed(fetched, NO_ARTICLE.into()))
+            }
+            Err(e) => {
+                tracing::warn!(url = %fetched.job.page.url, error = %e, "extraction failed");
+                Err(failed(fetched, e.to_string()))
+            }
+        }
+    }
+
+    pub async fn run(
+        self,
+        pages: mpsc::Receiver<Fetched>,
+        out: mpsc::Sender<Stripped>,
+        done: mpsc::Sender<Done>,
+        kill: KillSwitch,
+    ) -> Result<()> {
+        let extractions = receiver_stream(pages)
+            .map(|f| {
+                let options = self.options.clone();
+                tokio::task::spawn_blocking(move || {
+                    let result = newsriver_stripper::extract_with(
+                        &f.page.html,
+                        Some(&f.page.final_url),
+                        &options,
+                    );
+                    (f, result)
+                })
+            })
+            .buffer_unordered(self.workers);
+        tokio::pin!(extractions);
+        while let Some(joined) = next(&kill, extractions.next()).await {
+            let (fetched, result) = match joined {
+                Ok(r) => r,
+                Err(e) => {
+                    // A panic in the stripper is a bug, on one page: that job is lost from
+                    // this run only (it stays pending), and the other pages go on.
+                    tracing::error!(error = %e, "stripper task failed");
+                    continue;
+                }
+            };
+            match self.outcome(fetched, result) {
+                Ok(stripped) => send(&out, stripped, "dedup").await?,
+                Err(failed) => send(&done, failed, "completion").await?,
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::messages::test_job;
+
+    fn fetched(html: &str) -> Fetched {
+        Fetched {
+            job: test_job("https://a.test/x"),
+            page: newsriver_fetcher::Page {
+                final_url: "https://a.test/x".into(),
+                html: html.into(),
+                encoding: "UTF-8",
+            },
+            fetched_at: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn an_article_goes_on_and_a_page_without_one_fails_for_good() {
+        let settings = crate::config::Config::load(None).expect("defaults").strip;
+        let stage = StripStage::new(&settings, Arc::default());
+        let page = fetched(
+            "<html><body><article><p>Only one paragraph of body text that is long enough \
+             to be kept by the stripper.</p></article></body></html>",
+        );
+        let result = newsriver_stripper::extract_with(&page.page.html, None, &stage.options);
+        let stripped = stage.outcome(page, result).ok().expect("an article");
+        assert!(stripped.extracted.text.starts_with("Only one paragraph"));
+        assert_eq!(stage.stats.get(&stage.stats.extracted), 1);
+
+        let empty = fetched("<html><body><nav><a href=/>Home</a></nav></body></html>");
+        let result = newsriver_stripper::extract_with(&empty.page.html, None, &stage.options);
+        match stage.outcome(empty, result) {
+            Err(Done::Failed {
+                error, transient, ..
+            }) => {
+                assert_eq!(error, NO_ARTICLE);
+                assert!(!transient);
+            }
+            _ => panic!("a page without an article must fail"),
+        }
+        assert_eq!(stage.stats.get(&stage.stats.no_article), 1);
+    }
+}

@@ -1,0 +1,208 @@
+//! The commands beside the pipeline: `extract` and `consume` (debugging and inspecting
+//! tools) and the read-only listings `feeds` and `stories`.
+
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+use newsriver_fetcher::Fetcher;
+use newsriver_store::Store;
+
+use crate::config::Config;
+use crate::sources::read_input;
+
+/// Strips one page (a file, an http(s) URL, or "-" for standard input) and prints the
+/// result as JSON, or only its text.
+pub async fn extract(
+    config: &Config,
+    input: &str,
+    text_only: bool,
+    url: Option<String>,
+) -> Result<()> {
+    let (html, page_url) = if input.starts_with("http://") || input.starts_with("https://") {
+        let fetcher = Fetcher::new(config.fetch_config())?;
+        let page = fetcher.fetch_page(input).await?;
+        (page.html, Some(page.final_url))
+    } else {
+        let bytes = read_input(input)?;
+        (newsriver_fetcher::decode(&bytes, None).0, url)
+    };
+    let options = config.strip.options();
+    let extracted = newsriver_stripper::extract_with(&html, page_url.as_deref(), &options)?;
+    if text_only {
+        println!("{}", extracted.text);
+    } else {
+        println!("{}", serde_json::to_string_pretty(&extracted)?);
+    }
+    Ok(())
+}
+
+/// Prints each message of the topic as a JSON line until a limit or `stop`.
+pub async fn consume(
+    options: newsriver_publisher::ConsumeOptions,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<()> {
+    use std::io::Write;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let read = newsriver_publisher::consume(
+        &options,
+        |payload| {
+            out.write_all(payload)?;
+            out.write_all(b"\n")?;
+            // Readers downstream of a pipe see each article as it arrives.
+            out.flush()
+        },
+        stop,
+    )
+    .await?;
+    tracing::info!(read, topic = %options.topic, "consumer stopped");
+    Ok(())
+}
+
+/// Read-only: takes no lock and opens the database read-only, so it works while a daemon
+/// runs (SQLite's WAL lets it read beside the writer) and never changes the state.
+pub fn feeds(config: &Config) -> Result<()> {
+    with_state(config, write_feeds)
+}
+
+/// The active stories (see `newsriver stories --help`); read-only like [`feeds`].
+pub fn stories(config: &Config, min_articles: u64, limit: usize, json: bool) -> Result<()> {
+    let window = chrono::Duration::hours(i64::from(config.dedup.story_window_hours));
+    with_state(config, |store, out| {
+        let stories = store.stories(chrono::Utc::now() - window, min_articles, limit)?;
+        write_stories(&stories, json, out)
+    })
+}
+
+/// Runs `print` on the state store opened read-only (so it works beside the daemon) and
+/// standard output. A missing store is not an error: nothing has run on it yet.
+fn with_state(
+    config: &Config,
+    print: impl FnOnce(&Store, &mut std::io::BufWriter<std::io::StdoutLock<'static>>) -> Result<()>,
+) -> Result<()> {
+    let path: &Path = &config.state.path;
+    if !path.exists() {
+        // Creating the database here would be a write; there is nothing to list anyway.
+        println!("no state at {} yet: nothing has run on it", path.display());
+        return Ok(());
+    }
+    let store = Store::open_read_only(path)
+        .with_context(|| format!("opening state database {}", path.display()))?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match print(&store, &mut out).and_then(|()| Ok(std::io::Write::flush(&mut out)?)) {
+        // `newsriver feeds | head`: the reader has what it wanted.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+/// The story table (or JSON lines) of `newsriver stories`.
+fn write_stories(
+    stories: &[newsriver_store::StorySummary],
+    json: bool,
+    out: &mut impl std::io::Write,
+) -> Result<()> {
+    if json {
+        for s in stories {
+            serde_json::to_writer(&mut *out, s)?;
+            writeln!(out)?;
+        }
+        return Ok(());
+    }
+    let fmt = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    writeln!(
+        out,
+        "{:<20} {:<20} {:>8}  {:<10} {:<24} title / story id",
+        "last seen", "first seen", "articles", "languages", "sites"
+    )?;
+    for s in stories {
+        let mut sites = s.sites.join(",");
+        if sites.chars().count() > 24 {
+            sites = format!("{}…", sites.chars().take(23).collect::<String>());
+        }
+        writeln!(
+            out,
+            "{:<20} {:<20} {:>8}  {:<10} {:<24} {}",
+            fmt(s.last_seen),
+            fmt(s.first_seen),
+            s.articles,
+            if s.languages.is_empty() {
+                "-".to_string()
+            } else {
+                s.languages.join(",")
+            },
+            if sites.is_empty() {
+                "-".to_string()
+            } else {
+                sites
+            },
+            s.title.as_deref().unwrap_or("(no title)")
+        )?;
+        writeln!(out, "{:<20} {}", "", s.story_id)?;
+    }
+    if stories.is_empty() {
+        writeln!(out, "no active stories")?;
+    }
+    Ok(())
+}
+
+/// The feed table and the work counts of `newsriver feeds`.
+fn write_feeds(store: &Store, out: &mut impl std::io::Write) -> Result<()> {
+    let fmt = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+            .unwrap_or_else(|| "-".into())
+    };
+    writeln!(
+        out,
+        "{:<12} {:<20} {:<20} {:>6}  url / last error",
+        "status", "last success", "next poll", "errors"
+    )?;
+    for f in store.feeds()? {
+        let full_status = f.last_status.as_deref().unwrap_or("never");
+        // `repaired (charset, truncated; 1 entry dropped)`: the word in the column, the
+        // details on the line below.
+        let (status, repair) = match full_status.split_once(" (") {
+            _ if f.retired => ("retired", None),
+            Some((word, details)) => (word, Some(details.trim_end_matches(')'))),
+            None => (full_status, None),
+        };
+        let moved = f
+            .fetch_url
+            .as_deref()
+            .map(|u| format!(" (moved to {u})"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "{:<12} {:<20} {:<20} {:>6}  {}{}{}",
+            status,
+            fmt(f.last_success_at),
+            fmt(f.next_poll_at),
+            f.error_count,
+            f.url,
+            moved,
+            f.last_error
+                .or(repair.map(str::to_string))
+                .map(|e| format!("\n{:>63}{e}", ""))
+                .unwrap_or_default()
+        )?;
+    }
+    let (published, duplicates, failed) = store.outcome_counts()?;
+    writeln!(
+        out,
+        "\narticles pending: {}; URLs seen (a page can have a listed and a canonical URL): \
+         {published} published, {duplicates} duplicate, {failed} given up",
+        store.pending_count()?
+    )?;
+    for (url, attempts, error) in store.retrying(10)? {
+        writeln!(
+            out,
+            "  retrying ({attempts} failed attempts) {url}: {error}"
+        )?;
+    }
+    Ok(())
+}

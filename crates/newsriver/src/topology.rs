@@ -1,0 +1,413 @@
+//! The only place that makes channels, the shutdown token, the kill switch and the
+//! acknowledgement path. `run` (the daemon) and `backfill` (a URL list) build the same
+//! stages in two shapes:
+//!
+//! ```text
+//! run:      feed source (poller + dispatcher) ─┐
+//! backfill: URL list ──────────────────────────┴─> [jobs] -> fetch (N concurrent)
+//!   -> [fetched] -> strip (worker threads) -> [stripped] -> dedup (sequential)
+//!   -> [to publish] -> publish (batches, sink ack)
+//!   fetch, strip, dedup, publish -> [done] -> completion (state store, counters, progress)
+//! ```
+//!
+//! Bounded channels give backpressure: a slow sink slows the fetcher instead of growing
+//! memory. Shutdown (a signal) is a cascade: the source stops and drops its sender, each
+//! stage finishes what it holds and drops its own, and completion ends last. A failure is
+//! not a shutdown: the failing stage pulls the kill switch, every stage and the source
+//! stop at their next step, and the topology returns that stage's error (work not
+//! acknowledged stays pending in the state store).
+
+use std::io::IsTerminal;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{anyhow, Context as _, Result};
+use futures::FutureExt;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use newsriver_fetcher::Fetcher;
+use newsriver_publisher::{Destination, JsonLinesSink, Sink};
+use newsriver_store::Store;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, OutputKind};
+use crate::kill_switch::KillSwitch;
+use crate::lock;
+use crate::messages::{Done, Fetched, Job, Stripped, ToPublish};
+use crate::shared::{self, InFlight, SharedStore};
+use crate::sources::{self, FeedSource, ListSummary};
+use crate::stages::dedup::DedupStage;
+use crate::stages::fetch::FetchStage;
+use crate::stages::publish::{CompletionStage, PublishStage};
+use crate::stages::strip::StripStage;
+use crate::stats::Stats;
+
+/// Exit code after a second interrupt forced an immediate stop.
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// How `newsriver run` runs.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Poll every feed once, process everything, then return.
+    pub once: bool,
+    /// JSON lines here instead of the configured output ("-" for stdout).
+    pub output: Option<String>,
+}
+
+/// How `newsriver backfill` runs.
+#[derive(Debug, Clone, Default)]
+pub struct BackfillOptions {
+    /// JSON lines here instead of the configured output ("-" for stdout).
+    pub output: Option<String>,
+    /// Show a progress bar when standard error is a terminal.
+    pub progress: bool,
+}
+
+/// The daemon: polls the feeds and publishes new articles until `shutdown` is cancelled
+/// (or, with `once`, until every feed was polled once and everything was handled).
+/// Returns the failing stage's error when one failed.
+pub async fn run(config: Config, options: RunOptions, shutdown: CancellationToken) -> Result<()> {
+    let feeds = config.feed_urls()?;
+    if feeds.is_empty() {
+        anyhow::bail!("no feeds configured (feeds.urls or feeds.opml)");
+    }
+    // Before the store is opened (and migrated); held until the pipeline has stopped.
+    let _lock = lock::lock_state(&config.state.path, "newsriver run")?;
+    let parts = Parts::open(&config, options.output.as_deref()).await?;
+    tracing::info!(feeds = feeds.len(), once = options.once, "starting");
+    let kill = KillSwitch::new();
+    let stop_source = stop_on_kill(&shutdown, &kill);
+    let (jobs_tx, jobs_rx) = mpsc::channel(config.pipeline.channel_capacity);
+    let source = FeedSource::new(
+        &config,
+        feeds,
+        parts.fetcher.clone(),
+        parts.store.clone(),
+        parts.in_flight.clone(),
+    );
+    let source = spawn_stage(
+        &kill,
+        "feed source",
+        source.run(jobs_tx, stop_source, options.once),
+    );
+    let stats = parts.stats.clone();
+    stages(&config, parts, jobs_rx, None, &kill).await?;
+    source.await?;
+    let s = &stats;
+    tracing::info!(
+        fetched = s.get(&s.fetched),
+        extracted = s.get(&s.extracted),
+        published = s.get(&s.published),
+        duplicates = s.get(&s.duplicates),
+        failed = s.get(&s.failed),
+        no_article = s.get(&s.no_article),
+        retry_later = s.get(&s.deferred),
+        "stopped"
+    );
+    match kill.take_reason() {
+        Some(reason) => Err(reason),
+        None => Ok(()),
+    }
+}
+
+/// What a backfill did, for its summary line and exit code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackfillReport {
+    pub urls: u64,
+    pub fetched: u64,
+    pub extracted: u64,
+    pub published: u64,
+    /// Recognized as duplicates, here or by an earlier run, or listed twice.
+    pub duplicates: u64,
+    pub seen_before: u64,
+    /// Not fetchable, failed, or without an article.
+    pub failed: u64,
+    pub no_article: u64,
+    /// Jobs queued that never finished (stopped by a signal before their turn).
+    pub unfinished: u64,
+}
+
+impl BackfillReport {
+    /// Every URL was handled: published, or recognized as a duplicate.
+    pub fn all_handled(&self) -> bool {
+        self.failed == 0 && self.unfinished == 0
+    }
+}
+
+impl std::fmt::Display for BackfillReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "backfill: {} urls, fetched {}, extracted {}, published {}, duplicates {} ({} seen before), failed {} ({} without an article)",
+            self.urls,
+            self.fetched,
+            self.extracted,
+            self.published,
+            self.duplicates,
+            self.seen_before,
+            self.failed,
+            self.no_article
+        )
+    }
+}
+
+/// A URL list (`input`: a file, or "-" for standard input) through the same stages as the
+/// daemon, until every URL was handled or `shutdown` is cancelled.
+pub async fn backfill(
+    config: Config,
+    input: &str,
+    options: BackfillOptions,
+    shutdown: CancellationToken,
+) -> Result<BackfillReport> {
+    // First of all: a refused backfill must not have consumed its standard input either.
+    let _lock = lock::lock_state(&config.state.path, "newsriver backfill")?;
+    let lines = sources::read_url_list(input)?;
+    let parts = Parts::open(&config, options.output.as_deref()).await?;
+    let (jobs, listed) = sources::backfill_jobs(&shared::lock(&parts.store), &lines)?;
+    let bar = progress_bar(options.progress, jobs.len() as u64);
+    let kill = KillSwitch::new();
+    let stop_source = stop_on_kill(&shutdown, &kill);
+    let (jobs_tx, jobs_rx) = mpsc::channel(config.pipeline.channel_capacity);
+    let source = spawn_stage(&kill, "URL list", async move {
+        for job in jobs {
+            tokio::select! {
+                _ = stop_source.cancelled() => break,
+                sent = jobs_tx.send(job) => if sent.is_err() { break },
+            }
+        }
+        Ok(())
+    });
+    let stats = parts.stats.clone();
+    let progress = bar.clone();
+    let on_done: Box<dyn Fn() + Send + Sync> = Box::new(move || progress.inc(1));
+    stages(&config, parts, jobs_rx, Some(on_done), &kill).await?;
+    source.await?;
+    bar.finish_and_clear();
+    if let Some(reason) = kill.take_reason() {
+        return Err(reason);
+    }
+    Ok(backfill_report(&stats, &listed))
+}
+
+fn backfill_report(s: &Stats, listed: &ListSummary) -> BackfillReport {
+    let handled =
+        s.get(&s.published) + s.get(&s.duplicates) + s.get(&s.failed) + s.get(&s.deferred);
+    BackfillReport {
+        urls: listed.queued + listed.already_seen + listed.listed_twice + listed.invalid,
+        fetched: s.get(&s.fetched),
+        extracted: s.get(&s.extracted),
+        published: s.get(&s.published),
+        duplicates: s.get(&s.duplicates) + listed.already_seen + listed.listed_twice,
+        seen_before: listed.already_seen,
+        failed: s.get(&s.failed) + listed.invalid,
+        no_article: s.get(&s.no_article),
+        unfinished: listed.queued.saturating_sub(handled),
+    }
+}
+
+fn progress_bar(wanted: bool, len: u64) -> ProgressBar {
+    if !wanted || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let b = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    b.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} ({per_sec}, eta {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    b
+}
+
+/// What both topologies open from the config before any stage runs: the state store,
+/// the sink, the fetcher (shared by the feed poller and the fetch stage) and the handles
+/// the stages share.
+struct Parts {
+    store: SharedStore,
+    fetcher: Arc<Fetcher>,
+    sink: Sink,
+    in_flight: InFlight,
+    stats: Arc<Stats>,
+}
+
+impl Parts {
+    async fn open(config: &Config, output: Option<&str>) -> Result<Parts> {
+        if config.dedup.clearurls {
+            let rules = Some(config.dedup.clearurls_rules.as_str())
+                .filter(|p| !p.is_empty())
+                .map(std::path::Path::new);
+            newsriver_dedup::use_clearurls(rules).context("dedup.clearurls")?;
+        }
+        let store = Store::open(&config.state.path)
+            .with_context(|| format!("opening state database {}", config.state.path.display()))?;
+        tracing::info!(
+            state = %config.state.path.display(),
+            pending = store.pending_count()?,
+            "state opened"
+        );
+        // --output always means JSON lines, whatever the configured kind.
+        let sink = match (output, config.output.kind) {
+            (None, OutputKind::Kafka) => Sink::Kafka(Box::new(
+                newsriver_publisher::KafkaSink::open(&config.kafka).await?,
+            )),
+            _ => {
+                let dest = Destination::parse(output.unwrap_or(&config.output.path));
+                Sink::JsonLines(JsonLinesSink::open(&dest).await?)
+            }
+        };
+        Ok(Parts {
+            store: Arc::new(Mutex::new(store)),
+            fetcher: Arc::new(Fetcher::new(config.fetch_config())?),
+            sink,
+            in_flight: InFlight::default(),
+            stats: Arc::default(),
+        })
+    }
+}
+
+/// Fetch to completion, joined by bounded channels, until `jobs` closes and everything
+/// inside has finished, or the kill switch is pulled. Fails only when a stage cannot be
+/// built; a stage failing at run time pulls the kill switch.
+async fn stages(
+    config: &Config,
+    parts: Parts,
+    jobs: mpsc::Receiver<Job>,
+    on_done: Option<Box<dyn Fn() + Send + Sync>>,
+    kill: &KillSwitch,
+) -> Result<()> {
+    let Parts {
+        store,
+        fetcher,
+        sink,
+        in_flight,
+        stats,
+    } = parts;
+    let fetch = FetchStage::new(&config.fetch, fetcher, stats.clone());
+    let strip = StripStage::new(&config.strip, stats.clone());
+    let dedup = DedupStage::new(
+        &config.dedup,
+        &config.pipeline,
+        store.clone(),
+        stats.clone(),
+    )?;
+    let publish = PublishStage::new(&config.pipeline, sink);
+    let mut completion = CompletionStage::new(&config.fetch, store, in_flight, stats);
+    if let Some(f) = on_done {
+        completion = completion.on_done(f);
+    }
+
+    let cap = config.pipeline.channel_capacity;
+    let (fetched_tx, fetched_rx) = mpsc::channel::<Fetched>(cap);
+    let (stripped_tx, stripped_rx) = mpsc::channel::<Stripped>(cap);
+    let (publish_tx, publish_rx) = mpsc::channel::<ToPublish>(cap);
+    // The acknowledgement path: every stage reports how a job ended here.
+    let (done_tx, done_rx) = mpsc::channel::<Done>(cap * 4);
+    let tasks = [
+        spawn_stage(
+            kill,
+            "fetch",
+            fetch.run(jobs, fetched_tx, done_tx.clone(), kill.clone()),
+        ),
+        spawn_stage(
+            kill,
+            "strip",
+            strip.run(fetched_rx, stripped_tx, done_tx.clone(), kill.clone()),
+        ),
+        spawn_stage(
+            kill,
+            "dedup",
+            dedup.run(stripped_rx, publish_tx, done_tx.clone(), kill.clone()),
+        ),
+        spawn_stage(
+            kill,
+            "publish",
+            publish.run(publish_rx, done_tx, kill.clone()),
+        ),
+        spawn_stage(kill, "completion", completion.run(done_rx)),
+    ];
+    for task in tasks {
+        // spawn_stage catches panics: a join error can only be a cancelled runtime.
+        if let Err(e) = task.await {
+            kill.kill(anyhow!("a stage task was cancelled: {e}"));
+        }
+    }
+    Ok(())
+}
+
+/// Runs one stage as its own task; its failure (or panic) pulls the kill switch.
+fn spawn_stage(
+    kill: &KillSwitch,
+    name: &'static str,
+    stage: impl std::future::Future<Output = Result<()>> + Send + 'static,
+) -> JoinHandle<()> {
+    let kill = kill.clone();
+    tokio::spawn(async move {
+        match AssertUnwindSafe(stage).catch_unwind().await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => kill.kill(e.context(format!("{name} stage failed"))),
+            Err(_) => kill.kill(anyhow!("{name} stage panicked")),
+        }
+    })
+}
+
+/// A token for the source that is cancelled by a graceful shutdown and by the kill
+/// switch alike: either way no new job may enter.
+fn stop_on_kill(shutdown: &CancellationToken, kill: &KillSwitch) -> CancellationToken {
+    let stop = shutdown.child_token();
+    let (kill, watched) = (kill.clone(), stop.clone());
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = kill.killed() => watched.cancel(),
+            _ = watched.cancelled() => {}
+        }
+    });
+    stop
+}
+
+/// A shutdown token cancelled on the first SIGINT/SIGTERM; the second exits at once
+/// with [`EXIT_INTERRUPTED`]. Call inside the runtime.
+pub fn shutdown_on_signals() -> CancellationToken {
+    let token = CancellationToken::new();
+    let cancel = token.clone();
+    tokio::spawn(async move {
+        let mut count = 0;
+        loop {
+            wait_for_signal().await;
+            count += 1;
+            if count == 1 {
+                tracing::info!("shutting down: finishing in-flight work (signal again to force)");
+                cancel.cancel();
+            } else {
+                eprintln!(
+                    "newsriver: forced stop; unacknowledged work will be redone on next start"
+                );
+                std::process::exit(i32::from(EXIT_INTERRUPTED));
+            }
+        }
+    });
+    token
+}
+
+/// Resolves on SIGINT or SIGTERM.
+#[cfg(unix)]
+pub async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+/// Resolves on Ctrl-C.
+#[cfg(not(unix))]
+pub async fn wait_for_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}
