@@ -120,7 +120,12 @@ pub fn extract_with(
     let page = Page::new(html, page_url);
     let model = options.classifier.model();
     let hints = page.hints();
-    let paragraphs = page.or_structured(content::main_text(&page.lin, &hints, model.as_deref()));
+    let mut paragraphs = content::main_text(&page.lin, &hints, model.as_deref());
+    if !page.structured.is_empty() {
+        if let Some(fuller) = content::fuller_structured_body(&paragraphs, &page.structured) {
+            paragraphs = fuller;
+        }
+    }
     let md = page.md;
     let text = paragraphs.join("\n\n");
     let language = md.language.clone().or_else(|| detect_language(&text));
@@ -168,14 +173,6 @@ impl Page {
             structured,
             structured_text,
         }
-    }
-
-    /// `paragraphs`, or the JSON-LD body where it is clearly the fuller text.
-    fn or_structured(&self, paragraphs: Vec<String>) -> Vec<String> {
-        if self.structured.is_empty() {
-            return paragraphs;
-        }
-        content::fuller_structured_body(&paragraphs, &self.structured).unwrap_or(paragraphs)
     }
 
     fn hints(&self) -> content::PageHints<'_> {
