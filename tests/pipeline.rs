@@ -343,12 +343,7 @@ fn daemon_drains_and_exits_0_on_sigterm() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0), "graceful shutdown must exit 0");
     // Whatever was in flight was finished or left pending; a restart completes the rest.
-    let out = newsriver(&["run", "--once", "--config", cfg.to_str().unwrap()], None);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_once_ok(cfg.to_str().unwrap());
     let records = read_jsonl(&out_path);
     assert_eq!(check_articles(&records).len(), 5);
     assert_eq!(records.len(), 5, "graceful stop must not cause repeats");
@@ -368,12 +363,7 @@ fn sigkill_mid_run_loses_nothing() {
         (1..5).contains(&before),
         "kill should land mid-run, saw {before} articles"
     );
-    let out = newsriver(&["run", "--once", "--config", cfg.to_str().unwrap()], None);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_once_ok(cfg.to_str().unwrap());
     let records = read_jsonl(&out_path);
     // At least once: every article arrived; a repeat of an in-flight one is allowed.
     let names = fixture_names(&records);
@@ -381,6 +371,16 @@ fn sigkill_mid_run_loses_nothing() {
 }
 
 /// Backfills the URL list `urls` into `output` in a process of its own, which must succeed.
+/// `run --once`, which must succeed.
+fn run_once_ok(cfg: &str) {
+    let out = newsriver(&["run", "--once", "--config", cfg], None);
+    assert!(
+        out.status.success(),
+        "run --once failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn backfill_ok(cfg: &str, output: &str, urls: &str, env: &[(&str, &str)]) {
     let out = newsriver_with_env(
         &["backfill", "-", "--config", cfg, "--output", output],
@@ -581,12 +581,7 @@ fn an_owner_killed_by_sigkill_does_not_block_the_next_start() {
     signal(&daemon, "-KILL");
     daemon.wait().unwrap();
     // The dead owner's pid is still written in the lock file: the kernel lock is what counts.
-    let out = newsriver(&["run", "--once", "--config", cfg], None);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_once_ok(cfg);
     let records = read_jsonl(&dir.path().join("articles.jsonl"));
     assert_eq!(fixture_names(&records).len(), 5);
 }
@@ -602,13 +597,7 @@ fn a_permanent_sink_failure_stops_the_daemon_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(dir.path(), &server);
     let cfg = cfg.to_str().unwrap();
-    let mut daemon = std::process::Command::new(env!("CARGO_BIN_EXE_newsriver"))
-        .args(["run", "--config", cfg, "--output", "/dev/full"])
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn daemon");
+    let mut daemon = spawn_daemon_with(cfg, &["--output", "/dev/full"]);
     let stopped = wait_until(std::time::Duration::from_secs(30), || {
         daemon.try_wait().expect("wait daemon").is_some()
     });
@@ -634,12 +623,7 @@ fn a_permanent_sink_failure_stops_the_daemon_with_the_reason() {
     assert!(listing.contains("0 published"), "{listing}");
     assert!(!listing.contains("articles pending: 0;"), "{listing}");
     // Nothing was lost: the next start with a working sink publishes all five.
-    let out = newsriver(&["run", "--once", "--config", cfg], None);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_once_ok(cfg);
     let records = read_jsonl(&dir.path().join("articles.jsonl"));
     let after = newsriver(&["feeds", "--config", cfg], None);
     assert_eq!(

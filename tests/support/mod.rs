@@ -347,8 +347,14 @@ pub fn check_articles(records: &[serde_json::Value]) -> HashMap<String, serde_js
 
 /// The daemon (`run`, no `--once`), quiet on stdout.
 pub fn spawn_daemon(cfg: &str) -> std::process::Child {
+    spawn_daemon_with(cfg, &[])
+}
+
+/// The daemon with more `run` arguments (`--output FILE`, ...).
+pub fn spawn_daemon_with(cfg: &str, extra: &[&str]) -> std::process::Child {
     std::process::Command::new(env!("CARGO_BIN_EXE_newsriver"))
         .args(["run", "--config", cfg])
+        .args(extra)
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())

@@ -9,7 +9,7 @@ use futures::StreamExt;
 use newsriver_fetcher::{FetchError, Fetcher, Page};
 use tokio::sync::mpsc;
 
-use super::{next, receiver_stream, send};
+use super::{forward, next, receiver_stream};
 use crate::config::FetchSettings;
 use crate::kill_switch::KillSwitch;
 use crate::messages::{Done, Fetched, Job};
@@ -77,10 +77,7 @@ impl FetchStage {
             .buffer_unordered(self.concurrency);
         tokio::pin!(fetches);
         while let Some((job, result)) = next(&kill, fetches.next()).await {
-            match self.outcome(job, result, Utc::now()) {
-                Ok(fetched) => send(&out, fetched, "strip").await?,
-                Err(failed) => send(&done, failed, "completion").await?,
-            }
+            forward(self.outcome(job, result, Utc::now()), &out, "strip", &done).await?;
         }
         Ok(())
     }

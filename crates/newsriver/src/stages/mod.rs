@@ -17,6 +17,7 @@ use anyhow::{anyhow, Result};
 use tokio::sync::mpsc;
 
 use crate::kill_switch::KillSwitch;
+use crate::messages::Done;
 
 /// The next input, or `None` when the input is closed or the kill switch was pulled.
 async fn next<T>(kill: &KillSwitch, input: impl Future<Output = Option<T>>) -> Option<T> {
@@ -33,6 +34,20 @@ async fn send<T>(out: &mpsc::Sender<T>, item: T, to: &str) -> Result<()> {
     out.send(item)
         .await
         .map_err(|_| anyhow!("the {to} stage stopped"))
+}
+
+/// Passes a stage's outcome on: what it produced to the next stage (`to`), a job that
+/// ended here (failed, no article) to completion.
+async fn forward<T>(
+    outcome: std::result::Result<T, Done>,
+    out: &mpsc::Sender<T>,
+    to: &str,
+    done: &mpsc::Sender<Done>,
+) -> Result<()> {
+    match outcome {
+        Ok(item) => send(out, item, to).await,
+        Err(ended) => send(done, ended, "completion").await,
+    }
 }
 
 fn receiver_stream<T: Send + 'static>(mut rx: mpsc::Receiver<T>) -> impl futures::Stream<Item = T> {

@@ -7,7 +7,7 @@ use futures::StreamExt;
 use newsriver_stripper::{Extracted, Options, StripError};
 use tokio::sync::mpsc;
 
-use super::{next, receiver_stream, send};
+use super::{forward, next, receiver_stream};
 use crate::config::StripSettings;
 use crate::kill_switch::KillSwitch;
 use crate::messages::{Done, Fetched, Stripped};
@@ -98,10 +98,7 @@ impl StripStage {
                     continue;
                 }
             };
-            match self.outcome(fetched, result) {
-                Ok(stripped) => send(&out, stripped, "dedup").await?,
-                Err(failed) => send(&done, failed, "completion").await?,
-            }
+            forward(self.outcome(fetched, result), &out, "dedup", &done).await?;
         }
         Ok(())
     }
