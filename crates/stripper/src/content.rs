@@ -285,8 +285,15 @@ fn keep_mask(
     heuristic: &[bool],
     threshold: f32,
 ) -> Vec<bool> {
-    // A comment thread after the article is chrome however much it reads like prose: the
-    // classifier, seeing long sentences, keeps readers' comments on sites it never saw.
+    // Two kinds of chrome read like prose, so the classifier keeps them on sites it never
+    // saw: a comment thread after the article, and a gallery, slideshow or video widget
+    // set into the article's span but outside its container (fifty captioned slides of
+    // other news). The second needs a chrome-named holder as well, since a figure inside
+    // the story's own markup is often part of the text; list items are left to the
+    // classifier because page builders name every widget, lists of the article included.
+    // (Site-grouped cross-validation: readability F1 +0.003, AEB +0.0002, trafilatura
+    // level; grouped by set, readability +0.003.)
+    let first_in_container = heuristic.iter().position(|h| *h);
     let last_in_container = heuristic.iter().rposition(|h| *h);
     probabilities
         .iter()
@@ -294,10 +301,16 @@ fn keep_mask(
         .zip(&lin.blocks)
         .enumerate()
         .map(|(i, ((p, h), b))| {
-            let trailing_comment = !*h
-                && last_in_container.is_some_and(|last| i > last)
-                && b.groups_near & rules::groups::COMMENT != 0;
-            kept(*p, *h, threshold) && !trailing_comment
+            let after = last_in_container.is_some_and(|last| i > last);
+            let inside_span = first_in_container.is_some_and(|first| i > first)
+                && last_in_container.is_some_and(|last| i < last);
+            let trailing_comment = !*h && after && b.groups_near & rules::groups::COMMENT != 0;
+            let embedded_gallery = !*h
+                && inside_span
+                && b.boilerplate()
+                && b.kind != BlockKind::ListItem
+                && b.groups_any & rules::groups::CAPTION != 0;
+            kept(*p, *h, threshold) && !trailing_comment && !embedded_gallery
         })
         .collect()
 }

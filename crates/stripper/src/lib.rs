@@ -407,6 +407,51 @@ mod tests {
     }
 
     #[test]
+    fn a_gallery_set_into_the_article_is_not_text() {
+        // A slideshow of other news placed between the article's paragraphs: each slide is
+        // a headline and a captioned paragraph, prose to the classifier. It sits in the
+        // article's span but outside its container, in a widget named for a gallery.
+        let para = |n: usize| {
+            format!(
+                "<p>Paragraph {n} of the report: the council voted on Tuesday to extend the \
+                 tram line by four kilometres, a project its members said would cost about \
+                 forty million and open in three years, after a long public consultation.</p>"
+            )
+        };
+        let slide = |n: usize| {
+            format!(
+                "<li><h2>{n}/6 Markets slide</h2><p>Shares in the region's largest retailer \
+                 fell by a fifth on Monday, after the company warned that sales over the \
+                 winter would be lower than it had forecast, and its chief executive said \
+                 that the weak pound and rising wages were both to blame.</p>\
+                 <p class=\"credits\">Agency photo</p></li>"
+            )
+        };
+        let html = format!(
+            "<html><head><title>Tram line to grow</title></head><body>\
+             <div class=\"article\"><h1>Tram line to grow</h1>\
+             <div class=\"content\">{}</div>\
+             <div class=\"widget gallery\"><h2>Business in pictures</h2><ul>{}</ul></div>\
+             <div class=\"content\">{}</div></div></body></html>",
+            (1..=3).map(para).collect::<String>(),
+            (1..=6).map(slide).collect::<String>(),
+            (4..=8).map(para).collect::<String>(),
+        );
+        let got = extract(&html, Some("https://city.test/tram")).unwrap();
+        assert!(
+            got.text.contains("Paragraph 1 of the report"),
+            "{}",
+            got.text
+        );
+        assert!(
+            got.text.contains("Paragraph 8 of the report"),
+            "{}",
+            got.text
+        );
+        assert!(!got.text.contains("largest retailer"), "{}", got.text);
+    }
+
+    #[test]
     fn deep_nesting_does_not_overflow() {
         let depth = 100_000;
         let html = format!(
