@@ -305,8 +305,10 @@ fn linearize_with(doc: &Html, strict: bool) -> Linearized {
                         builder.line_break();
                         continue;
                     }
-                    if matches!(tag, "td" | "th") {
-                        // Cells stay on their row's line, separated like words.
+                    if matches!(tag, "td" | "th" | "mi" | "mn" | "mo" | "mtext") {
+                        // Cells stay on their row's line, separated like words; so do the
+                        // symbols of a MathML formula, which pages often write without
+                        // spaces (`<mi>a</mi><mi>x</mi>` is "a x", not the word "ax").
                         builder.pending_space = true;
                     }
                     let block = rules::is_block_tag(tag);

@@ -452,6 +452,32 @@ mod tests {
     }
 
     #[test]
+    fn a_mathml_formula_stays_in_its_sentence() {
+        let para = |n: usize| {
+            format!(
+                "<p>Paragraph {n} of the lesson: the council's engineers explained how the \
+                 new tram timetable was computed from the passenger counts of last year.</p>"
+            )
+        };
+        let html = format!(
+            "<html><body><article><h1>Quadratics</h1>{}<p>When <math><mi>a</mi><mo>≠</mo>\
+             <mn>0</mn></math>, the equation <math><semantics><mrow><mi>a</mi><msup><mi>x</mi>\
+             <mn>2</mn></msup><mo>=</mo><mn>0</mn></mrow><annotation encoding=\"application/x-tex\">\
+             a x^{{2}} = 0</annotation></semantics></math> has two solutions, and the council's \
+             engineers used it for the timetable.</p>{}</article></body></html>",
+            (1..=3).map(para).collect::<String>(),
+            (4..=5).map(para).collect::<String>(),
+        );
+        let got = extract(&html, None).unwrap();
+        assert!(
+            got.text.contains("When a ≠ 0, the equation a x 2 = 0 has"),
+            "{}",
+            got.text
+        );
+        assert!(!got.text.contains("x^"), "{}", got.text);
+    }
+
+    #[test]
     fn deep_nesting_does_not_overflow() {
         let depth = 100_000;
         let html = format!(

@@ -83,7 +83,9 @@ pub(crate) fn classify(el: &Element) -> ElementClass {
 /// Elements whose text is not text at all (code, styles, form controls, embedded media).
 /// HTML parsers keep the content of `iframe`, `noembed`, `noframes`, `xmp` and
 /// `plaintext` as raw text: it is the fallback markup of an embed (often an ad), and
-/// read as text it would put tags into the article.
+/// read as text it would put tags into the article. MathML is text (a formula inside a
+/// sentence; dropping it leaves holes such as "when , there are two solutions"), but its
+/// `annotation` holds the formula again as TeX source for machines.
 pub(crate) fn never_text(tag: &str) -> bool {
     matches!(
         tag,
@@ -91,7 +93,8 @@ pub(crate) fn never_text(tag: &str) -> bool {
             | "style"
             | "template"
             | "svg"
-            | "math"
+            | "annotation"
+            | "annotation-xml"
             | "iframe"
             | "noembed"
             | "noframes"
