@@ -48,6 +48,8 @@ pub(crate) struct Block {
     pub groups_near: u16,
     /// Class-word groups of every ancestor.
     pub groups_any: u16,
+    /// Class-word groups of the element holding the text itself.
+    pub groups_holder: u16,
     /// Class weight of the holder, and the largest and smallest along the ancestors.
     pub class_holder: i16,
     pub class_max: i16,
@@ -236,6 +238,7 @@ impl Builder {
             chrome_depth,
             groups_near,
             groups_any,
+            groups_holder: holder.map(|o| o.groups).unwrap_or(0),
             class_holder: holder.map(|o| o.class_weight).unwrap_or(0),
             class_max: holder.map(|o| o.class_max).unwrap_or(0),
             class_min: holder.map(|o| o.class_min).unwrap_or(0),

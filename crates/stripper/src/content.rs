@@ -456,11 +456,14 @@ pub(crate) fn render(
         let text = kept.join("\n");
         // Galleries and sticky headers repeat captions and teasers; a paragraph of prose
         // that repeats is the author's, and so is a repeat inside the article's container
-        // (recipes and plans repeat their lines).
+        // (recipes and plans repeat their lines), unless the repeat is held by an element
+        // named for a caption: galleries and responsive layouts print one caption several
+        // times inside the story's own markup (site-grouped AEB F1 +0.0012, others level).
         let prose = block.kind == BlockKind::Paragraph
             && text.chars().count() >= 150
             && ends_like_sentence(&text);
-        let authored = *in_container && block.link_density() < 0.5;
+        let caption = block.groups_holder & rules::groups::CAPTION != 0;
+        let authored = *in_container && block.link_density() < 0.5 && !caption;
         if !prose
             && !authored
             && (out.last() == Some(&text)
@@ -728,6 +731,30 @@ mod tests {
         // Two linked items may be the article's own kicker and standfirst.
         let kept = kept_by_a_credulous_classifier(&page(&["rebuild", "extend"]));
         assert!(kept.iter().any(|t| t.starts_with("Harbour")), "{kept:?}");
+    }
+
+    #[test]
+    fn a_caption_printed_twice_in_the_article_is_kept_once() {
+        let caption = "<div class=\"photo-caption\">The mayor at the tram depot on Tuesday, \
+                       where the council met to vote on the extension.</div>";
+        let line = "<p>Stop list: Market Square, Old Bridge, Harbour Gate.</p>";
+        let html = format!(
+            "<html><body><div class=\"story\"><h1>Tram line to grow</h1>{caption}{}\
+             {caption}{line}{}{line}</div></body></html>",
+            (1..=3).map(report).collect::<String>(),
+            (4..=6).map(report).collect::<String>(),
+        );
+        let doc = scraper::Html::parse_document(&html);
+        let lin = crate::blocks::linearize(&doc);
+        let all = vec![true; lin.blocks.len()];
+        let text = render(&lin, &all, &all, None).join("\n");
+        assert_eq!(
+            text.matches("The mayor at the tram depot").count(),
+            1,
+            "{text}"
+        );
+        // A repeated line that is not a caption is the author's (recipes, timetables).
+        assert_eq!(text.matches("Stop list").count(), 2, "{text}");
     }
 
     #[test]
