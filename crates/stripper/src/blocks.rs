@@ -50,6 +50,8 @@ pub(crate) struct Block {
     pub groups_any: u16,
     /// Class-word groups of the element holding the text itself.
     pub groups_holder: u16,
+    /// Inside a `<blockquote>`: a quotation, or a social post embedded in the text.
+    pub in_quote: bool,
     /// Class weight of the holder, and the largest and smallest along the ancestors.
     pub class_holder: i16,
     pub class_max: i16,
@@ -239,6 +241,7 @@ impl Builder {
             groups_near,
             groups_any,
             groups_holder: holder.map(|o| o.groups).unwrap_or(0),
+            in_quote: chain().any(|o| o.kind == BlockKind::Quote),
             class_holder: holder.map(|o| o.class_weight).unwrap_or(0),
             class_max: holder.map(|o| o.class_max).unwrap_or(0),
             class_min: holder.map(|o| o.class_min).unwrap_or(0),
