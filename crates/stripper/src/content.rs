@@ -323,7 +323,18 @@ fn keep_mask(
             if quotation {
                 return true;
             }
-            kept(*p, *h, threshold) && !trailing_comment && !embedded_gallery && !teaser
+            // A lone label above the article (section name, breadcrumb step, "Categories")
+            // is chrome in every language; the classifier, seeing few words and no links
+            // on some sites, keeps it (site-grouped AEB and readability F1 +0.0001 each).
+            let label_above = !*h
+                && first_in_container.is_some_and(|first| i < first)
+                && b.chars() < MAX_LABEL_CHARS
+                && !matches!(b.kind, BlockKind::Heading(_));
+            kept(*p, *h, threshold)
+                && !trailing_comment
+                && !embedded_gallery
+                && !teaser
+                && !label_above
         })
         .collect();
     keep_prose_between_kept(lin, probabilities, heuristic, &mut keep);
@@ -399,6 +410,9 @@ fn keep_prose_between_kept(
 }
 
 const MIN_BETWEEN_PROBABILITY: f32 = 0.2;
+
+/// Section labels are a word or two; a standfirst or a dateline above the text is longer.
+const MAX_LABEL_CHARS: usize = 15;
 const MIN_BETWEEN_CHARS: usize = 100;
 
 /// Shorter quoted lines are an embed's signature ("— name (@handle) date") or a pull quote
@@ -781,6 +795,27 @@ mod tests {
         // Two linked items may be the article's own kicker and standfirst.
         let kept = kept_by_a_credulous_classifier(&page(&["rebuild", "extend"]));
         assert!(kept.iter().any(|t| t.starts_with("Harbour")), "{kept:?}");
+    }
+
+    #[test]
+    fn a_section_label_above_the_article_is_not_kept() {
+        let html = format!(
+            "<html><body><div class=\"kicker\">Urbanismo</div><div class=\"dek\">The \
+             extension was approved after a long consultation.</div><div class=\"story\">\
+             <h1>Tram line to grow</h1>{}</div></body></html>",
+            (1..=6).map(report).collect::<String>(),
+        );
+        let kept = kept_by_a_credulous_classifier(&html);
+        assert!(
+            kept.iter().any(|t| t.starts_with("Paragraph 1")),
+            "{kept:?}"
+        );
+        assert!(!kept.iter().any(|t| t.starts_with("Urbanismo")), "{kept:?}");
+        // A standfirst above the container is longer than a label, and may be the text's.
+        assert!(
+            kept.iter().any(|t| t.starts_with("The extension")),
+            "{kept:?}"
+        );
     }
 
     #[test]
