@@ -513,6 +513,10 @@ pub(crate) fn render(
         if rules::is_word_list(&lines) && block.kind != BlockKind::ListItem {
             continue;
         }
+        // A tag list under its label ("Tags" on a line of its own, then the linked tags).
+        if rules::is_labelled_tag_list(&lines, block.link_density()) {
+            continue;
+        }
         let kept: Vec<&str> = lines
             .into_iter()
             .filter(|l| {

@@ -732,6 +732,8 @@ static COMMENT_TERMS: LazyLock<Regex> = LazyLock::new(|| {
         | les\ commentaires.*(n'engagent|sont\ modérés|ne\ reflètent)
         | kommentare.*(moderiert|geben\ nicht|spiegeln\ nicht)
         | los\ comentarios.*(no\ reflejan|son\ responsabilidad|moderados)
+        | coment(á|a)rios.*(n(ã|a)o\ ser(ã|a)o\ (aprovados|publicados)|s(ã|a)o\ de\ (inteira\ )?responsabilidade|moderados|n(ã|a)o\ refletem)
+        | i\ commenti.*(moderati|non\ rappresentano|non\ riflettono)
         | (الآراء|التعليقات|الاراء).*(لا\ تعبر|لا\ تمثل|لا\ يعبر|تعبر\ عن\ (رأي|آراء)\ (أصحابها|كاتبيها))
         | (يتحمل|يتحمّل)\ .*(مسؤولية|المسؤولية)\ .*(تعليق|التعليق)
         )",
@@ -758,6 +760,23 @@ static TAG_LINE: LazyLock<Regex> = LazyLock::new(|| {
     .expect("tag-line pattern is valid")
 });
 const LONG_LINE: usize = 400;
+
+/// The label a tag list prints on its own line above its links, in several languages.
+static TAG_LABEL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?xi)^\s*(
+          tags? | topics? | keywords? | filed\ under | categories | category
+        | etiquetas | palavras[-\ ]chave | mots[-\ ]clés | schlagw(ö|oe)rter | schlagworte | argomenti
+        | الوسوم | وسوم | الكلمات\ المفتاحية | كلمات\ مفتاحية | 标签 | 標籤
+        )\s*[:：]?\s*$",
+    )
+    .expect("tag-label pattern is valid")
+});
+
+/// A block that is a tag list: its first line the list's label, the rest mostly links.
+pub(crate) fn is_labelled_tag_list(lines: &[&str], link_density: f32) -> bool {
+    lines.len() >= 2 && link_density >= 0.5 && TAG_LABEL.is_match(lines[0])
+}
 
 /// Lines that end the article when they appear as a short block after some body text.
 pub(crate) fn is_end_marker(line: &str) -> bool {
@@ -859,6 +878,8 @@ mod tests {
             "الآراء الواردة في التعليقات تعبر عن آراء أصحابها ولا تعبر عن رأي الموقع",
             "The views expressed in the comments below do not reflect those of the site.",
             "Comments are moderated and will appear after approval.",
+            "ATENÇÃO: Comentários com textos ofensivos não serão aprovados pelo moderador.",
+            "I commenti sono moderati prima della pubblicazione.",
         ] {
             assert!(is_chrome_line(line), "{line}");
         }
@@ -903,6 +924,26 @@ mod tests {
             "He came.", "He saw.", "He won.", "He left."
         ]));
         assert!(!is_word_list(&["Politics", "Beirut", "Elections"]));
+    }
+
+    #[test]
+    fn labelled_tag_lists() {
+        let tags = [
+            "Tags",
+            "stock car 2018, stock car brasil, interlagos, velopark",
+        ];
+        assert!(is_labelled_tag_list(&tags, 0.9));
+        assert!(is_labelled_tag_list(
+            &["الوسوم:", "لبنان، بيروت، الحكومة"],
+            0.8
+        ));
+        // The label alone is left to the other rules; unlinked text under it is prose.
+        assert!(!is_labelled_tag_list(&tags[..1], 0.9));
+        assert!(!is_labelled_tag_list(&tags, 0.1));
+        assert!(!is_labelled_tag_list(
+            &["Tags are small", "They label posts"],
+            0.9
+        ));
     }
 
     #[test]
