@@ -149,6 +149,22 @@ struct Open {
     class_min: i16,
 }
 
+/// A `<noscript>` whose whole text is markup: an ad's fallback (`<div><a href=...><img
+/// ...></a></div>`) that its template escaped once more, so a parser reads it as text.
+/// Read as text it would put tags into the article; markup a page escapes inside its
+/// prose (a how-to quoting `<div>`) is not the whole text of a `<noscript>`.
+fn escaped_fallback_markup(node: ego_tree::NodeRef<'_, Node>, text: &str) -> bool {
+    let in_noscript = node
+        .parent()
+        .and_then(|p| p.value().as_element().map(|e| e.name() == "noscript"))
+        .unwrap_or(false);
+    let t = text.trim();
+    in_noscript
+        && t.starts_with('<')
+        && t.ends_with('>')
+        && t[1..].starts_with(|c: char| c.is_ascii_alphabetic())
+}
+
 /// Text without the comment delimiters broken templates leave in it (a `-->` after a
 /// comment that was never opened, a `<!--` inside a text node): they are not words.
 fn without_comment_marks(t: &str) -> std::borrow::Cow<'_, str> {
@@ -356,6 +372,9 @@ fn linearize_with(doc: &Html, strict: bool) -> Linearized {
                     });
                 }
                 Node::Text(t) if skipping == 0 => {
+                    if escaped_fallback_markup(node, t) {
+                        continue;
+                    }
                     let in_link = stack.iter().rev().take(8).any(|o| o.link);
                     builder.push_text(&without_comment_marks(t), in_link);
                 }

@@ -87,6 +87,19 @@ fn noscript_holding_the_article_is_read_as_markup() {
 }
 
 #[test]
+fn noscript_holding_escaped_markup_is_not_text() {
+    // An ad's fallback escaped once more by its template: after parsing, the `<noscript>`
+    // holds markup as its text. The escape is what a template does to the ad above.
+    let escaped = AD
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    let fallback = format!("<div class=leaderboard><noscript>{escaped}</noscript></div>");
+    assert_clean_article("escaped noscript inside", &page(&fallback, ""));
+    assert_clean_article("escaped noscript beside", &page("", &fallback.repeat(3)));
+}
+
+#[test]
 fn escaped_markup_is_text() {
     // A page about HTML shows tags as text: that is content, and stays.
     let code = "To embed the map, paste &lt;div class=\"map\"&gt; into the page where it should appear, the guide says.";
