@@ -52,6 +52,9 @@ pub(crate) struct Block {
     pub groups_holder: u16,
     /// Inside a `<blockquote>`: a quotation, or a social post embedded in the text.
     pub in_quote: bool,
+    /// How the holder and its parent are styled (tags and class attributes hashed), 0
+    /// when neither has a class: paragraphs of one text share it, whatever their section.
+    pub style: u64,
     /// Class weight of the holder, and the largest and smallest along the ancestors.
     pub class_holder: i16,
     pub class_max: i16,
@@ -137,6 +140,8 @@ const UNTRACKED: Elem = Elem::MAX;
 
 struct Open {
     id: Elem,
+    /// Hash of the tag and its class attribute, 0 when it has no class.
+    style: u64,
     block: bool,
     link: bool,
     chrome: bool,
@@ -147,6 +152,18 @@ struct Open {
     class_weight: i16,
     class_max: i16,
     class_min: i16,
+}
+
+/// The tag and class attribute of an element as one hash (0 without a class).
+fn style_of(tag: &str, class: Option<&str>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let Some(class) = class.map(str::trim).filter(|c| !c.is_empty()) else {
+        return 0;
+    };
+    let mut h = rustc_hash::FxHasher::default();
+    tag.hash(&mut h);
+    class.hash(&mut h);
+    h.finish().max(1)
 }
 
 /// A `<noscript>` whose whole text is markup: an ad's fallback (`<div><a href=...><img
@@ -258,6 +275,15 @@ impl Builder {
             groups_any,
             groups_holder: holder.map(|o| o.groups).unwrap_or(0),
             in_quote: chain().any(|o| o.kind == BlockKind::Quote),
+            style: {
+                let mut near = chain().rev().take(2).map(|o| o.style);
+                let (holder, parent) = (near.next().unwrap_or(0), near.next().unwrap_or(0));
+                if holder == 0 && parent == 0 {
+                    0
+                } else {
+                    holder.rotate_left(17) ^ parent
+                }
+            },
             class_holder: holder.map(|o| o.class_weight).unwrap_or(0),
             class_max: holder.map(|o| o.class_max).unwrap_or(0),
             class_min: holder.map(|o| o.class_min).unwrap_or(0),
@@ -360,6 +386,7 @@ fn linearize_with(doc: &Html, strict: bool) -> Linearized {
                     };
                     stack.push(Open {
                         id,
+                        style: style_of(tag, el.attr("class")),
                         block,
                         link: tag == "a",
                         chrome: is_chrome,
