@@ -607,6 +607,13 @@ pub(crate) fn render(
             continue;
         }
         let text = kept.join("\n");
+        // A shortened copy of a line already printed (a caption's collapsed form ending in
+        // "... more", a teaser of the lead) says nothing new.
+        if let Some(stem) = truncated_stem(&text) {
+            if out.iter().any(|o| o.starts_with(stem)) {
+                continue;
+            }
+        }
         // Galleries and sticky headers repeat captions and teasers; a paragraph of prose
         // that repeats is the author's, and so is a repeat inside the article's container
         // (recipes and plans repeat their lines), unless the repeat is held by an element
@@ -630,6 +637,24 @@ pub(crate) fn render(
     trim_trailing_chrome(&mut out);
     out
 }
+
+/// What is left of `text` before a closing ellipsis (and an expander word after it), when
+/// that is long enough to identify the line it shortens.
+fn truncated_stem(text: &str) -> Option<&str> {
+    let t = text.trim_end();
+    let t = t
+        .strip_suffix("more")
+        .or_else(|| t.strip_suffix("More"))
+        .map(str::trim_end)
+        .unwrap_or(t);
+    let stem = t
+        .strip_suffix("...")
+        .or_else(|| t.strip_suffix('…'))?
+        .trim_end();
+    (stem.chars().count() >= MIN_TRUNCATED_STEM).then_some(stem)
+}
+
+const MIN_TRUNCATED_STEM: usize = 40;
 
 pub(crate) fn ends_like_sentence(text: &str) -> bool {
     text.trim_end()
@@ -1003,6 +1028,30 @@ mod tests {
             .map(|(_, k)| *k)
             .collect();
         assert_eq!(linked, [true, true], "{:?}", lin.blocks);
+    }
+
+    #[test]
+    fn a_shortened_copy_of_a_printed_line_is_dropped() {
+        let full = "The mayor at the tram depot on Tuesday, where the council met to vote on \
+                    the extension of the line to the harbour.";
+        let html = format!(
+            "<html><body><div class=\"story\"><div class=\"caption-full\">{full}</div>\
+             <div class=\"caption-short\">The mayor at the tram depot on Tuesday, where the \
+             council met ... more</div>{}<p>Stop list, in full: Market Square, Old Bridge, \
+             Harbour Gate...</p></div></body></html>",
+            (1..=3).map(report).collect::<String>(),
+        );
+        let doc = scraper::Html::parse_document(&html);
+        let lin = crate::blocks::linearize(&doc);
+        let all = vec![true; lin.blocks.len()];
+        let text = render(&lin, &all, &all, None).join("\n");
+        assert_eq!(
+            text.matches("The mayor at the tram depot").count(),
+            1,
+            "{text}"
+        );
+        // An ellipsis that shortens nothing printed before is the author's.
+        assert!(text.contains("Harbour Gate..."), "{text}");
     }
 
     #[test]
