@@ -322,11 +322,15 @@ impl StoryIndex {
             collision |= run > 1;
             let df = df.entry(key).or_default();
             *df += run as u32;
-            let idf = ((n + IDF_PRIOR_DOCS) / (*df as f32 + 1.0)).ln();
-            for &(k, tf) in &counts[i..i + run] {
-                weighted.push((k, (1.0 + tf.ln()) * idf));
-            }
+            // The document frequency for now: the weights come in a second loop, so that
+            // this one, a cache miss a term in a large vocabulary, stays short enough for
+            // the CPU to have several in flight.
+            let df = *df as f32;
+            weighted.extend(counts[i..i + run].iter().map(|&(k, _)| (k, df)));
             i += run;
+        }
+        for ((_, weight), (_, tf)) in weighted.iter_mut().zip(counts.iter()) {
+            *weight = (1.0 + tf.ln()) * ((n + IDF_PRIOR_DOCS) / (*weight + 1.0)).ln();
         }
         top_normalized(weighted);
         let vector = weighted.as_slice();
@@ -338,10 +342,22 @@ impl StoryIndex {
         candidates.clear();
         places.clear();
         shared.clear();
-        for (j, (k, w)) in vector.iter().enumerate() {
-            let Some(list) = by_term.get(&short(*k)) else {
-                continue;
-            };
+        // The postings of all terms first: each is a cache miss or two (the map, then a
+        // list on the heap), and found in one tight loop they are in flight together.
+        let mut lists: [&[u32]; TOP_TERMS] = [&[]; TOP_TERMS];
+        let mut touched = 0u32;
+        for ((k, _), list) in vector.iter().zip(lists.iter_mut()) {
+            if let Some(l) = by_term.get(&short(*k)) {
+                *list = l.as_slice();
+                // Both ends of the part the walk reads (it may span two cache lines).
+                let from = l.len().saturating_sub(POSTINGS_PER_TERM);
+                touched ^= l.last().copied().unwrap_or_default()
+                    ^ l.get(from).copied().unwrap_or_default();
+            }
+        }
+        // Only the loads matter; this keeps the compiler from dropping them.
+        std::hint::black_box(touched);
+        for (j, ((_, w), list)) in vector.iter().zip(lists).enumerate() {
             let j = j as u32;
             let mut examined = 0;
             for &s in list.iter().rev() {
