@@ -54,6 +54,7 @@ fn short(k: u64) -> Term {
     k as u32
 }
 
+#[derive(Clone)]
 struct Story {
     id: CompactId,
     /// The top terms, sorted by term: 8 bytes a term, where a hash map of 40 terms held
@@ -113,6 +114,7 @@ impl Assignment {
 }
 
 /// The online clustering state.
+#[derive(Clone)]
 pub struct StoryIndex {
     config: StoryConfig,
     docs: u32,
@@ -134,7 +136,7 @@ pub struct StoryIndex {
     buffers: Buffers,
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Buffers {
     /// (term, count) of every word of title and lead, then summed per term.
     counts: Vec<(u64, f32)>,
@@ -150,6 +152,7 @@ struct Buffers {
     sum: Vec<(Term, f32)>,
 }
 
+#[derive(Clone)]
 struct Candidate {
     story: u32,
     /// The last of the article's terms through which the story counted (a story can
@@ -633,6 +636,118 @@ mod tests {
         assert_eq!(a.story_id, "a");
         assert_eq!(b.story_id, "a", "same event should join");
         assert_ne!(c.story_id, "a");
+    }
+
+    /// The story the scoring before the candidate bound chose (every reached story
+    /// scored through a map), from the state just before `vector`'s article.
+    fn unbounded_choice(idx: &StoryIndex, vector: &[(u64, f32)], at: i64) -> Option<usize> {
+        let mut scores: HashMap<usize, (f32, usize)> = HashMap::default();
+        let window = idx.config.window_secs;
+        for (j, (k, w)) in vector.iter().enumerate() {
+            let k = short(*k);
+            let list = idx
+                .by_term
+                .get(&k)
+                .map(|l| l.as_slice())
+                .unwrap_or_default();
+            let mut examined = 0;
+            for &s in list.iter().rev() {
+                if examined == POSTINGS_PER_TERM {
+                    break;
+                }
+                let s = s as usize;
+                let entry = scores.entry(s).or_insert((0.0, usize::MAX));
+                if entry.1 == j {
+                    continue;
+                }
+                entry.1 = j;
+                examined += 1;
+                let story = &idx.stories[s];
+                if story.is_free() || at < story.first_at - window || at > story.last_at + window {
+                    continue;
+                }
+                if let Some(cw) = story.weight(k) {
+                    entry.0 += w * cw;
+                }
+            }
+        }
+        scores
+            .into_iter()
+            .map(|(s, (sim, _))| (s, sim))
+            .filter(|(_, sim)| *sim >= idx.config.threshold)
+            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+            .map(|(s, _)| s)
+    }
+
+    #[test]
+    fn skipping_stories_below_the_bound_changes_no_decision() {
+        // At the bound itself: a story of one term, and an article sharing only that
+        // term, whose weight in it (0.32) just reaches the threshold.
+        let mut idx = StoryIndex::new(StoryConfig::default());
+        idx.assign("one", "", "zeta", 0);
+        let text = "zeta alpha bravo charlie delta echo foxtrot golf";
+        let before = idx.clone();
+        let got = idx.assign("two", "", text, 1);
+        assert_eq!(unbounded_choice(&before, &got.terms, 1), Some(0));
+        assert_eq!(got.story_id, "one");
+
+        // Topics of a few words and words drawn from a vocabulary small enough that
+        // postings lists fill up and many stories share a term or two; some articles join
+        // and some start stories; times spread
+        // past the window and expiry frees slots, so every branch is taken.
+        let vocabulary: Vec<String> = (0..1000).map(|i| format!("word{i}x")).collect();
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for threshold in [0.3, 0.15] {
+            let mut idx = StoryIndex::new(StoryConfig {
+                threshold,
+                window_secs: 400,
+            });
+            let (mut joined, mut started) = (0, 0);
+            for i in 0..600 {
+                let topic = next(120);
+                let words = |n: usize, next: &mut dyn FnMut(usize) -> usize| {
+                    (0..n)
+                        .map(|w| {
+                            if w % 4 == 0 {
+                                vocabulary[topic * 8 + next(8)].as_str()
+                            } else {
+                                vocabulary[next(vocabulary.len())].as_str()
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                };
+                let title = words(6, &mut next);
+                let text = format!("{} {}", words(60, &mut next), i % 7);
+                let at = i as i64 * 3;
+                if i % 150 == 149 {
+                    idx.expire_before(unix_now() + 1, std::iter::empty());
+                }
+                let before = idx.clone();
+                let id = format!("a{i}");
+                let got = idx.assign(&id, &title, &text, at);
+                match unbounded_choice(&before, &got.terms, at) {
+                    Some(s) => {
+                        joined += 1;
+                        assert_eq!(got.story_id, before.stories[s].id.to_text(), "article {i}");
+                    }
+                    None => {
+                        started += 1;
+                        assert_eq!(got.story_id, id, "article {i}");
+                    }
+                }
+            }
+            assert!(
+                joined > 50 && started > 50,
+                "{joined} joined, {started} started"
+            );
+        }
     }
 
     #[test]
