@@ -61,7 +61,8 @@ impl Fingerprint {
         shingles.dedup();
         Fingerprint {
             canonical_url: canonical_url.to_string(),
-            content_hash: (words > 0).then(|| format!("{:032x}", exact.digest128())),
+            // Big-endian hex of the 128 bits: what `{:032x}` printed, without the formatter.
+            content_hash: (words > 0).then(|| hex::encode(exact.digest128().to_be_bytes())),
             signature: Signature::from_shingle_hashes(hashes),
             shingles,
         }
@@ -257,9 +258,13 @@ impl Deduper {
         // thousands of articles (a stock teaser the stripper kept) must not make this
         // quadratic, so hits are sorted rather than looked up one by one.
         let mut hits: Vec<usize> = Vec::new();
-        for (band, k) in sig.band_keys().enumerate() {
-            self.by_band[band].get_newest(k, MAX_PER_BAND, |n| hits.extend(self.position(n)));
+        let mut keys = [0u32; BANDS];
+        for (key, k) in keys.iter_mut().zip(sig.band_keys()) {
+            *key = k;
         }
+        KeyIndex::get_newest_each(&self.by_band, &keys, MAX_PER_BAND, |_, n| {
+            hits.extend(self.position(n))
+        });
         hits.sort_unstable();
         // (position, bands shared), most shared first, then newest.
         let mut candidates: Vec<(usize, u32)> = Vec::new();
@@ -420,6 +425,14 @@ mod tests {
              Tuesday raised the river by two metres, officials said, and schools closed.",
         );
         assert!(d.find(&different, &mut NoStore).is_none());
+    }
+
+    #[test]
+    fn content_hash_is_the_hex_of_the_128_bit_hash_of_the_words() {
+        // Stored hashes from earlier runs must still match: the same text as ever.
+        let fp = Fingerprint::new("https://a.test/1", "Some  Words,\n\nhere");
+        let want = format!("{:032x}", xxhash_rust::xxh3::xxh3_128(b"some words here"));
+        assert_eq!(fp.content_hash.as_deref(), Some(want.as_str()));
     }
 
     #[test]

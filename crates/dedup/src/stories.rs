@@ -54,6 +54,7 @@ fn short(k: u64) -> Term {
     k as u32
 }
 
+#[derive(Clone)]
 struct Story {
     id: CompactId,
     /// The top terms, sorted by term: 8 bytes a term, where a hash map of 40 terms held
@@ -113,6 +114,7 @@ impl Assignment {
 }
 
 /// The online clustering state.
+#[derive(Clone)]
 pub struct StoryIndex {
     config: StoryConfig,
     docs: u32,
@@ -130,6 +132,37 @@ pub struct StoryIndex {
     /// slot was freed, or reused by a story without the term, adds nothing: scores come
     /// from the centroid.
     by_term: HashMap<Term, Postings>,
+    /// Buffers of one article, kept so that an article allocates only what it returns.
+    buffers: Buffers,
+}
+
+#[derive(Default, Clone)]
+struct Buffers {
+    /// (term, count) of every word of title and lead, then summed per term.
+    counts: Vec<(u64, f32)>,
+    /// The article's weighted terms, before the top ones are returned.
+    weighted: Vec<(u64, f32)>,
+    /// Stories reached through the article's terms, and their places in `candidates`.
+    candidates: Vec<Candidate>,
+    places: HashMap<u32, u32>,
+    /// (place in `candidates`, place in the article vector) per term a story shares.
+    shared: Vec<(u32, u32)>,
+    /// The article's terms by their in-memory keys, and a centroid summed with them.
+    terms: Vec<(Term, f32)>,
+    sum: Vec<(Term, f32)>,
+}
+
+#[derive(Clone)]
+struct Candidate {
+    story: u32,
+    /// The last of the article's terms through which the story counted (a story can
+    /// appear more than once in one term's list).
+    last_term: u32,
+    /// Sum of the squared article weights of the terms it shares.
+    shared_square: f32,
+    /// Whether its similarity is computed: not when it cannot reach the threshold.
+    scored: bool,
+    similarity: f32,
 }
 
 /// Up to three stories inline (the 24 bytes a `Vec` header takes anyway).
@@ -139,50 +172,94 @@ fn term_key(word: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(word.as_bytes())
 }
 
-/// Term counts of an article: title twice, lead once, numbers once more.
-fn term_counts(title: &str, text: &str) -> HashMap<u64, f32> {
-    let mut counts: HashMap<u64, f32> = HashMap::default();
+/// Term counts of an article: title twice, lead once, numbers once more; into `counts`,
+/// sorted by the in-memory key (then the full one), one entry a term.
+fn term_counts(title: &str, text: &str, counts: &mut Vec<(u64, f32)>) {
+    counts.clear();
     let mut add = |w: &str, weight: f32| {
         // Single letters and one-digit numbers carry no event.
-        if w.chars().count() < 2 {
+        if w.chars().nth(1).is_none() {
             return;
         }
-        let boost = if w.chars().any(|c| c.is_ascii_digit()) {
+        // An ASCII digit byte is only ever an ASCII digit character in UTF-8.
+        let boost = if w.bytes().any(|b| b.is_ascii_digit()) {
             1.0
         } else {
             0.0
         };
-        *counts.entry(term_key(w)).or_default() += weight + boost;
+        counts.push((term_key(w), weight + boost));
     };
     for_each_token(title, |t| {
         if let Token::Word(w) = t {
             add(w, 2.0);
         }
     });
+    // Only the lead counts, so the text is tokenized a piece at a time until it is read:
+    // a long article cost its whole length. Pieces end at ASCII whitespace, where the
+    // tokenizer cuts anyway, so they give the words the whole text gives.
     let mut n = 0;
-    for_each_token(text, |t| {
-        if let Token::Word(w) = t {
-            if n < LEAD_WORDS {
-                add(w, 1.0);
+    let mut rest = text;
+    while n < LEAD_WORDS && !rest.is_empty() {
+        // Room for the words still wanted at 8 bytes each (a word and its space take
+        // about 7 in Latin text and 11 in Arabic); a short piece just means another.
+        let want = 8 * (LEAD_WORDS - n);
+        let cut = if rest.len() <= want {
+            rest.len()
+        } else {
+            rest.as_bytes()[want..]
+                .iter()
+                .position(u8::is_ascii_whitespace)
+                .map_or(rest.len(), |p| want + p)
+        };
+        let (piece, after) = rest.split_at(cut);
+        for_each_token(piece, |t| {
+            if let Token::Word(w) = t {
+                if n < LEAD_WORDS {
+                    add(w, 1.0);
+                }
+                n += 1;
             }
-            n += 1;
+        });
+        rest = after;
+    }
+    // Counts are sums of small whole numbers, exact in any order, so the unstable sort
+    // gives what a map summed in text order gave.
+    counts.sort_unstable_by_key(|(k, _)| (short(*k), *k));
+    counts.dedup_by(|later, kept| {
+        let same = later.0 == kept.0;
+        if same {
+            kept.1 += later.1;
         }
+        same
     });
-    counts
 }
 
-/// The `TOP_TERMS` heaviest terms, normalized to unit length, sorted by term.
-fn top_normalized<K: Copy + Ord>(mut v: Vec<(K, f32)>) -> Vec<(K, f32)> {
-    // Ties broken by term, so the result does not depend on hash-map order.
-    v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    v.truncate(TOP_TERMS);
+/// Heaviest first, ties broken by term, so that the result does not depend on the order
+/// terms came in.
+fn heavier<K: Ord>(a: &(K, f32), b: &(K, f32)) -> std::cmp::Ordering {
+    b.1.total_cmp(&a.1).then(a.0.cmp(&b.0))
+}
+
+/// The `TOP_TERMS` heaviest terms of `v` (distinct terms), normalized to unit length,
+/// sorted by term; in place.
+fn top_normalized<K: Copy + Ord>(v: &mut Vec<(K, f32)>) {
+    // Selecting the top before sorting them sorts 40 terms instead of all of an
+    // article's; the order (a total one, terms being distinct) and the norm's summation
+    // order are those of sorting everything.
+    if v.len() > TOP_TERMS {
+        v.select_nth_unstable_by(TOP_TERMS - 1, heavier);
+        v.truncate(TOP_TERMS);
+    }
+    v.sort_unstable_by(heavier);
     let norm = v.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
     if norm == 0.0 {
-        return Vec::new();
+        v.clear();
+        return;
     }
-    let mut v: Vec<(K, f32)> = v.into_iter().map(|(k, w)| (k, w / norm)).collect();
-    v.sort_by_key(|(k, _)| *k);
-    v
+    for (_, w) in v.iter_mut() {
+        *w /= norm;
+    }
+    v.sort_unstable_by_key(|(k, _)| *k);
 }
 
 fn unix_now() -> i64 {
@@ -202,6 +279,7 @@ impl StoryIndex {
             free: Vec::new(),
             by_id: HashMap::default(),
             by_term: HashMap::default(),
+            buffers: Buffers::default(),
         }
     }
 
@@ -212,65 +290,146 @@ impl StoryIndex {
         if !self.by_id.is_empty() {
             self.by_id = HashMap::default();
         }
-        let counts = term_counts(title, text);
-        self.docs += 1;
-        for k in counts.keys() {
-            *self.df.entry(short(*k)).or_default() += 1;
+        let Self {
+            config,
+            docs,
+            df,
+            stories,
+            by_term,
+            buffers,
+            ..
+        } = self;
+        let Buffers {
+            counts,
+            weighted,
+            candidates,
+            places,
+            shared,
+            ..
+        } = buffers;
+        term_counts(title, text, counts);
+        *docs += 1;
+        let n = *docs as f32;
+        // One lookup a term: counts are sorted by in-memory key, so terms sharing one
+        // (a collision) are neighbours, and each is counted before any is read, as when
+        // all were counted first.
+        weighted.clear();
+        let mut collision = false;
+        let mut i = 0;
+        while i < counts.len() {
+            let key = short(counts[i].0);
+            let run = counts[i..]
+                .iter()
+                .take_while(|(k, _)| short(*k) == key)
+                .count();
+            collision |= run > 1;
+            let df = df.entry(key).or_default();
+            *df += run as u32;
+            // The document frequency for now: the weights come in a second loop, so that
+            // this one, a cache miss a term in a large vocabulary, stays short enough for
+            // the CPU to have several in flight.
+            let df = *df as f32;
+            weighted.extend(counts[i..i + run].iter().map(|&(k, _)| (k, df)));
+            i += run;
         }
-        let n = self.docs as f32;
-        let weighted: Vec<(u64, f32)> = counts
-            .into_iter()
-            .map(|(k, tf)| {
-                let df = self.df.get(&short(k)).copied().unwrap_or(1) as f32;
-                (
-                    k,
-                    (1.0 + tf.ln()) * ((n + IDF_PRIOR_DOCS) / (df + 1.0)).ln(),
-                )
-            })
-            .collect();
-        let vector = top_normalized(weighted);
+        for ((_, weight), (_, tf)) in weighted.iter_mut().zip(counts.iter()) {
+            *weight = (1.0 + tf.ln()) * ((n + IDF_PRIOR_DOCS) / (*weight + 1.0)).ln();
+        }
+        top_normalized(weighted);
+        let vector = weighted.as_slice();
 
-        // Per story: the similarity so far, and the last term that counted (a story can
-        // appear more than once in one term's list).
-        let mut scores: rustc_hash::FxHashMap<usize, (f32, usize)> = Default::default();
-        let window = self.config.window_secs;
-        for (j, (k, w)) in vector.iter().enumerate() {
-            let k = short(*k);
-            let list = self
-                .by_term
-                .get(&k)
-                .map(|l| l.as_slice())
-                .unwrap_or_default();
+        // Which stories each term reaches, without reading the stories: the postings of
+        // 40 terms reach up to 640 stories, each a cache miss or more in a full window
+        // (the story, then a binary search of its centroid), and that was most of an
+        // article's time.
+        candidates.clear();
+        places.clear();
+        shared.clear();
+        // The postings of all terms first: each is a cache miss or two (the map, then a
+        // list on the heap), and found in one tight loop they are in flight together.
+        let mut lists: [&[u32]; TOP_TERMS] = [&[]; TOP_TERMS];
+        let mut touched = 0u32;
+        for ((k, _), list) in vector.iter().zip(lists.iter_mut()) {
+            if let Some(l) = by_term.get(&short(*k)) {
+                *list = l.as_slice();
+                // Both ends of the part the walk reads (it may span two cache lines).
+                let from = l.len().saturating_sub(POSTINGS_PER_TERM);
+                touched ^= l.last().copied().unwrap_or_default()
+                    ^ l.get(from).copied().unwrap_or_default();
+            }
+        }
+        // Only the loads matter; this keeps the compiler from dropping them.
+        std::hint::black_box(touched);
+        for (j, ((_, w), list)) in vector.iter().zip(lists).enumerate() {
+            let j = j as u32;
             let mut examined = 0;
             for &s in list.iter().rev() {
                 if examined == POSTINGS_PER_TERM {
                     break;
                 }
-                let s = s as usize;
-                let entry = scores.entry(s).or_insert((0.0, usize::MAX));
-                if entry.1 == j {
+                let c = *places.entry(s).or_insert_with(|| {
+                    candidates.push(Candidate {
+                        story: s,
+                        last_term: u32::MAX,
+                        shared_square: 0.0,
+                        scored: true,
+                        similarity: 0.0,
+                    });
+                    u32::try_from(candidates.len() - 1).unwrap_or(u32::MAX)
+                });
+                let candidate = &mut candidates[c as usize];
+                if candidate.last_term == j {
                     continue;
                 }
-                entry.1 = j;
+                candidate.last_term = j;
                 examined += 1;
-                let story = &self.stories[s];
-                if story.is_free() {
-                    continue;
-                }
-                // Articles arrive out of order (backfills): the window extends both ways.
-                if at < story.first_at - window || at > story.last_at + window {
-                    continue;
-                }
-                if let Some(cw) = story.weight(k) {
-                    entry.0 += w * cw;
-                }
+                candidate.shared_square += w * w;
+                shared.push((c, j));
             }
         }
-        let best = scores
-            .into_iter()
-            .map(|(s, (sim, _))| (s, sim))
-            .filter(|(_, sim)| *sim >= self.config.threshold)
-            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
+        // A story's similarity is at most the norm of the article's weights on the
+        // terms it shares (Cauchy-Schwarz; its centroid has unit length), so a story
+        // that shares only light terms cannot reach the threshold and is never read:
+        // the same decisions, with a margin for rounding. Not when two of the article's
+        // terms share an in-memory key (one centroid weight would count twice).
+        let threshold = config.threshold;
+        let floor = threshold * threshold * (1.0 - 1e-4);
+        let prune = threshold > 0.0 && !collision;
+        let window = config.window_secs;
+        for c in candidates.iter_mut() {
+            if prune && c.shared_square < floor {
+                c.scored = false;
+                continue;
+            }
+            let story = &stories[c.story as usize];
+            // Articles arrive out of order (backfills): the window extends both ways.
+            if story.is_free() || at < story.first_at - window || at > story.last_at + window {
+                // Similarity 0, as when each of its terms was skipped.
+                c.shared_square = f32::NAN;
+            }
+        }
+        // Summed in the order of the article's terms, as before.
+        for &(c, j) in shared.iter() {
+            let c = &mut candidates[c as usize];
+            if !c.scored || c.shared_square.is_nan() {
+                continue;
+            }
+            let (k, w) = vector[j as usize];
+            if let Some(cw) = stories[c.story as usize].weight(short(k)) {
+                c.similarity += w * cw;
+            }
+        }
+        let mut best: Option<(usize, f32)> = None;
+        for c in candidates.iter().filter(|c| c.scored) {
+            let (s, sim) = (c.story as usize, c.similarity);
+            // The most similar; of equals, the lowest slot.
+            if sim >= threshold
+                && best.is_none_or(|(bs, bsim)| sim.total_cmp(&bsim).then(bs.cmp(&s)).is_gt())
+            {
+                best = Some((s, sim));
+            }
+        }
+        let vector = vector.to_vec();
         let s = match best {
             Some((s, _)) => s,
             None => self.new_story(article_id, at),
@@ -328,20 +487,53 @@ impl StoryIndex {
     /// Adds an article vector to a story's centroid (a running mean, re-normalized and
     /// cut to the top terms) and indexes the centroid's terms.
     fn merge(&mut self, s: usize, vector: &[(u64, f32)], at: i64, now: i64) {
-        let story = &mut self.stories[s];
+        let Self {
+            stories,
+            by_term,
+            buffers,
+            ..
+        } = self;
+        let story = &mut stories[s];
         let m = story.members as f32;
-        let mut sum: HashMap<Term, f32> = story.centroid.iter().map(|(k, w)| (*k, w * m)).collect();
-        for (k, w) in vector {
-            *sum.entry(short(*k)).or_default() += w;
+        // The vector is sorted by its full keys; sorted by the in-memory ones (stable:
+        // keys that collide keep their order) it merges with the centroid in one pass,
+        // summing in the order a map filled from the centroid, then the vector, did.
+        let terms = &mut buffers.terms;
+        terms.clear();
+        terms.extend(vector.iter().map(|(k, w)| (short(*k), *w)));
+        terms.sort_by_key(|(k, _)| *k);
+        let sum = &mut buffers.sum;
+        sum.clear();
+        let centroid = &story.centroid;
+        let mut i = 0;
+        for &(k, w) in terms.iter() {
+            while i < centroid.len() && centroid[i].0 < k {
+                sum.push((centroid[i].0, centroid[i].1 * m));
+                i += 1;
+            }
+            match sum.last_mut() {
+                Some(last) if last.0 == k => last.1 += w,
+                _ if i < centroid.len() && centroid[i].0 == k => {
+                    sum.push((k, centroid[i].1 * m + w));
+                    i += 1;
+                }
+                _ => sum.push((k, w)),
+            }
         }
-        story.centroid = top_normalized(sum.into_iter().collect()).into_boxed_slice();
+        sum.extend(centroid[i..].iter().map(|(k, w)| (*k, w * m)));
+        top_normalized(sum);
+        if story.centroid.len() == sum.len() {
+            story.centroid.copy_from_slice(sum);
+        } else {
+            story.centroid = sum.as_slice().into();
+        }
         story.members += 1;
         story.first_at = story.first_at.min(at);
         story.last_at = story.last_at.max(at);
         story.touched_at = story.touched_at.max(now);
         let id = u32::try_from(s).unwrap_or(u32::MAX);
         for (k, _) in story.centroid.iter() {
-            let list = self.by_term.entry(*k).or_default();
+            let list = by_term.entry(*k).or_default();
             if list.last() != Some(&id) {
                 list.push(id);
             }
@@ -444,6 +636,118 @@ mod tests {
         assert_eq!(a.story_id, "a");
         assert_eq!(b.story_id, "a", "same event should join");
         assert_ne!(c.story_id, "a");
+    }
+
+    /// The story the scoring before the candidate bound chose (every reached story
+    /// scored through a map), from the state just before `vector`'s article.
+    fn unbounded_choice(idx: &StoryIndex, vector: &[(u64, f32)], at: i64) -> Option<usize> {
+        let mut scores: HashMap<usize, (f32, usize)> = HashMap::default();
+        let window = idx.config.window_secs;
+        for (j, (k, w)) in vector.iter().enumerate() {
+            let k = short(*k);
+            let list = idx
+                .by_term
+                .get(&k)
+                .map(|l| l.as_slice())
+                .unwrap_or_default();
+            let mut examined = 0;
+            for &s in list.iter().rev() {
+                if examined == POSTINGS_PER_TERM {
+                    break;
+                }
+                let s = s as usize;
+                let entry = scores.entry(s).or_insert((0.0, usize::MAX));
+                if entry.1 == j {
+                    continue;
+                }
+                entry.1 = j;
+                examined += 1;
+                let story = &idx.stories[s];
+                if story.is_free() || at < story.first_at - window || at > story.last_at + window {
+                    continue;
+                }
+                if let Some(cw) = story.weight(k) {
+                    entry.0 += w * cw;
+                }
+            }
+        }
+        scores
+            .into_iter()
+            .map(|(s, (sim, _))| (s, sim))
+            .filter(|(_, sim)| *sim >= idx.config.threshold)
+            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+            .map(|(s, _)| s)
+    }
+
+    #[test]
+    fn skipping_stories_below_the_bound_changes_no_decision() {
+        // At the bound itself: a story of one term, and an article sharing only that
+        // term, whose weight in it (0.32) just reaches the threshold.
+        let mut idx = StoryIndex::new(StoryConfig::default());
+        idx.assign("one", "", "zeta", 0);
+        let text = "zeta alpha bravo charlie delta echo foxtrot golf";
+        let before = idx.clone();
+        let got = idx.assign("two", "", text, 1);
+        assert_eq!(unbounded_choice(&before, &got.terms, 1), Some(0));
+        assert_eq!(got.story_id, "one");
+
+        // Topics of a few words and words drawn from a vocabulary small enough that
+        // postings lists fill up and many stories share a term or two; some articles join
+        // and some start stories; times spread
+        // past the window and expiry frees slots, so every branch is taken.
+        let vocabulary: Vec<String> = (0..1000).map(|i| format!("word{i}x")).collect();
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for threshold in [0.3, 0.15] {
+            let mut idx = StoryIndex::new(StoryConfig {
+                threshold,
+                window_secs: 400,
+            });
+            let (mut joined, mut started) = (0, 0);
+            for i in 0..600 {
+                let topic = next(120);
+                let words = |n: usize, next: &mut dyn FnMut(usize) -> usize| {
+                    (0..n)
+                        .map(|w| {
+                            if w % 4 == 0 {
+                                vocabulary[topic * 8 + next(8)].as_str()
+                            } else {
+                                vocabulary[next(vocabulary.len())].as_str()
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                };
+                let title = words(6, &mut next);
+                let text = format!("{} {}", words(60, &mut next), i % 7);
+                let at = i as i64 * 3;
+                if i % 150 == 149 {
+                    idx.expire_before(unix_now() + 1, std::iter::empty());
+                }
+                let before = idx.clone();
+                let id = format!("a{i}");
+                let got = idx.assign(&id, &title, &text, at);
+                match unbounded_choice(&before, &got.terms, at) {
+                    Some(s) => {
+                        joined += 1;
+                        assert_eq!(got.story_id, before.stories[s].id.to_text(), "article {i}");
+                    }
+                    None => {
+                        started += 1;
+                        assert_eq!(got.story_id, id, "article {i}");
+                    }
+                }
+            }
+            assert!(
+                joined > 50 && started > 50,
+                "{joined} joined, {started} started"
+            );
+        }
     }
 
     #[test]
