@@ -600,7 +600,10 @@ pub(crate) fn render(
         let kept: Vec<&str> = lines
             .into_iter()
             .filter(|l| {
-                !rules::is_chrome_line(l) && !rules::is_term_list(l) && !rules::is_end_marker(l)
+                !rules::is_chrome_line(l)
+                    && !rules::is_term_list(l)
+                    && !rules::is_end_marker(l)
+                    && !rules::is_date_line(l)
             })
             .collect();
         if kept.is_empty() {

@@ -761,6 +761,25 @@ static TAG_LINE: LazyLock<Regex> = LazyLock::new(|| {
 });
 const LONG_LINE: usize = 400;
 
+static YEAR: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?-u:\b)(19|20)\d\d(?-u:\b)").expect("year pattern is valid"));
+static CLOCK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)\d{1,2}[:h]\d\d(?-u:\b)").expect("clock pattern is valid")
+});
+
+/// A line that is a date and time and nothing else ("segunda-feira, 22 de janeiro de 2018
+/// às 0:13", "NOVEMBER 20, 2019 10:43", "08.04.2015 12:46"): a year and a clock time in a
+/// few words, no sentence. A dateline is metadata (`published`), not text.
+pub(crate) fn is_date_line(line: &str) -> bool {
+    let t = line.trim();
+    t.chars().count() <= 60
+        && t.split_whitespace().count() <= 9
+        && !t.ends_with(['.', '!', '?'])
+        && !t.contains(". ")
+        && YEAR.is_match(t)
+        && CLOCK.is_match(t)
+}
+
 /// The label a tag list prints on its own line above its links, in several languages.
 static TAG_LABEL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -924,6 +943,26 @@ mod tests {
             "He came.", "He saw.", "He won.", "He left."
         ]));
         assert!(!is_word_list(&["Politics", "Beirut", "Elections"]));
+    }
+
+    #[test]
+    fn date_lines() {
+        for line in [
+            "segunda-feira, 22 de janeiro de 2018 às 0:13",
+            "NOVEMBER 20, 2019 10:43",
+            "08.04.2015 12:46",
+            "12:46 08/04/2015",
+            "الأربعاء 20 نوفمبر 2019 - 10:43",
+        ] {
+            assert!(is_date_line(line), "{line}");
+        }
+        for line in [
+            "The match on 12 May 2019 ended at 21:45 after extra time.",
+            "NOVEMBER 20, 2019",
+            "Trains leave at 10:43 from platform 2",
+        ] {
+            assert!(!is_date_line(line), "{line}");
+        }
     }
 
     #[test]
