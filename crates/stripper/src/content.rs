@@ -309,9 +309,7 @@ fn keep_mask(
             let after = last_in_container.is_some_and(|last| i > last);
             let inside_span = first_in_container.is_some_and(|first| i > first)
                 && last_in_container.is_some_and(|last| i < last);
-            let trailing_chrome = !*h
-                && after
-                && b.groups_near & (rules::groups::COMMENT | rules::groups::FOOTER) != 0;
+            let trailing_chrome = !*h && after && b.groups_near & AFTER_THE_TEXT != 0;
             let embedded_gallery = !*h
                 && inside_span
                 && b.boilerplate()
@@ -444,7 +442,7 @@ fn keep_styled_like_the_text(
         if keep[i] || b.style == 0 || b.boilerplate() || b.link_density() >= 0.3 {
             continue;
         }
-        if b.groups_near & (rules::groups::COMMENT | rules::groups::FOOTER) != 0 {
+        if b.groups_near & AFTER_THE_TEXT != 0 {
             continue;
         }
         let shared = styles.get(&b.style).copied().unwrap_or(0);
@@ -489,6 +487,10 @@ fn keep_items_of_kept_lists(lin: &Linearized, heuristic: &[bool], keep: &mut [bo
         }
     }
 }
+
+/// Class-word groups of what follows an article and is never its text: a comment thread,
+/// the page footer.
+const AFTER_THE_TEXT: u16 = rules::groups::COMMENT | rules::groups::FOOTER;
 
 /// Paragraphs of the container styled alike before the style marks the text.
 const MIN_SAME_STYLE: usize = 3;
@@ -857,20 +859,39 @@ pub(crate) fn explain(
 mod tests {
     use super::*;
 
+    /// `keep_mask` over `html` with a classifier that is sure (0.99) of the heuristics'
+    /// container and gives every other block `outside`: the linearized page, the
+    /// container's blocks and what is kept.
+    fn kept_trusting_the_container(html: &str, outside: f32) -> (Linearized, Vec<bool>, Vec<bool>) {
+        let doc = scraper::Html::parse_document(html);
+        let lin = crate::blocks::linearize(&doc);
+        let heuristic = heuristic_keep(&lin, &opinions(&lin), &PageHints::default());
+        let p: Vec<f32> = heuristic
+            .iter()
+            .map(|h| if *h { 0.99 } else { outside })
+            .collect();
+        let keep = keep_mask(&lin, &p, &heuristic, 0.5);
+        (lin, heuristic, keep)
+    }
+
+    /// The texts of the blocks `keep` marks.
+    fn kept_texts<'a>(lin: &'a Linearized, keep: &[bool]) -> Vec<&'a str> {
+        lin.blocks
+            .iter()
+            .zip(keep)
+            .filter(|(_, k)| **k)
+            .map(|(b, _)| b.text.as_str())
+            .collect()
+    }
+
     /// What `keep_mask` keeps of `html` when the classifier is sure of every block, as
     /// the first words of each kept block. The rules under test are what stands between
     /// such a classifier and the text.
     fn kept_by_a_credulous_classifier(html: &str) -> Vec<String> {
-        let doc = scraper::Html::parse_document(html);
-        let lin = crate::blocks::linearize(&doc);
-        let heuristic = heuristic_keep(&lin, &opinions(&lin), &PageHints::default());
-        let sure = vec![0.99; lin.blocks.len()];
-        let keep = keep_mask(&lin, &sure, &heuristic, 0.5);
-        lin.blocks
-            .iter()
-            .zip(keep)
-            .filter(|(_, k)| *k)
-            .map(|(b, _)| b.text.chars().take(24).collect())
+        let (lin, _, keep) = kept_trusting_the_container(html, 0.99);
+        kept_texts(&lin, &keep)
+            .into_iter()
+            .map(|t| t.chars().take(24).collect())
             .collect()
     }
 
@@ -966,28 +987,15 @@ mod tests {
             (1..=6).map(styled).collect::<String>(),
             (7..=7).map(styled).collect::<String>(),
         );
-        let doc = scraper::Html::parse_document(&html);
-        let lin = crate::blocks::linearize(&doc);
-        let heuristic = heuristic_keep(&lin, &opinions(&lin), &PageHints::default());
+        // A classifier that doubts everything outside the container, mildly.
+        let (lin, heuristic, keep) = kept_trusting_the_container(&html, 0.15);
         let in_container = |start: &str| {
-            lin.blocks
+            kept_texts(&lin, &heuristic)
                 .iter()
-                .zip(&heuristic)
-                .any(|(b, h)| *h && b.text.starts_with(start))
+                .any(|t| t.starts_with(start))
         };
         assert!(in_container("Paragraph 1") && !in_container("Paragraph 7"));
-        // A classifier that doubts everything outside the container, mildly.
-        let doubtful: Vec<f32> = heuristic
-            .iter()
-            .map(|h| if *h { 0.99 } else { 0.15 })
-            .collect();
-        let kept: Vec<&str> = lin
-            .blocks
-            .iter()
-            .zip(keep_mask(&lin, &doubtful, &heuristic, 0.5))
-            .filter(|(_, k)| *k)
-            .map(|(b, _)| b.text.as_str())
-            .collect();
+        let kept = kept_texts(&lin, &keep);
         assert!(
             kept.iter().any(|t| t.starts_with("Paragraph 7")),
             "{kept:?}"
@@ -1014,15 +1022,8 @@ mod tests {
             (1..=4).map(report).collect::<String>(),
             (1..=6).map(|n| item(n, n % 3 == 0)).collect::<String>(),
         );
-        let doc = scraper::Html::parse_document(&html);
-        let lin = crate::blocks::linearize(&doc);
-        let heuristic = heuristic_keep(&lin, &opinions(&lin), &PageHints::default());
         // A classifier that trusts what the container chose and nothing else.
-        let container_only: Vec<f32> = heuristic
-            .iter()
-            .map(|h| if *h { 0.99 } else { 0.01 })
-            .collect();
-        let keep = keep_mask(&lin, &container_only, &heuristic, 0.5);
+        let (lin, _, keep) = kept_trusting_the_container(&html, 0.01);
         let linked: Vec<bool> = lin
             .blocks
             .iter()
@@ -1093,21 +1094,9 @@ mod tests {
             (1..=3).map(report).collect::<String>(),
             (4..=6).map(report).collect::<String>(),
         );
-        let doc = scraper::Html::parse_document(&html);
-        let lin = crate::blocks::linearize(&doc);
-        let heuristic = heuristic_keep(&lin, &opinions(&lin), &PageHints::default());
         // A classifier that trusts the container alone, as one that never saw such embeds.
-        let container_only: Vec<f32> = heuristic
-            .iter()
-            .map(|h| if *h { 0.99 } else { 0.01 })
-            .collect();
-        let kept: Vec<&str> = lin
-            .blocks
-            .iter()
-            .zip(keep_mask(&lin, &container_only, &heuristic, 0.5))
-            .filter(|(_, k)| *k)
-            .map(|(b, _)| b.text.as_str())
-            .collect();
+        let (lin, _, keep) = kept_trusting_the_container(&html, 0.01);
+        let kept = kept_texts(&lin, &keep);
         assert!(
             kept.iter()
                 .any(|t| t.starts_with("The council has just voted")),
