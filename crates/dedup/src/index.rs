@@ -216,12 +216,19 @@ impl<K: Key> KeyIndex<K> {
 
     /// Keeps only the values `keep` accepts (expiry).
     pub(crate) fn retain(&mut self, keep: impl Fn(u32) -> bool) {
+        self.retain_map(|v| keep(v).then_some(v));
+    }
+
+    /// Keeps the values `f` maps to `Some`, replaced by what it maps them to. `f` must
+    /// keep the order of the values it keeps (a renumbering that closes gaps does), as
+    /// values within a key stay in insertion order.
+    pub(crate) fn retain_map(&mut self, f: impl Fn(u32) -> Option<u32>) {
         self.merge();
         let mut w = 0;
         for r in 0..self.keys.len() {
-            if keep(self.values[r]) {
+            if let Some(v) = f(self.values[r]) {
                 self.keys[w] = self.keys[r];
-                self.values[w] = self.values[r];
+                self.values[w] = v;
                 w += 1;
             }
         }

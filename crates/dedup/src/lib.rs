@@ -171,14 +171,21 @@ fn key(s: &str) -> u64 {
 struct Entry {
     id: CompactId,
     story_id: CompactId,
-    /// Unix seconds when remembered: entries are kept in this order.
+    /// Unix seconds the retention of this article started at, or [`EXPIRED`].
     at: i64,
 }
 
+/// `Entry::at` of an article already forgotten while entries before it are still kept.
+const EXPIRED: i64 = i64::MIN;
+
 /// In-memory duplicate index over the articles of the retention window.
 ///
-/// Entries are appended in time order and addressed by a running number (32 bits,
-/// wrapping); expiry drops a prefix, so memory follows the window, not the history. Per
+/// Entries are appended in arrival order and addressed by a running number (32 bits,
+/// wrapping). Their retention times are mostly but not always in that order (a backfill
+/// places its articles at their publication times, behind the live ones restored at
+/// start), so expiry marks expired entries wherever they are, drops the expired prefix,
+/// and renumbers the rest when expired entries make up half of what is held: memory
+/// follows the window, not the history, in either case. Per
 /// article it holds two ids, a time, 8 bytes for each of the [`BANDS`] LSH keys and 12
 /// for each of the URL and text hashes; signatures and shingle sets stay in the store.
 pub struct Deduper {
@@ -186,6 +193,8 @@ pub struct Deduper {
     entries: VecDeque<Entry>,
     /// Running number of `entries[0]`.
     first: u32,
+    /// How many of `entries` are [`EXPIRED`].
+    expired: usize,
     /// Keyed by a 64-bit hash of the canonical URL / content hash: a false match needs
     /// a 64-bit collision.
     by_url: KeyIndex<u64>,
@@ -203,6 +212,7 @@ impl Deduper {
             config,
             entries: VecDeque::new(),
             first: 0,
+            expired: 0,
             by_url: KeyIndex::default(),
             by_hash: KeyIndex::default(),
             by_band: (0..BANDS).map(|_| KeyIndex::default()).collect(),
@@ -210,12 +220,13 @@ impl Deduper {
         }
     }
 
+    /// How many articles it remembers.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.entries.len() - self.expired
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len() == 0
     }
 
     /// Position in `entries` of running number `n`, if it is still there.
@@ -307,8 +318,10 @@ impl Deduper {
         self.insert_at(id, story_id, fp, now);
     }
 
-    /// Remembers an article as of `at` (unix seconds; not earlier than the last insert).
+    /// Remembers an article whose retention starts at `at` (unix seconds, in any order).
     pub fn insert_at(&mut self, id: &str, story_id: &str, fp: &Fingerprint, at: i64) {
+        // The one time that means "expired" is never a retention start.
+        let at = at.max(EXPIRED + 1);
         let n = self.first.wrapping_add(self.entries.len() as u32);
         self.by_url.insert(key(&fp.canonical_url), n);
         if let Some(h) = &fp.content_hash {
@@ -332,28 +345,93 @@ impl Deduper {
         }
     }
 
-    /// Forgets articles remembered before `cutoff` (unix seconds); returns how many.
+    /// Forgets articles whose retention started before `cutoff` (unix seconds); returns
+    /// how many.
     pub fn expire_before(&mut self, cutoff: i64) -> usize {
-        let mut dropped = 0u32;
-        while self.entries.front().is_some_and(|e| e.at < cutoff) {
-            self.entries.pop_front();
-            dropped += 1;
+        let mut dropped = 0;
+        for e in self.entries.iter_mut() {
+            if e.at != EXPIRED && e.at < cutoff {
+                e.at = EXPIRED;
+                dropped += 1;
+            }
         }
         if dropped == 0 {
             return 0;
         }
+        self.expired += dropped;
+        let mut popped = 0u32;
+        while self.entries.front().is_some_and(|e| e.at == EXPIRED) {
+            self.entries.pop_front();
+            popped += 1;
+        }
+        self.expired -= popped as usize;
+        self.first = self.first.wrapping_add(popped);
         while self.recent.len() > self.entries.len() {
             self.recent.pop_front();
         }
-        self.first = self.first.wrapping_add(dropped);
-        let (first, len) = (self.first, self.entries.len());
-        let live = move |n: u32| (n.wrapping_sub(first) as usize) < len;
-        self.by_url.retain(live);
-        self.by_hash.retain(live);
-        for band in &mut self.by_band {
-            band.retain(live);
+        if self.expired * 2 > self.entries.len() {
+            self.renumber();
+        } else {
+            // Expired entries stay in `entries` until those before them go; their shingles
+            // and keys go now.
+            let recent_from = self.entries.len() - self.recent.len();
+            for (i, shingles) in self.recent.iter_mut().enumerate() {
+                if self.entries[recent_from + i].at == EXPIRED {
+                    *shingles = Vec::new();
+                }
+            }
+            let (first, entries) = (self.first, &self.entries);
+            let live = move |n: u32| {
+                entries
+                    .get(n.wrapping_sub(first) as usize)
+                    .is_some_and(|e| e.at != EXPIRED)
+            };
+            self.by_url.retain(live);
+            self.by_hash.retain(live);
+            for band in &mut self.by_band {
+                band.retain(live);
+            }
         }
-        dropped as usize
+        dropped
+    }
+
+    /// Drops the expired entries from the middle of `entries`, numbering the rest again
+    /// from `first` in the same order.
+    fn renumber(&mut self) {
+        let mut new_offset = Vec::with_capacity(self.entries.len());
+        let mut kept = 0u32;
+        for e in &self.entries {
+            if e.at == EXPIRED {
+                new_offset.push(None);
+            } else {
+                new_offset.push(Some(kept));
+                kept += 1;
+            }
+        }
+        let recent_from = self.entries.len() - self.recent.len();
+        let recent = std::mem::take(&mut self.recent);
+        self.recent = recent
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| new_offset[recent_from + i].is_some())
+            .map(|(_, s)| s)
+            .collect();
+        self.entries.retain(|e| e.at != EXPIRED);
+        self.entries.shrink_to_fit();
+        self.expired = 0;
+        let first = self.first;
+        let renumbered = |n: u32| {
+            new_offset
+                .get(n.wrapping_sub(first) as usize)
+                .copied()
+                .flatten()
+                .map(|offset| first.wrapping_add(offset))
+        };
+        self.by_url.retain_map(renumbered);
+        self.by_hash.retain_map(renumbered);
+        for band in &mut self.by_band {
+            band.retain_map(renumbered);
+        }
     }
 }
 
@@ -425,6 +503,71 @@ mod tests {
              Tuesday raised the river by two metres, officials said, and schools closed.",
         );
         assert!(d.find(&different, &mut NoStore).is_none());
+    }
+
+    /// Article `i`: its own URL and text, different enough from every other one.
+    fn numbered_text(i: usize) -> String {
+        let words: Vec<String> = (0..60).map(|w| format!("w{i}x{w}")).collect();
+        words.join(" ")
+    }
+
+    fn numbered(i: usize) -> Fingerprint {
+        Fingerprint::new(&format!("https://a.test/{i}"), &numbered_text(i))
+    }
+
+    #[test]
+    fn expiry_forgets_by_retention_time_whatever_the_arrival_order() {
+        // Ten articles restored from a live window (time 1,000) arrive first, then a
+        // backfill's forty placed at their publication times (0..40): expiry before 20
+        // must forget exactly the backfill's first twenty, behind the live ones.
+        let mut d = Deduper::new(DedupConfig::default());
+        for i in 0..10 {
+            d.insert_at(&format!("live{i}"), "s", &numbered(i), 1000);
+        }
+        for i in 10..50 {
+            d.insert_at(&format!("old{i}"), "s", &numbered(i), (i - 10) as i64);
+        }
+        assert_eq!(d.expire_before(20), 20);
+        assert_eq!(d.len(), 30);
+        let found = |d: &Deduper, i: usize| d.find(&numbered(i), &mut NoStore).map(|m| m.id);
+        for i in 0..50 {
+            let want = match i {
+                0..10 => Some(format!("live{i}")),
+                10..30 => None,
+                _ => Some(format!("old{i}")),
+            };
+            assert_eq!(found(&d, i), want, "article {i}");
+        }
+        // Past half expired: the rest is renumbered, and every lookup still lands on the
+        // right article, including the text (near-duplicate) path and later inserts.
+        assert_eq!(d.expire_before(35), 15);
+        assert_eq!(d.len(), 15);
+        assert_eq!(d.entries.len(), 15, "expired entries were dropped");
+        d.insert_at("later", "s", &numbered(99), 2000);
+        for i in (0..50).chain([99]) {
+            let want = match i {
+                0..10 => Some(format!("live{i}")),
+                10..45 => None,
+                99 => Some("later".to_string()),
+                _ => Some(format!("old{i}")),
+            };
+            assert_eq!(found(&d, i), want, "article {i} after renumbering");
+        }
+        let copy = Fingerprint::new("https://b.test/copy", &numbered_text(47));
+        let m = d.find(&copy, &mut NoStore).expect("the copy is found");
+        assert_eq!((m.id.as_str(), m.reason), ("old47", DuplicateReason::Text));
+        let edited = numbered_text(48).replacen("w48x59", "changed", 1);
+        let near = Fingerprint::new("https://b.test/edited", &edited);
+        let m = d
+            .find(&near, &mut NoStore)
+            .expect("the edited copy is found");
+        assert_eq!(
+            (m.id.as_str(), m.reason),
+            ("old48", DuplicateReason::NearText)
+        );
+        // The live ones go when their own time comes.
+        assert_eq!(d.expire_before(1500), 15);
+        assert_eq!(d.len(), 1);
     }
 
     #[test]

@@ -37,7 +37,7 @@ use crate::lock;
 use crate::messages::{Done, Fetched, Job, Stripped, ToPublish};
 use crate::shared::{self, InFlight, SharedStore};
 use crate::sources::{self, FeedSource, ListSummary};
-use crate::stages::dedup::DedupStage;
+use crate::stages::dedup::{DedupStage, RetentionClock};
 use crate::stages::fetch::FetchStage;
 use crate::stages::publish::{CompletionStage, PublishStage};
 use crate::stages::strip::StripStage;
@@ -92,7 +92,7 @@ pub async fn run(config: Config, options: RunOptions, shutdown: CancellationToke
         source.run(jobs_tx, stop_source, options.once),
     );
     let stats = parts.stats.clone();
-    stages(&config, parts, jobs_rx, None, &kill).await?;
+    stages(&config, parts, jobs_rx, None, RetentionClock::Wall, &kill).await?;
     source.await?;
     let s = &stats;
     tracing::info!(
@@ -181,7 +181,9 @@ pub async fn backfill(
     let stats = parts.stats.clone();
     let progress = bar.clone();
     let on_done: Box<dyn Fn() + Send + Sync> = Box::new(move || progress.inc(1));
-    stages(&config, parts, jobs_rx, Some(on_done), &kill).await?;
+    // A backfill reads the past: its retention follows what it reads.
+    let clock = RetentionClock::Publication;
+    stages(&config, parts, jobs_rx, Some(on_done), clock, &kill).await?;
     source.await?;
     bar.finish_and_clear();
     if let Some(reason) = kill.take_reason() {
@@ -274,6 +276,7 @@ async fn stages(
     parts: Parts,
     jobs: mpsc::Receiver<Job>,
     on_done: Option<Box<dyn Fn() + Send + Sync>>,
+    clock: RetentionClock,
     kill: &KillSwitch,
 ) -> Result<()> {
     let Parts {
@@ -290,6 +293,7 @@ async fn stages(
         &config.pipeline,
         store.clone(),
         stats.clone(),
+        clock,
     )?;
     let publish = PublishStage::new(&config.pipeline, sink);
     let mut completion = CompletionStage::new(&config.fetch, store, in_flight, stats);

@@ -20,8 +20,27 @@ use crate::messages::{Done, Job, Stripped, ToPublish};
 use crate::shared::{lock, SharedStore};
 use crate::stats::Stats;
 
-/// How often the stage drops state older than the retention window.
+/// How often the daemon drops state older than the retention window (wall clock).
 const EXPIRY_INTERVAL: Duration = Duration::from_secs(3600);
+/// A backfill drops state each time its clock has moved this share of the window: often
+/// enough that it holds little more than a window, rarely enough that a year read in a
+/// minute does not spend its time expiring.
+const BACKFILL_EXPIRY_STEPS: i32 = 16;
+
+/// What the retention window is measured on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetentionClock {
+    /// The daemon: the river's time is the wall clock. An article is remembered for a
+    /// window from when it arrived, whatever date it carries, so a feed that lists an
+    /// old item next to new ones still catches the old item's copies.
+    Wall,
+    /// A backfill reads the past: its time is the newest publication time it has read.
+    /// An article is remembered for a window from then, so a backfill spanning years
+    /// holds one window of articles, and a copy published near its original (as copies
+    /// are) is still caught. Articles without a publication time (or with one in the
+    /// future) are placed at the clock's time, or at their fetch time before it has one.
+    Publication,
+}
 
 /// What dedup decided about one page.
 pub enum Decision {
@@ -38,17 +57,25 @@ pub struct DedupStage {
     stories: StoryIndex,
     store: SharedStore,
     stats: Arc<Stats>,
+    clock: RetentionClock,
+    /// Newest publication time read, for [`RetentionClock::Publication`].
+    newest_published: Option<DateTime<Utc>>,
     last_expiry: Instant,
+    /// The river time of the last expiry, for [`RetentionClock::Publication`].
+    last_expiry_at: Option<DateTime<Utc>>,
 }
 
 impl DedupStage {
     /// Builds the in-memory index from what the store remembers within the retention
-    /// window (forgetting what is older first).
+    /// window (forgetting what is older first). A backfill's window is not known before
+    /// it reads its first dated article, so it loads all the store remembers: that is
+    /// bounded too, as every run trims the store to its own window.
     pub fn new(
         settings: &DedupSettings,
         pipeline: &PipelineConfig,
         store: SharedStore,
         stats: Arc<Stats>,
+        clock: RetentionClock,
     ) -> Result<DedupStage> {
         let window = chrono::Duration::days(i64::from(settings.window_days));
         let mut deduper = Deduper::new(DedupConfig {
@@ -61,10 +88,16 @@ impl DedupStage {
             threshold: settings.story_threshold,
             window_secs: i64::from(settings.story_window_hours) * 3600,
         });
-        let cutoff = Utc::now() - window;
+        let cutoff = match clock {
+            RetentionClock::Wall => Utc::now() - window,
+            RetentionClock::Publication => DateTime::<Utc>::MIN_UTC,
+        };
         let expired = {
             let store = lock(&store);
-            let expired = store.expire(cutoff)?;
+            let expired = match clock {
+                RetentionClock::Wall => store.expire(cutoff)?,
+                RetentionClock::Publication => 0,
+            };
             for r in store.remembered_since(cutoff)? {
                 deduper.insert_at(&r.id, &r.story_id, &r.fingerprint, r.stored_at);
                 stories.restore(&r.story_id, &r.story_terms, r.story_at, r.stored_at);
@@ -79,8 +112,52 @@ impl DedupStage {
             stories,
             store,
             stats,
+            clock,
+            newest_published: None,
             last_expiry: Instant::now(),
+            last_expiry_at: None,
         })
+    }
+
+    /// The river's time when an article published at `published` (if known, and not
+    /// after `now`) arrives at `now`; moves the backfill clock.
+    fn river_time(
+        &mut self,
+        published: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> DateTime<Utc> {
+        match self.clock {
+            RetentionClock::Wall => now,
+            RetentionClock::Publication => {
+                if let Some(p) = published.filter(|p| *p <= now) {
+                    self.newest_published = self.newest_published.max(Some(p));
+                }
+                self.newest_published.unwrap_or(now)
+            }
+        }
+    }
+
+    /// Expires what the window has passed, when it is time to: hourly for the daemon,
+    /// every sixteenth of a window of the clock's movement for a backfill.
+    fn expire_when_due(&mut self) {
+        match self.clock {
+            RetentionClock::Wall => {
+                if self.last_expiry.elapsed() >= EXPIRY_INTERVAL {
+                    self.last_expiry = Instant::now();
+                    self.expire(Utc::now());
+                }
+            }
+            RetentionClock::Publication => {
+                let Some(now) = self.newest_published else {
+                    return;
+                };
+                let step = self.window / BACKFILL_EXPIRY_STEPS;
+                if self.last_expiry_at.is_none_or(|last| now - last >= step) {
+                    self.last_expiry_at = Some(now);
+                    self.expire(now);
+                }
+            }
+        }
     }
 
     /// How many articles the index remembers.
@@ -121,7 +198,12 @@ impl DedupStage {
                 (info, None)
             }
             None => {
-                let remembered = self.remember(&page, &id, fp, now);
+                let published = page
+                    .extracted
+                    .published_at
+                    .or(page.job.page.hints.published_at);
+                let retained_from = self.river_time(published, now);
+                let remembered = self.remember(&page, &id, fp, now, retained_from);
                 let info = DedupInfo {
                     status: DedupStatus::Unique,
                     duplicate_of: None,
@@ -139,14 +221,16 @@ impl DedupStage {
         }))
     }
 
-    /// Places a new article in its story and in the index; returns what the store will
-    /// remember of it once the sink acknowledged it.
+    /// Places a new article in its story and in the index, remembered from
+    /// `retained_from` (the river's time); returns what the store will remember of it
+    /// once the sink acknowledged it.
     fn remember(
         &mut self,
         page: &Stripped,
         id: &str,
         fingerprint: Fingerprint,
         now: DateTime<Utc>,
+        retained_from: DateTime<Utc>,
     ) -> Remembered {
         let hints = &page.job.page.hints;
         let title = page.extracted.title.as_deref().or(hints.title.as_deref());
@@ -164,19 +248,24 @@ impl DedupStage {
             &page.extracted.text,
             when.timestamp(),
         );
-        self.deduper
-            .insert_at(id, &assigned.story_id, &fingerprint, now.timestamp());
+        self.deduper.insert_at(
+            id,
+            &assigned.story_id,
+            &fingerprint,
+            retained_from.timestamp(),
+        );
         Remembered {
             id: id.to_string(),
             story_id: assigned.story_id,
             fingerprint,
-            stored_at: now.timestamp(),
+            stored_at: retained_from.timestamp(),
             story_terms: assigned.terms,
             story_at: when.timestamp(),
         }
     }
 
-    /// Forgets articles (in memory and in the store) older than the retention window.
+    /// Forgets articles (in memory and in the store) whose retention started more than a
+    /// window before `now` (the river's time).
     pub fn expire(&mut self, now: DateTime<Utc>) {
         let cutoff = now - self.window;
         let forgotten = self.deduper.expire_before(cutoff.timestamp());
@@ -208,11 +297,9 @@ impl DedupStage {
         kill: KillSwitch,
     ) -> Result<()> {
         while let Some(page) = next(&kill, input.recv()).await {
-            // A daemon runs for months: keep memory and state to the retention window.
-            if self.last_expiry.elapsed() >= EXPIRY_INTERVAL {
-                self.last_expiry = Instant::now();
-                self.expire(Utc::now());
-            }
+            // A daemon runs for months and a backfill reads years: keep memory and
+            // state to the retention window.
+            self.expire_when_due();
             match self.decide(page, Utc::now()) {
                 Decision::Duplicate {
                     job,
@@ -310,6 +397,10 @@ mod tests {
         mayor put forward in the spring after months of public hearings across the city.";
 
     fn stage(policy: DuplicatePolicy) -> DedupStage {
+        stage_with(policy, RetentionClock::Wall)
+    }
+
+    fn stage_with(policy: DuplicatePolicy, clock: RetentionClock) -> DedupStage {
         let config = Config::load(None).expect("defaults");
         let settings = DedupSettings {
             policy,
@@ -318,7 +409,7 @@ mod tests {
         let store = Arc::new(std::sync::Mutex::new(
             Store::open_in_memory().expect("store"),
         ));
-        DedupStage::new(&settings, &config.pipeline, store, Arc::default()).expect("stage")
+        DedupStage::new(&settings, &config.pipeline, store, Arc::default(), clock).expect("stage")
     }
 
     fn page(url: &str, text: &str) -> Stripped {
@@ -417,5 +508,94 @@ mod tests {
             out.remembered.expect("remembered").story_at,
             now.timestamp()
         );
+    }
+
+    /// A report of day `day`: its own words, so no two days' reports are copies.
+    fn dated_page(url: &str, day: i64, start: DateTime<Utc>) -> Stripped {
+        let words: Vec<String> = (0..80).map(|w| format!("d{day}w{w}")).collect();
+        let mut p = page(url, &words.join(" "));
+        p.extracted.published_at = Some(start + chrono::Duration::days(day));
+        p
+    }
+
+    #[test]
+    fn a_backfill_over_a_year_holds_one_window_and_still_catches_copies() {
+        let mut dedup = stage_with(DuplicatePolicy::Drop, RetentionClock::Publication);
+        let window_days = dedup.window.num_days();
+        let now = Utc::now();
+        let start = now - chrono::Duration::days(400);
+        let mut most = 0;
+        for day in 0..365 {
+            let original = dedup_run(
+                &mut dedup,
+                dated_page(&format!("https://a.test/{day}"), day, start),
+                now,
+            );
+            assert!(
+                matches!(original, Decision::Publish(_)),
+                "day {day} published"
+            );
+            // Another outlet's copy, read a few days of archive later, is still caught.
+            if day >= 3 {
+                let copy = dated_page(&format!("https://b.test/{}", day - 3), day - 3, start);
+                assert!(
+                    matches!(dedup_run(&mut dedup, copy, now), Decision::Duplicate { .. }),
+                    "the copy of day {} read on day {day} passed as new",
+                    day - 3
+                );
+            }
+            most = most.max(dedup.remembered());
+        }
+        // One article a day: the window and the step of expiry, not the year.
+        let bound = (window_days + window_days / 16 + 2) as usize;
+        assert!(
+            most <= bound,
+            "held {most} articles, a window is {window_days}"
+        );
+        assert!(dedup.remembered() >= window_days as usize);
+    }
+
+    /// `run`'s order: expiry when due, then the decision.
+    fn dedup_run(dedup: &mut DedupStage, page: Stripped, now: DateTime<Utc>) -> Decision {
+        dedup.expire_when_due();
+        dedup.decide(page, now)
+    }
+
+    #[test]
+    fn the_daemon_remembers_an_old_item_from_its_arrival() {
+        // A feed listing a five-year-old item beside today's: the old one's copy, read
+        // after today's, must still be caught (its date must not expire it at once).
+        for clock in [RetentionClock::Wall, RetentionClock::Publication] {
+            let mut dedup = stage_with(DuplicatePolicy::Drop, clock);
+            let now = Utc::now();
+            let mut old = page("https://a.test/old", TEXT);
+            old.extracted.published_at = Some(now - chrono::Duration::days(5 * 365));
+            assert!(matches!(
+                dedup_run(&mut dedup, old, now),
+                Decision::Publish(_)
+            ));
+            let today = dated_page("https://a.test/today", 0, now);
+            assert!(matches!(
+                dedup_run(&mut dedup, today, now),
+                Decision::Publish(_)
+            ));
+            if clock == RetentionClock::Wall {
+                // The daemon's hourly expiry, as of now.
+                dedup.expire(now);
+            }
+            let copy = page("https://b.test/old-copy", TEXT);
+            let decided = dedup_run(&mut dedup, copy, now);
+            match clock {
+                RetentionClock::Wall => assert!(
+                    matches!(decided, Decision::Duplicate { .. }),
+                    "the old item's copy passed as new"
+                ),
+                // A backfill's clock moved five years on: the old item is outside its
+                // window. (Backfills read archives roughly in time order.)
+                RetentionClock::Publication => {
+                    assert!(matches!(decided, Decision::Publish(_)))
+                }
+            }
+        }
     }
 }
