@@ -1,11 +1,80 @@
-//! End-to-end: the newsriver binary against a local fixture site built from the five seed
-//! pages (WordPress, Blogger and plain CMS templates, one served in windows-1256).
+//! End-to-end: newsriver against a local fixture site built from the five seed pages
+//! (WordPress, Blogger and plain CMS templates, one served in windows-1256). What needs no
+//! process of its own (signals, SIGKILL, exit codes, the state lock, the command-line
+//! tools) runs the topologies in this process; the rest starts the binary.
 
 mod support;
 
 use std::collections::HashSet;
+use std::path::Path;
 
+use newsriver::config::{Config, DuplicatePolicy};
+use newsriver::topology::{self, BackfillOptions, BackfillReport, RunOptions};
 use support::*;
+use tokio_util::sync::CancellationToken;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+/// The configuration in file `cfg`, changed by `tweak` (in place of environment
+/// overrides, which would reach every test of this process).
+fn config(cfg: &str, tweak: impl FnOnce(&mut Config)) -> Config {
+    let mut config = Config::load(Some(Path::new(cfg))).expect("config loads");
+    tweak(&mut config);
+    config
+}
+
+/// `run --once` in this process, which must succeed.
+fn run_once_in_process(cfg: &str, tweak: impl FnOnce(&mut Config)) {
+    let options = RunOptions {
+        once: true,
+        output: None,
+    };
+    runtime()
+        .block_on(topology::run(
+            config(cfg, tweak),
+            options,
+            CancellationToken::new(),
+        ))
+        .expect("run --once");
+}
+
+/// `backfill` of the URL list `urls` into `output`, in this process.
+fn backfill_in_process(
+    cfg: &str,
+    output: &str,
+    urls: &str,
+    tweak: impl FnOnce(&mut Config),
+) -> BackfillReport {
+    let list = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(list.path(), urls).expect("URL list written");
+    let options = BackfillOptions {
+        output: Some(output.to_string()),
+        progress: false,
+    };
+    runtime()
+        .block_on(topology::backfill(
+            config(cfg, tweak),
+            list.path().to_str().expect("utf-8 path"),
+            options,
+            CancellationToken::new(),
+        ))
+        .expect("backfill")
+}
+
+/// A backfill in this process that handles every URL.
+fn backfill_ok(cfg: &str, output: &str, urls: &str, tweak: impl FnOnce(&mut Config)) {
+    let report = backfill_in_process(cfg, output, urls, tweak);
+    assert!(report.all_handled(), "{report}");
+}
+
+fn flag_duplicates(c: &mut Config) {
+    c.dedup.policy = DuplicatePolicy::Flag;
+}
 
 fn assert_record_shape(r: &serde_json::Value) {
     for key in [
@@ -47,12 +116,7 @@ fn run_once_publishes_each_article_once_and_nothing_after_restart() {
     let cfg = cfg.to_str().unwrap();
     let out_path = dir.path().join("articles.jsonl");
 
-    let out = newsriver(&["run", "--once", "--config", cfg], None);
-    assert!(
-        out.status.success(),
-        "run failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_once_in_process(cfg, |_| {});
     let records = read_jsonl(&out_path);
     let by_name = check_articles(&records);
     assert_eq!(
@@ -101,12 +165,7 @@ fn run_once_publishes_each_article_once_and_nothing_after_restart() {
 
     // Restart: feeds are polled again (RSS answers 304 to its ETag, Atom is re-listed),
     // nothing is fetched or published again.
-    let out = newsriver(&["run", "--once", "--config", cfg], None);
-    assert!(
-        out.status.success(),
-        "second run failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_once_in_process(cfg, |_| {});
     assert_eq!(
         read_jsonl(&out_path).len(),
         5,
@@ -155,18 +214,7 @@ fn flag_policy_publishes_duplicates_marked() {
     let server = FixtureServer::start();
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(dir.path(), &server);
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_newsriver"));
-    let out = cmd
-        .args(["run", "--once", "--config", cfg.to_str().unwrap()])
-        .env("RUST_LOG", "warn")
-        .env("NEWSRIVER_DEDUP__POLICY", "flag")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_once_in_process(cfg.to_str().unwrap(), flag_duplicates);
     let records = read_jsonl(&dir.path().join("articles.jsonl"));
     assert_eq!(records.len(), 6, "{records:#?}");
     let dups: Vec<_> = records
@@ -202,24 +250,18 @@ fn a_page_without_an_article_is_reported_not_published() {
         server.url("/news/section-index.html"),
         server.url("/news/sun-coalition.html")
     );
-    let out = newsriver(
-        &[
-            "backfill",
-            "-",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--output",
-            out_path.to_str().unwrap(),
-        ],
-        Some(&list),
+    let report = backfill_in_process(
+        cfg.to_str().unwrap(),
+        out_path.to_str().unwrap(),
+        &list,
+        |_| {},
     );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains("published 1") && stderr.contains("failed 1 (1 without an article)"),
-        "{stderr}"
+    assert_eq!(
+        (report.published, report.failed, report.no_article),
+        (1, 1, 1),
+        "{report}"
     );
-    assert!(stderr.contains("no article text found on page"), "{stderr}");
+    assert!(!report.all_handled());
     let records = read_jsonl(&out_path);
     assert_eq!(records.len(), 1);
     assert!(!records[0]["text"].as_str().unwrap().is_empty());
@@ -343,7 +385,7 @@ fn daemon_drains_and_exits_0_on_sigterm() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0), "graceful shutdown must exit 0");
     // Whatever was in flight was finished or left pending; a restart completes the rest.
-    run_once_ok(cfg.to_str().unwrap());
+    run_once_in_process(cfg.to_str().unwrap(), |_| {});
     let records = read_jsonl(&out_path);
     assert_eq!(check_articles(&records).len(), 5);
     assert_eq!(records.len(), 5, "graceful stop must not cause repeats");
@@ -363,35 +405,11 @@ fn sigkill_mid_run_loses_nothing() {
         (1..5).contains(&before),
         "kill should land mid-run, saw {before} articles"
     );
-    run_once_ok(cfg.to_str().unwrap());
+    run_once_in_process(cfg.to_str().unwrap(), |_| {});
     let records = read_jsonl(&out_path);
     // At least once: every article arrived; a repeat of an in-flight one is allowed.
     let names = fixture_names(&records);
     assert_eq!(names.len(), 5, "lost articles after SIGKILL: {names:?}");
-}
-
-/// Backfills the URL list `urls` into `output` in a process of its own, which must succeed.
-/// `run --once`, which must succeed.
-fn run_once_ok(cfg: &str) {
-    let out = newsriver(&["run", "--once", "--config", cfg], None);
-    assert!(
-        out.status.success(),
-        "run --once failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn backfill_ok(cfg: &str, output: &str, urls: &str, env: &[(&str, &str)]) {
-    let out = newsriver_with_env(
-        &["backfill", "-", "--config", cfg, "--output", output],
-        Some(urls),
-        env,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]
@@ -403,14 +421,14 @@ fn stories_continue_after_a_restart() {
     let out_path = dir.path().join("stories.jsonl");
     let out_arg = out_path.to_str().unwrap();
     let first = format!("{}\n", server.url("/news/sun-coalition.html"));
-    backfill_ok(cfg, out_arg, &first, &[]);
+    backfill_ok(cfg, out_arg, &first, |_| {});
     // A new process: the story of the first report must be found again.
     let more = format!(
         "{}\n{}\n",
         server.url("/news/monitor-coalition-end.html"),
         server.url("/news/coalition-ends-2025.html")
     );
-    backfill_ok(cfg, out_arg, &more, &[]);
+    backfill_ok(cfg, out_arg, &more, |_| {});
     let records = read_jsonl(&out_path);
     assert_eq!(records.len(), 3);
     let first_story = records[0]["dedup"]["story_id"].as_str().unwrap();
@@ -451,13 +469,12 @@ fn near_duplicate_of_an_article_from_before_a_restart_is_caught() {
     let cfg = cfg.to_str().unwrap();
     let out_path = dir.path().join("near.jsonl");
     let out_arg = out_path.to_str().unwrap();
-    let flag = [("NEWSRIVER_DEDUP__POLICY", "flag")];
     let original = format!("{}\n", server.url("/news/talks-to-end-presence.html"));
-    backfill_ok(cfg, out_arg, &original, &flag);
+    backfill_ok(cfg, out_arg, &original, flag_duplicates);
     // A new process holds no shingles in memory: the candidate is verified on the
     // shingles the store kept.
     let edited = format!("{}\n", server.url("/edited/talks.html"));
-    backfill_ok(cfg, out_arg, &edited, &flag);
+    backfill_ok(cfg, out_arg, &edited, flag_duplicates);
     let records = read_jsonl(&out_path);
     assert_eq!(records.len(), 2, "{records:#?}");
     assert_eq!(records[1]["dedup"]["status"], "duplicate");
@@ -581,7 +598,7 @@ fn an_owner_killed_by_sigkill_does_not_block_the_next_start() {
     signal(&daemon, "-KILL");
     daemon.wait().unwrap();
     // The dead owner's pid is still written in the lock file: the kernel lock is what counts.
-    run_once_ok(cfg);
+    run_once_in_process(cfg, |_| {});
     let records = read_jsonl(&dir.path().join("articles.jsonl"));
     assert_eq!(fixture_names(&records).len(), 5);
 }
@@ -623,7 +640,7 @@ fn a_permanent_sink_failure_stops_the_daemon_with_the_reason() {
     assert!(listing.contains("0 published"), "{listing}");
     assert!(!listing.contains("articles pending: 0;"), "{listing}");
     // Nothing was lost: the next start with a working sink publishes all five.
-    run_once_ok(cfg);
+    run_once_in_process(cfg, |_| {});
     let records = read_jsonl(&dir.path().join("articles.jsonl"));
     let after = newsriver(&["feeds", "--config", cfg], None);
     assert_eq!(
@@ -631,5 +648,32 @@ fn a_permanent_sink_failure_stops_the_daemon_with_the_reason() {
         5,
         "{listing}\n{}\n{records:#?}",
         String::from_utf8_lossy(&after.stdout)
+    );
+}
+
+/// The same in this process: the topology itself ends, naming the stage and the sink's
+/// error, instead of polling on (a timeout turns a hang into a failure).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_sink_failure_ends_the_topology_in_process() {
+    let server = FixtureServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &server);
+    let options = RunOptions {
+        once: false,
+        output: Some("/dev/full".into()),
+    };
+    let run = topology::run(
+        config(cfg.to_str().unwrap(), |_| {}),
+        options,
+        CancellationToken::new(),
+    );
+    let ended = runtime()
+        .block_on(async { tokio::time::timeout(std::time::Duration::from_secs(30), run).await })
+        .expect("the daemon kept running after its sink failed");
+    let reason = format!("{:#}", ended.expect_err("a failed sink is an error"));
+    assert!(
+        reason.contains("publish stage failed") && reason.contains("No space left on device"),
+        "{reason}"
     );
 }
