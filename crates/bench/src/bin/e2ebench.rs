@@ -15,6 +15,7 @@
 //!     cargo build --release -p newsriver -p newsriver-bench
 //!     taskset -c 1 target/release/e2ebench feed --items 200000
 //!     taskset -c 1 target/release/e2ebench backfill --items 200000
+//!     taskset -c 1 target/release/e2ebench backfill --items 200000 --span-days 730
 //!     taskset -c 1 target/release/e2ebench soak --items 100000
 
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -70,10 +71,14 @@ enum Mode {
         #[arg(long, default_value_t = 200_000)]
         items: usize,
     },
-    /// `backfill` of N URLs.
+    /// `backfill` of N URLs; RSS sampled over time.
     Backfill {
         #[arg(long, default_value_t = 200_000)]
         items: usize,
+        /// Spread the pages' publication times evenly over this many days, the last one
+        /// now (an archive); 0: one a second, as in a burst.
+        #[arg(long, default_value_t = 0)]
+        span_days: u32,
     },
     /// `run` on a live feed gaining `rate` items a second, until N articles came out;
     /// RSS sampled over time.
@@ -90,12 +95,17 @@ enum Mode {
 }
 
 /// Publication time of item `i`: in a burst of `n` one a second, the last one at `now`
-/// (200,000 span 56 hours, inside the 72-hour story window); on the live feed (`rate` >
-/// 0) when it appears, `rate` a second from `now`.
-fn published(i: usize, n: usize, rate: u64, now: DateTime<Utc>) -> DateTime<Utc> {
+/// (200,000 span 56 hours, inside the 72-hour story window); spread evenly over
+/// `span_secs` when that is not 0 (an archive); on the live feed (`rate` > 0) when it
+/// appears, `rate` a second from `now`.
+fn published(i: usize, n: usize, rate: u64, span_secs: i64, now: DateTime<Utc>) -> DateTime<Utc> {
+    let before = n.saturating_sub(i) as i64;
     match (i as u64 * 1000).checked_div(rate) {
         Some(ms) => now + chrono::Duration::milliseconds(ms as i64),
-        None => now - chrono::Duration::seconds((n.saturating_sub(i)) as i64),
+        None if span_secs > 0 => {
+            now - chrono::Duration::seconds(before * span_secs / n.max(1) as i64)
+        }
+        None => now - chrono::Duration::seconds(before),
     }
 }
 
@@ -134,7 +144,7 @@ fn feed_xml(
         let (title, _) = report(i);
         s.push_str(&format!(
             "<item><title>{title}</title><link>{base}/r/{i}.html</link><pubDate>{}</pubDate></item>",
-            published(i, n, rate, now).to_rfc2822()
+            published(i, n, rate, 0, now).to_rfc2822()
         ));
     }
     s.push_str("</channel></rss>");
@@ -151,6 +161,8 @@ struct Site {
     /// Live feed (soak): items appear at `rate` a second from `started`.
     rate: u64,
     listed: usize,
+    /// Publication times spread over this many seconds (backfill `--span-days`).
+    span_secs: i64,
     started: Instant,
     pages: AtomicU64,
 }
@@ -194,7 +206,10 @@ fn serve(server: Arc<tiny_http::Server>, site: Arc<Site>, threads: usize) {
                     .filter(|i| site.rate > 0 || *i < site.items)
                 {
                     site.pages.fetch_add(1, Ordering::Relaxed);
-                    let html = page_html(i, published(i, site.items, site.rate, site.now));
+                    let html = page_html(
+                        i,
+                        published(i, site.items, site.rate, site.span_secs, site.now),
+                    );
                     tiny_http::Response::from_data(html.into_bytes()).with_header(
                         tiny_http::Header::from_bytes("Content-Type", "text/html; charset=utf-8")
                             .expect("static header"),
@@ -560,8 +575,12 @@ fn main() -> Result<()> {
     let bin = process::newsriver_binary()?;
     let (server, base) = process::local_server()?;
     let now = Utc::now();
+    let span_secs = match args.mode {
+        Mode::Backfill { span_days, .. } => i64::from(span_days) * 86_400,
+        _ => 0,
+    };
     let (items, rate, listed) = match args.mode {
-        Mode::Feed { items } | Mode::Backfill { items } => (items, 0, 0),
+        Mode::Feed { items } | Mode::Backfill { items, .. } => (items, 0, 0),
         Mode::Soak {
             items,
             rate,
@@ -582,6 +601,7 @@ fn main() -> Result<()> {
         feed,
         rate,
         listed,
+        span_secs,
         started: Instant::now(),
         pages: AtomicU64::new(0),
     };
@@ -603,7 +623,14 @@ fn main() -> Result<()> {
             samples
         }
         Mode::Backfill { .. } => {
-            println!("backfill: {items} URLs of short report pages, {base}");
+            println!(
+                "backfill: {items} URLs of short report pages, published over {}, {base}",
+                if span_secs > 0 {
+                    format!("{} days", span_secs / 86_400)
+                } else {
+                    format!("{items} seconds")
+                }
+            );
             let urls = dir.join("urls.txt");
             let mut f = std::io::BufWriter::new(std::fs::File::create(&urls)?);
             for i in 0..items {
@@ -625,6 +652,7 @@ fn main() -> Result<()> {
             let samples = watch(child, &out, args.sample_ms, None)?;
             println!("  pages served: {}", site.pages.load(Ordering::Relaxed));
             report_rates(&samples, items);
+            report_memory(&samples);
             samples
         }
         Mode::Soak { .. } => {
