@@ -677,3 +677,106 @@ fn a_sink_failure_ends_the_topology_in_process() {
         "{reason}"
     );
 }
+
+/// `GET path` from a listener on loopback: (status code, body).
+fn http_get(addr: &str, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    let (head, body) = answer.split_once("\r\n\r\n")?;
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, body.to_string()))
+}
+
+fn scrape(addr: &str) -> prometheus_parse::Scrape {
+    let (status, body) = http_get(addr, "/metrics").expect("metrics answered");
+    assert_eq!(status, 200, "{body}");
+    prometheus_parse::Scrape::parse(body.lines().map(|l| Ok(l.to_string())))
+        .expect("metrics in the Prometheus text format")
+}
+
+/// The value of the sample `name` whose labels include `labels`.
+fn sample(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    use prometheus_parse::Value;
+    scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == name)
+        .filter(|s| labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+        .find_map(|s| match &s.value {
+            Value::Counter(v) | Value::Gauge(v) | Value::Untyped(v) => Some(*v),
+            Value::Histogram(buckets) => buckets.last().map(|b| b.count),
+            Value::Summary(_) => None,
+        })
+}
+
+#[test]
+fn the_admin_listener_serves_metrics_health_and_readiness() {
+    let server = FixtureServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &server);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let listen = addr.clone();
+    let config = config(cfg.to_str().unwrap(), move |c| c.admin.listen = listen);
+    let shutdown = CancellationToken::new();
+    let stop = shutdown.clone();
+    let daemon = std::thread::spawn(move || {
+        let options = RunOptions {
+            once: false,
+            output: None,
+        };
+        runtime().block_on(topology::run(config, options, stop))
+    });
+
+    let limit = std::time::Duration::from_secs(30);
+    assert!(
+        wait_until(limit, || http_get(&addr, "/readyz")
+            .is_some_and(|(s, _)| s == 200)),
+        "never ready"
+    );
+    assert_eq!(http_get(&addr, "/healthz").map(|(s, _)| s), Some(200));
+    // The five fixture articles, published: then every metric has been through a cycle.
+    assert!(wait_until(limit, || {
+        sample(&scrape(&addr), "newsriver_articles_published_total", &[]) >= Some(5.0)
+    }));
+    let m = scrape(&addr);
+    assert!(sample(&m, "newsriver_pages_fetched_total", &[]) >= Some(6.0));
+    for queue in ["jobs", "fetched", "stripped", "publish", "done"] {
+        let capacity = sample(&m, "newsriver_queue_capacity", &[("queue", queue)]);
+        assert!(capacity > Some(0.0), "queue {queue}: {capacity:?}");
+        assert!(sample(&m, "newsriver_queue_depth", &[("queue", queue)]).is_some());
+    }
+    // The fixture site has a feed answering 500 and one answering 410.
+    assert!(sample(&m, "newsriver_feeds", &[("state", "failing")]) >= Some(1.0));
+    assert!(sample(&m, "newsriver_feeds", &[("state", "retired")]) >= Some(1.0));
+    assert!(sample(&m, "newsriver_feeds", &[("state", "ok")]) >= Some(2.0));
+    assert_eq!(sample(&m, "newsriver_pending_items", &[]), Some(0.0));
+    assert!(sample(&m, "newsriver_dedup_remembered_articles", &[]) >= Some(5.0));
+    // The syndicated copy of one article.
+    assert!(sample(&m, "newsriver_duplicates_total", &[("reason", "text")]) >= Some(1.0));
+    let fetch_count = "newsriver_fetch_duration_seconds_count";
+    assert!(sample(&m, fetch_count, &[("outcome", "ok")]) >= Some(6.0));
+    assert!(sample(&m, "newsriver_extraction_duration_seconds_count", &[]) >= Some(6.0));
+    assert!(sample(&m, "newsriver_fetch_responses_total", &[("result", "2xx")]) >= Some(6.0));
+    assert!(sample(&m, "process_resident_memory_bytes", &[]) > Some(0.0));
+    assert_eq!(sample(&m, "newsriver_ready", &[]), Some(1.0));
+
+    // What a container probe runs.
+    let probe = newsriver(&["healthcheck", "--listen", &addr], None);
+    assert!(probe.status.success(), "{probe:?}");
+    assert_eq!(String::from_utf8_lossy(&probe.stdout).trim(), "ready");
+
+    shutdown.cancel();
+    daemon.join().expect("daemon thread").expect("a clean stop");
+    let probe = newsriver(&["healthcheck", "--listen", &addr], None);
+    assert_eq!(probe.status.code(), Some(1), "{probe:?}");
+}

@@ -23,6 +23,7 @@ pub struct Config {
     pub kafka: newsriver_publisher::KafkaConfig,
     pub state: StateConfig,
     pub pipeline: PipelineConfig,
+    pub admin: AdminConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -141,6 +142,14 @@ pub enum OutputKind {
 #[serde(deny_unknown_fields)]
 pub struct StateConfig {
     pub path: PathBuf,
+}
+
+/// The admin listener (metrics, health); `config/newsriver.toml` documents it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    /// `address:port` to serve on; empty: no listener.
+    pub listen: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -3,6 +3,7 @@
 //! beside them. The `newsriver` binary is a thin command line over this; integration
 //! tests call the topologies in-process.
 
+pub mod admin;
 pub mod config;
 pub mod kill_switch;
 pub mod lock;

@@ -116,6 +116,13 @@ enum Command {
     /// List the feeds in the state store with their poll status, then article counts and
     /// the articles being retried.
     Feeds,
+    /// Ask a running daemon whether it is ready (its admin listener's /readyz): exit 0 when
+    /// it is, 1 when it is not or does not answer. For container health probes.
+    Healthcheck {
+        /// The daemon's admin listener, address:port or URL (default: admin.listen).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
     /// List the active stories in the state store (those that took an article within
     /// dedup.story_window_hours), most recently active first: story id, articles,
     /// languages, sites, first and last seen (article times), title. Works while the
@@ -198,6 +205,15 @@ fn main() -> ExitCode {
                 .await
                 .map(|()| ExitCode::SUCCESS),
             Command::Feeds => tools::feeds(&config).map(|()| ExitCode::SUCCESS),
+            Command::Healthcheck { listen } => {
+                let listen = listen.unwrap_or_else(|| config.admin.listen.clone());
+                if listen.is_empty() {
+                    anyhow::bail!("no admin listener to ask: set admin.listen or pass --listen");
+                }
+                let answer = newsriver::admin::healthcheck(&listen).await?;
+                println!("{answer}");
+                Ok(ExitCode::SUCCESS)
+            }
             Command::Stories {
                 min_articles,
                 limit,

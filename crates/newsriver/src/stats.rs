@@ -14,6 +14,8 @@ pub struct Stats {
     pub no_article: AtomicU64,
     /// Transient failures left pending for a later attempt.
     pub deferred: AtomicU64,
+    /// Articles the duplicate index holds now (a level, set by the dedup stage).
+    pub remembered: AtomicU64,
 }
 
 impl Stats {
@@ -23,5 +25,9 @@ impl Stats {
 
     pub fn add(c: &AtomicU64) {
         c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn set(c: &AtomicU64, v: u64) {
+        c.store(v, Ordering::Relaxed);
     }
 }

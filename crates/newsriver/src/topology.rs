@@ -31,6 +31,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::admin::{self, Observed};
 use crate::config::{Config, OutputKind};
 use crate::kill_switch::KillSwitch;
 use crate::lock;
@@ -79,6 +80,22 @@ pub async fn run(config: Config, options: RunOptions, shutdown: CancellationToke
     let kill = KillSwitch::new();
     let stop_source = stop_on_kill(&shutdown, &kill);
     let (jobs_tx, jobs_rx) = mpsc::channel(config.pipeline.channel_capacity);
+    // The admin listener outlives the drain (readiness says so) and stops after it.
+    let admin_stop = CancellationToken::new();
+    let (observed, listener) = if config.admin.listen.is_empty() {
+        (None, None)
+    } else {
+        let observed = Arc::new(Observed::new(
+            parts.store.clone(),
+            parts.stats.clone(),
+            shutdown.clone(),
+            kill.clone(),
+        ));
+        observed.watch_queue("jobs", &jobs_tx);
+        let listener =
+            admin::serve(&config.admin.listen, observed.clone(), admin_stop.clone()).await?;
+        (Some(observed), Some(listener))
+    };
     let source = FeedSource::new(
         &config,
         feeds,
@@ -92,8 +109,22 @@ pub async fn run(config: Config, options: RunOptions, shutdown: CancellationToke
         source.run(jobs_tx, stop_source, options.once),
     );
     let stats = parts.stats.clone();
-    stages(&config, parts, jobs_rx, None, RetentionClock::Wall, &kill).await?;
+    let clock = RetentionClock::Wall;
+    stages(
+        &config,
+        parts,
+        jobs_rx,
+        None,
+        clock,
+        observed.as_deref(),
+        &kill,
+    )
+    .await?;
     source.await?;
+    admin_stop.cancel();
+    if let Some(listener) = listener {
+        let _ = listener.await;
+    }
     let s = &stats;
     tracing::info!(
         fetched = s.get(&s.fetched),
@@ -183,7 +214,7 @@ pub async fn backfill(
     let on_done: Box<dyn Fn() + Send + Sync> = Box::new(move || progress.inc(1));
     // A backfill reads the past: its retention follows what it reads.
     let clock = RetentionClock::Publication;
-    stages(&config, parts, jobs_rx, Some(on_done), clock, &kill).await?;
+    stages(&config, parts, jobs_rx, Some(on_done), clock, None, &kill).await?;
     source.await?;
     bar.finish_and_clear();
     if let Some(reason) = kill.take_reason() {
@@ -277,6 +308,7 @@ async fn stages(
     jobs: mpsc::Receiver<Job>,
     on_done: Option<Box<dyn Fn() + Send + Sync>>,
     clock: RetentionClock,
+    observed: Option<&Observed>,
     kill: &KillSwitch,
 ) -> Result<()> {
     let Parts {
@@ -307,6 +339,12 @@ async fn stages(
     let (publish_tx, publish_rx) = mpsc::channel::<ToPublish>(cap);
     // The acknowledgement path: every stage reports how a job ended here.
     let (done_tx, done_rx) = mpsc::channel::<Done>(cap * 4);
+    if let Some(o) = observed {
+        o.watch_queue("fetched", &fetched_tx);
+        o.watch_queue("stripped", &stripped_tx);
+        o.watch_queue("publish", &publish_tx);
+        o.watch_queue("done", &done_tx);
+    }
     let tasks = [
         spawn_stage(
             kill,

@@ -175,6 +175,14 @@ impl DedupStage {
         let id = article_id(&canonical);
         let fp = Fingerprint::new(&canonical, &page.extracted.text);
         let found = self.deduper.find(&fp, &mut StoredShingles(&self.store));
+        if let Some(m) = &found {
+            let reason = match m.reason {
+                DuplicateReason::Url => "url",
+                DuplicateReason::Text => "text",
+                DuplicateReason::NearText => "near_text",
+            };
+            metrics::counter!("newsriver_duplicates_total", "reason" => reason).increment(1);
+        }
         // A URL match is the same article again (same id): never worth a second record.
         let same_article = found
             .as_ref()
@@ -213,6 +221,7 @@ impl DedupStage {
                 (info, Some(remembered))
             }
         };
+        Stats::set(&self.stats.remembered, self.deduper.len() as u64);
         let (job, article) = article(page, id, canonical, dedup);
         Decision::Publish(Box::new(ToPublish {
             job,
@@ -278,6 +287,7 @@ impl DedupStage {
         let freed = self
             .stories
             .expire_before(cutoff.timestamp(), leaving.iter().map(Vec::as_slice));
+        Stats::set(&self.stats.remembered, self.deduper.len() as u64);
         match store.expire(cutoff) {
             Ok(rows) => tracing::info!(
                 forgotten,

@@ -70,7 +70,9 @@ impl FetchStage {
             .map(|job| {
                 let fetcher = self.fetcher.clone();
                 async move {
+                    let started = std::time::Instant::now();
                     let result = fetcher.fetch_page(&job.page.url).await;
+                    record_fetch(&result, started.elapsed());
                     (job, result)
                 }
             })
@@ -81,6 +83,40 @@ impl FetchStage {
         }
         Ok(())
     }
+}
+
+/// Fetch metrics: time by outcome, results by HTTP status class or kind of failure
+/// (a fixed, small set of label values), bytes.
+fn record_fetch(result: &Result<Page, FetchError>, took: std::time::Duration) {
+    let (outcome, result_label) = match result {
+        Ok(page) => {
+            metrics::counter!("newsriver_fetched_bytes_total").increment(page.html.len() as u64);
+            ("ok", "2xx")
+        }
+        Err(e) => (
+            "error",
+            match e {
+                FetchError::Status { status, .. } => match status {
+                    300..=399 => "3xx",
+                    400..=499 => "4xx",
+                    500..=599 => "5xx",
+                    _ => "other_status",
+                },
+                FetchError::Timeout { .. } => "timeout",
+                FetchError::TooLarge { .. } => "too_large",
+                FetchError::Network { .. } => "network",
+                FetchError::Blocked { .. } | FetchError::InvalidUrl { .. } => "refused_url",
+                FetchError::RobotsDisallowed { .. } | FetchError::RobotsUnavailable { .. } => {
+                    "robots"
+                }
+                FetchError::TooManyRedirects { .. } => "redirects",
+                _ => "other",
+            },
+        ),
+    };
+    metrics::histogram!("newsriver_fetch_duration_seconds", "outcome" => outcome)
+        .record(took.as_secs_f64());
+    metrics::counter!("newsriver_fetch_responses_total", "result" => result_label).increment(1);
 }
 
 #[cfg(test)]

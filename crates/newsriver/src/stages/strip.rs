@@ -78,11 +78,14 @@ impl StripStage {
             .map(|f| {
                 let options = self.options.clone();
                 tokio::task::spawn_blocking(move || {
+                    let started = std::time::Instant::now();
                     let result = newsriver_stripper::extract_with(
                         &f.page.html,
                         Some(&f.page.final_url),
                         &options,
                     );
+                    metrics::histogram!("newsriver_extraction_duration_seconds")
+                        .record(started.elapsed().as_secs_f64());
                     (f, result)
                 })
             })
