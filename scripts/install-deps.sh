@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages newsriver builds with, when they are missing: a C
-# toolchain, make, cmake and the curl/zlib headers (librdkafka is built from source).
+# toolchain, make, cmake and the curl/zlib headers (librdkafka is built from source);
+# with --test also chromium, which the status page's browser test drives.
 # Used by `make` and by CI; safe to run again (it installs nothing that is present).
 set -euo pipefail
 
@@ -13,6 +14,11 @@ command -v pkg-config >/dev/null || missing+=(pkg-config)
 command -v kill >/dev/null || missing+=(procps)
 [ -e /usr/include/curl/curl.h ] || [ -e /usr/include/x86_64-linux-gnu/curl/curl.h ] || missing+=(libcurl4-openssl-dev)
 [ -e /usr/include/zlib.h ] || missing+=(zlib1g-dev)
+# `--test`: what the tests drive besides the build (the status page's browser test).
+if [ "${1:-}" = "--test" ]; then
+  command -v chromium >/dev/null || command -v chromium-browser >/dev/null || missing+=(chromium)
+  [ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
+fi
 ((${#missing[@]})) || exit 0
 
 if ! command -v apt-get >/dev/null; then

@@ -6,27 +6,11 @@
 mod support;
 
 use std::collections::HashSet;
-use std::path::Path;
 
 use newsriver::config::{Config, DuplicatePolicy};
 use newsriver::topology::{self, BackfillOptions, BackfillReport, RunOptions};
 use support::*;
 use tokio_util::sync::CancellationToken;
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-}
-
-/// The configuration in file `cfg`, changed by `tweak` (in place of environment
-/// overrides, which would reach every test of this process).
-fn config(cfg: &str, tweak: impl FnOnce(&mut Config)) -> Config {
-    let mut config = Config::load(Some(Path::new(cfg))).expect("config loads");
-    tweak(&mut config);
-    config
-}
 
 /// `run --once` in this process, which must succeed.
 fn run_once_in_process(cfg: &str, tweak: impl FnOnce(&mut Config)) {
@@ -678,21 +662,6 @@ fn a_sink_failure_ends_the_topology_in_process() {
     );
 }
 
-/// `GET path` from a listener on loopback: (status code, body).
-fn http_get(addr: &str, path: &str) -> Option<(u16, String)> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(addr).ok()?;
-    stream
-        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
-        .ok()?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).ok()?;
-    let (head, body) = answer.split_once("\r\n\r\n")?;
-    let status = head.split_whitespace().nth(1)?.parse().ok()?;
-    Some((status, body.to_string()))
-}
-
 fn scrape(addr: &str) -> prometheus_parse::Scrape {
     let (status, body) = http_get(addr, "/metrics").expect("metrics answered");
     assert_eq!(status, 200, "{body}");
@@ -720,11 +689,7 @@ fn the_admin_listener_serves_metrics_health_and_readiness() {
     let server = FixtureServer::start();
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(dir.path(), &server);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let addr = format!("127.0.0.1:{port}");
+    let addr = free_loopback_addr();
     let listen = addr.clone();
     let config = config(cfg.to_str().unwrap(), move |c| c.admin.listen = listen);
     let shutdown = CancellationToken::new();

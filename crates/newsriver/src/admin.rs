@@ -1,6 +1,7 @@
-//! The optional admin listener (`[admin] listen`): Prometheus metrics at `/metrics`,
-//! `/healthz` (the process answers) and `/readyz` (the state store answers, no stage has
-//! failed, not shutting down) for probes and `newsriver healthcheck`.
+//! The optional admin listener (`[admin] listen`): a status page for people at `/`,
+//! Prometheus metrics at `/metrics`, `/healthz` (the process answers) and `/readyz` (the
+//! state store answers, no stage has failed, not shutting down) for probes and
+//! `newsriver healthcheck`.
 //!
 //! Counters the stages already keep for their summaries ([`Stats`]) and the state that
 //! only a query can tell (queue depths, pending items, feeds by state) are read when
@@ -149,6 +150,7 @@ pub struct Observed {
     queues: Mutex<Vec<WatchedQueue>>,
     shutdown: CancellationToken,
     kill: KillSwitch,
+    started: std::time::Instant,
 }
 
 impl Observed {
@@ -164,6 +166,7 @@ impl Observed {
             queues: Mutex::new(Vec::new()),
             shutdown,
             kill,
+            started: std::time::Instant::now(),
         }
     }
 
@@ -177,6 +180,37 @@ impl Observed {
             capacity,
             depth: Box::new(depth),
         });
+    }
+
+    /// What the status page shows, read now.
+    fn snapshot(&self) -> crate::status_page::Snapshot {
+        let s = &self.stats;
+        let (feeds, retrying) = {
+            let store = lock(&self.store);
+            let feeds = store.feeds().unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "status page: reading feeds failed");
+                Vec::new()
+            });
+            let retrying = store.retrying(50).unwrap_or_default();
+            (feeds, retrying)
+        };
+        crate::status_page::Snapshot {
+            uptime: self.started.elapsed(),
+            not_ready: self.not_ready(),
+            fetched: s.get(&s.fetched),
+            published: s.get(&s.published),
+            duplicates: s.get(&s.duplicates),
+            failed: s.get(&s.failed),
+            remembered: s.get(&s.remembered),
+            queues: lock(&self.queues)
+                .iter()
+                .map(|q| (q.name, (q.depth)().unwrap_or(0), q.capacity))
+                .collect(),
+            feeds,
+            recent: s.recent(),
+            retrying,
+            now: chrono::Utc::now(),
+        }
     }
 
     /// Why the daemon is not ready, if it is not.
@@ -254,6 +288,7 @@ pub async fn serve(
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
+        .route("/", get(status_page))
         .with_state((observed, handle));
     tracing::info!(%addr, "admin listener: /metrics, /healthz, /readyz");
     Ok(tokio::spawn(async move {
@@ -291,6 +326,14 @@ async fn metrics_text(State((observed, handle)): State<AdminState>) -> impl Into
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         handle.render(),
     )
+}
+
+async fn status_page(State((observed, _)): State<AdminState>) -> impl IntoResponse {
+    let page =
+        tokio::task::spawn_blocking(move || crate::status_page::render(&observed.snapshot()))
+            .await
+            .unwrap_or_else(|e| format!("status page failed: {e}"));
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page)
 }
 
 /// `newsriver healthcheck`: asks a running daemon's `/readyz`; Ok when it is ready.

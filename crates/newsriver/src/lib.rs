@@ -12,5 +12,6 @@ pub mod shared;
 pub mod sources;
 pub mod stages;
 pub mod stats;
+pub mod status_page;
 pub mod tools;
 pub mod topology;

@@ -18,7 +18,7 @@ use crate::config::{DedupSettings, DuplicatePolicy, PipelineConfig};
 use crate::kill_switch::KillSwitch;
 use crate::messages::{Done, Job, Stripped, ToPublish};
 use crate::shared::{lock, SharedStore};
-use crate::stats::Stats;
+use crate::stats::{RecentArticle, Stats};
 
 /// How often the daemon drops state older than the retention window (wall clock).
 const EXPIRY_INTERVAL: Duration = Duration::from_secs(3600);
@@ -176,12 +176,8 @@ impl DedupStage {
         let fp = Fingerprint::new(&canonical, &page.extracted.text);
         let found = self.deduper.find(&fp, &mut StoredShingles(&self.store));
         if let Some(m) = &found {
-            let reason = match m.reason {
-                DuplicateReason::Url => "url",
-                DuplicateReason::Text => "text",
-                DuplicateReason::NearText => "near_text",
-            };
-            metrics::counter!("newsriver_duplicates_total", "reason" => reason).increment(1);
+            metrics::counter!("newsriver_duplicates_total", "reason" => reason_label(m.reason))
+                .increment(1);
         }
         // A URL match is the same article again (same id): never worth a second record.
         let same_article = found
@@ -189,6 +185,23 @@ impl DedupStage {
             .is_some_and(|m| m.reason == DuplicateReason::Url);
         if same_article || (found.is_some() && self.policy == DuplicatePolicy::Drop) {
             Stats::add(&self.stats.duplicates);
+            if let Some(m) = &found {
+                let hints = &page.job.page.hints;
+                self.stats.decided(RecentArticle {
+                    title: page
+                        .extracted
+                        .title
+                        .clone()
+                        .or_else(|| hints.title.clone())
+                        .unwrap_or_default(),
+                    url: page.job.page.url.clone(),
+                    source: page.job.page.source.clone(),
+                    language: page.extracted.language.clone(),
+                    status: format!("duplicate ({})", reason_label(m.reason)),
+                    story_id: m.story_id.clone(),
+                    at: now,
+                });
+            }
             return Decision::Duplicate {
                 job: page.job,
                 article_canonical: canonical,
@@ -223,6 +236,18 @@ impl DedupStage {
         };
         Stats::set(&self.stats.remembered, self.deduper.len() as u64);
         let (job, article) = article(page, id, canonical, dedup);
+        self.stats.decided(RecentArticle {
+            title: article.title.clone().unwrap_or_default(),
+            url: article.url.clone(),
+            source: article.source.clone(),
+            language: article.language.clone(),
+            status: match article.dedup.reason {
+                None => "unique".to_string(),
+                Some(r) => format!("duplicate ({})", reason_label(r)),
+            },
+            story_id: article.dedup.story_id.clone(),
+            at: now,
+        });
         Decision::Publish(Box::new(ToPublish {
             job,
             article,
@@ -325,6 +350,15 @@ impl DedupStage {
             }
         }
         Ok(())
+    }
+}
+
+/// A duplicate's reason as metrics and the status page name it.
+fn reason_label(reason: DuplicateReason) -> &'static str {
+    match reason {
+        DuplicateReason::Url => "url",
+        DuplicateReason::Text => "text",
+        DuplicateReason::NearText => "near_text",
     }
 }
 
