@@ -79,7 +79,8 @@ fn assert_record_shape(r: &serde_json::Value) {
     let id = r["id"].as_str().unwrap();
     assert_eq!(id.len(), 32);
     assert!(id.chars().all(|c| c.is_ascii_hexdigit()));
-    assert_eq!(r["schema_version"], "1.0.0");
+    assert_eq!(r["schema_version"], "1.1.0");
+    assert_eq!(r["paywalled"], false);
     assert_eq!(r["language"], "ar");
     assert!(
         r["title"].as_str().map(|t| !t.is_empty()).unwrap_or(false),
@@ -599,7 +600,7 @@ fn a_permanent_sink_failure_stops_the_daemon_with_the_reason() {
     let cfg = write_config(dir.path(), &server);
     let cfg = cfg.to_str().unwrap();
     let mut daemon = spawn_daemon_with(cfg, &["--output", "/dev/full"]);
-    let stopped = wait_until(std::time::Duration::from_secs(30), || {
+    let stopped = wait_until(std::time::Duration::from_secs(60), || {
         daemon.try_wait().expect("wait daemon").is_some()
     });
     if !stopped {

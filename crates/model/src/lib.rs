@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 /// Version of the output record schema. Bump the minor part for added fields, the major
 /// part for anything a consumer could trip on (renamed, removed or retyped fields).
-pub const SCHEMA_VERSION: &str = "1.0.0";
+pub const SCHEMA_VERSION: &str = "1.1.0";
 
 /// `source` value for articles that came from a URL list rather than a feed.
 pub const BACKFILL_SOURCE: &str = "backfill";
@@ -43,6 +43,10 @@ pub struct Article {
     pub source: String,
     pub fetched_at: DateTime<Utc>,
     pub dedup: DedupInfo,
+    /// The publisher marks the article as not free to read; its text may stop at the wall.
+    /// (Since schema 1.1.0: absent, it reads as false.)
+    #[serde(default)]
+    pub paywalled: bool,
 }
 
 /// What deduplication decided about an article.
@@ -153,6 +157,7 @@ mod schema_tests {
                 reason: None,
                 story_id: "s".into(),
             },
+            paywalled: false,
         };
         let value = serde_json::to_value(&article).unwrap();
         let keys = |v: &serde_json::Value| -> Vec<String> {

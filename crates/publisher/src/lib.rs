@@ -179,6 +179,7 @@ mod tests {
                 reason: None,
                 story_id: id.into(),
             },
+            paywalled: false,
         }
     }
 

@@ -57,6 +57,10 @@ pub struct Extracted {
     pub image: Option<String>,
     pub description: Option<String>,
     pub site_name: Option<String>,
+    /// The publisher marks the article as not free to read (JSON-LD `isAccessibleForFree`
+    /// false, on the article or a part of it, or `article:content_tier` locked): the text
+    /// may be only what shows before the wall.
+    pub paywalled: bool,
 }
 
 /// How blocks are judged article text or not.
@@ -140,6 +144,7 @@ pub fn extract_with(
         image: md.image,
         description: md.description,
         site_name: md.site_name,
+        paywalled: md.paywalled,
     })
 }
 

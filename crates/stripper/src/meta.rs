@@ -43,6 +43,8 @@ pub(crate) struct Metadata {
     pub site_name: Option<String>,
     /// JSON-LD `articleBody`, as the publisher gave it (plain text or HTML).
     pub ld_body: Option<String>,
+    /// The publisher marks the article as not free to read.
+    pub paywalled: bool,
 }
 
 /// The JSON-LD object describing the article, if the page has one.
@@ -281,6 +283,9 @@ pub(crate) fn extract(doc: &Html, page_url: Option<&Url>) -> Metadata {
         .map(str::to_string)
         .filter(|b| !b.trim().is_empty());
     md.description = get(&["og:description", "description", "twitter:description"]);
+    md.paywalled = ld.as_ref().is_some_and(marked_not_free)
+        || get(&["article:content_tier", "og:article:content_tier"])
+            .is_some_and(|tier| tier.eq_ignore_ascii_case("locked"));
 
     md.language = doc
         .select(&HTML)
@@ -294,6 +299,24 @@ pub(crate) fn extract(doc: &Html, page_url: Option<&Url>) -> Metadata {
         .or_else(|| get(&["content-language", "og:locale", "language", "dc.language"]))
         .and_then(|l| normalize_lang_tag(&l));
     md
+}
+
+/// The paywall markup search engines ask publishers for: `isAccessibleForFree` false on
+/// the article or on one of its parts (`hasPart`, the section behind the wall).
+fn marked_not_free(article: &Value) -> bool {
+    let not_free = |v: &Value| match v.get("isAccessibleForFree") {
+        Some(Value::Bool(free)) => !free,
+        Some(Value::String(s)) => {
+            matches!(s.trim().to_ascii_lowercase().as_str(), "false" | "no" | "0")
+        }
+        _ => false,
+    };
+    let parts = match article.get("hasPart") {
+        Some(Value::Array(parts)) => parts.iter().collect(),
+        Some(part) => vec![part],
+        None => Vec::new(),
+    };
+    not_free(article) || parts.into_iter().any(not_free)
 }
 
 /// The article's headline: the declared one (JSON-LD, OpenGraph, Twitter), else the page's
@@ -650,6 +673,36 @@ mod tests {
         assert_eq!(t, "Story here");
         let t = strip_site_name("A title - with a dash inside", Some("Other Site"), None);
         assert_eq!(t, "A title - with a dash inside");
+    }
+
+    #[test]
+    fn paywall_markup() {
+        let md = |head: &str| {
+            let html = format!("<html><head>{head}</head><body><p>x</p></body></html>");
+            extract(&Html::parse_document(&html), None).paywalled
+        };
+        let ld = |json: &str| format!("<script type=\"application/ld+json\">{json}</script>");
+        assert!(md(&ld(
+            r#"{"@type":"NewsArticle","headline":"h","isAccessibleForFree":false}"#
+        )));
+        assert!(md(&ld(
+            r#"{"@type":"NewsArticle","headline":"h","isAccessibleForFree":"False"}"#
+        )));
+        assert!(md(&ld(
+            r#"{"@type":"NewsArticle","headline":"h","isAccessibleForFree":true,
+                "hasPart":{"@type":"WebPageElement","isAccessibleForFree":"False","cssSelector":".paywall"}}"#
+        )));
+        assert!(md(
+            r#"<meta property="article:content_tier" content="locked">"#
+        ));
+        // Free, metered (free up to a quota) and unmarked articles are not flagged.
+        assert!(!md(&ld(
+            r#"{"@type":"NewsArticle","headline":"h","isAccessibleForFree":"True"}"#
+        )));
+        assert!(!md(
+            r#"<meta property="article:content_tier" content="metered">"#
+        ));
+        assert!(!md("<title>t</title>"));
     }
 
     #[test]

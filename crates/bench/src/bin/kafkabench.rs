@@ -51,6 +51,7 @@ fn article(i: usize) -> Article {
             reason: None,
             story_id: id,
         },
+        paywalled: false,
     }
 }
 

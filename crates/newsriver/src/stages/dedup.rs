@@ -391,6 +391,7 @@ fn article(page: Stripped, id: String, canonical_url: String, dedup: DedupInfo) 
         source: job.page.source.clone(),
         fetched_at,
         dedup,
+        paywalled: e.paywalled,
     };
     (job, article)
 }
