@@ -187,7 +187,9 @@ impl CompletionStage {
         // Whatever has arrived is recorded in one transaction: at a commit per article the
         // store, not the sink, would set the pace.
         while input.recv_many(&mut ended, COMPLETION_BATCH).await > 0 {
-            self.record(&ended, Utc::now())?;
+            // A commit waits for the disk (seconds on a busy one): the runtime's other
+            // tasks (fetches with their timeouts) move to another worker meanwhile.
+            tokio::task::block_in_place(|| self.record(&ended, Utc::now()))?;
             for done in ended.drain(..) {
                 let job = match &done {
                     Done::Published(p) => &p.job,
