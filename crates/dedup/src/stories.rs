@@ -5,6 +5,8 @@
 //! frequencies learned from the stream itself (so no language's stop-word list is needed:
 //! words every article uses weigh nothing). It joins the most similar recent story when
 //! the cosine similarity to the story's centroid reaches the threshold, else starts one.
+//! Numbers are event evidence both ways: shared ones weigh as terms, and an article whose
+//! numbers (years aside) are none of a story's keeps only part of its similarity to it.
 
 use rustc_hash::FxHashMap as HashMap;
 
@@ -25,6 +27,12 @@ const TOP_TERMS: usize = 40;
 /// stories made each article cost time in proportion to the window, and a burst the
 /// square. A story still active is reached through its rarer terms.
 const POSTINGS_PER_TERM: usize = 16;
+/// What a story's similarity keeps when the article and the story both name numbers
+/// (other than years) and share none of them: two reports of one event agree on its
+/// counts (dead, injured, scores, sums), while two events of one kind (two earthquakes,
+/// two trials, two fights) written in the same words do not. Years are left out:
+/// background ("the 2017 draft") differs between reports of one event.
+const CONFLICTING_NUMBERS: f32 = 0.6;
 
 #[derive(Debug, Clone)]
 pub struct StoryConfig {
@@ -168,8 +176,44 @@ struct Candidate {
 /// Up to three stories inline (the 24 bytes a `Vec` header takes anyway).
 type Postings = smallvec::SmallVec<[u32; 3]>;
 
+/// The low bit of a term key: set for a number that is not a year (see
+/// [`CONFLICTING_NUMBERS`]), clear for every other term, so that a story's centroid and a
+/// stored vector tell their numbers without the words.
+const NUMBER_BIT: u64 = 1;
+
 fn term_key(word: &str) -> u64 {
-    xxhash_rust::xxh3::xxh3_64(word.as_bytes())
+    let hash = xxhash_rust::xxh3::xxh3_64(word.as_bytes()) & !NUMBER_BIT;
+    // An ASCII digit byte is only ever an ASCII digit character in UTF-8.
+    let number = word.bytes().any(|b| b.is_ascii_digit());
+    let year = word.len() == 4
+        && (word.starts_with("19") || word.starts_with("20"))
+        && word.bytes().all(|b| b.is_ascii_digit());
+    if number && !year {
+        hash | NUMBER_BIT
+    } else {
+        hash
+    }
+}
+
+fn is_number(k: Term) -> bool {
+    u64::from(k) & NUMBER_BIT != 0
+}
+
+/// Whether the article (`vector`) and a story's `centroid` both hold numbers and share
+/// none.
+fn numbers_conflict(vector: &[(u64, f32)], centroid: &[(Term, f32)]) -> bool {
+    let mut article_numbers = vector
+        .iter()
+        .map(|(k, _)| short(*k))
+        .filter(|k| is_number(*k));
+    let Some(first) = article_numbers.next() else {
+        return false;
+    };
+    if !centroid.iter().any(|(t, _)| is_number(*t)) {
+        return false;
+    }
+    let held = |k: Term| centroid.binary_search_by_key(&k, |(t, _)| *t).is_ok();
+    !held(first) && !article_numbers.any(held)
 }
 
 /// Term counts of an article: title twice, lead once, numbers once more; into `counts`,
@@ -421,7 +465,11 @@ impl StoryIndex {
         }
         let mut best: Option<(usize, f32)> = None;
         for c in candidates.iter().filter(|c| c.scored) {
-            let (s, sim) = (c.story as usize, c.similarity);
+            let (s, mut sim) = (c.story as usize, c.similarity);
+            // Only a story that could join is checked: the penalty only lowers.
+            if sim >= threshold && numbers_conflict(vector, &stories[s].centroid) {
+                sim *= CONFLICTING_NUMBERS;
+            }
             // The most similar; of equals, the lowest slot.
             if sim >= threshold
                 && best.is_none_or(|(bs, bsim)| sim.total_cmp(&bsim).then(bs.cmp(&s)).is_gt())
@@ -638,6 +686,58 @@ mod tests {
         assert_ne!(c.story_id, "a");
     }
 
+    fn cosine(a: &[(u64, f32)], b: &[(u64, f32)]) -> f32 {
+        a.iter()
+            .filter_map(|(k, w)| b.iter().find(|(j, _)| j == k).map(|(_, v)| w * v))
+            .sum()
+    }
+
+    #[test]
+    fn same_words_with_conflicting_counts_stay_apart() {
+        let mut idx = StoryIndex::new(StoryConfig::default());
+        let filler = [
+            ("Local council approves budget", "The council approved the city budget on Monday after a long debate about schools and roads."),
+            ("Football club signs striker", "The club signed a striker from Spain for a fee of twelve million euros, the manager said."),
+            ("Storm closes schools", "Heavy snow closed schools across the region on Tuesday as forecasters warned of more."),
+        ];
+        for (i, (t, x)) in filler.iter().enumerate() {
+            idx.assign(&format!("f{i}"), t, x, 0);
+        }
+        let a = idx.assign(
+            "a",
+            "Earthquake kills 34 in mountain province",
+            "An earthquake struck the mountain province on Sunday, killing 34 people and injuring 120, officials said.",
+            10,
+        );
+        // Another earthquake in much the same words: other counts of dead and injured.
+        let before = idx.clone();
+        let b = idx.assign(
+            "b",
+            "Quake in mountain province kills 112",
+            "A strong quake hit the mountain province overnight; 112 were killed and 450 injured.",
+            20,
+        );
+        // Without the numbers it would have joined.
+        assert!(cosine(&a.terms, &b.terms) >= before.config.threshold);
+        assert_eq!(b.story_id, "b", "conflicting counts should stay apart");
+        // A report of the first one, with its counts, joins it.
+        let c = idx.assign(
+            "c",
+            "Mountain province earthquake: 34 dead",
+            "The earthquake in the mountain province killed 34 people on Sunday and injured 120.",
+            30,
+        );
+        assert_eq!(c.story_id, "a", "agreeing counts should join");
+        // A year is no count: reports naming different years still join.
+        let d = idx.assign(
+            "d",
+            "Earthquake kills 34 in mountain province, worst since 2005",
+            "An earthquake struck the mountain province on Sunday, killing 34 people, the worst since 2005.",
+            40,
+        );
+        assert_eq!(d.story_id, "a");
+    }
+
     /// The story the scoring before the candidate bound chose (every reached story
     /// scored through a map), from the state just before `vector`'s article.
     fn unbounded_choice(idx: &StoryIndex, vector: &[(u64, f32)], at: i64) -> Option<usize> {
@@ -673,7 +773,13 @@ mod tests {
         }
         scores
             .into_iter()
-            .map(|(s, (sim, _))| (s, sim))
+            .map(|(s, (sim, _))| {
+                if numbers_conflict(vector, &idx.stories[s].centroid) {
+                    (s, sim * CONFLICTING_NUMBERS)
+                } else {
+                    (s, sim)
+                }
+            })
             .filter(|(_, sim)| *sim >= idx.config.threshold)
             .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
             .map(|(s, _)| s)
