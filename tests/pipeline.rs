@@ -39,11 +39,12 @@ fn backfill_in_process(
     let options = BackfillOptions {
         output: Some(output.to_string()),
         progress: false,
+        sitemaps: Vec::new(),
     };
     runtime()
         .block_on(topology::backfill(
             config(cfg, tweak),
-            list.path().to_str().expect("utf-8 path"),
+            Some(list.path().to_str().expect("utf-8 path")),
             options,
             CancellationToken::new(),
         ))
@@ -745,4 +746,36 @@ fn the_admin_listener_serves_metrics_health_and_readiness() {
     daemon.join().expect("daemon thread").expect("a clean stop");
     let probe = newsriver(&["healthcheck", "--listen", &addr], None);
     assert_eq!(probe.status.code(), Some(1), "{probe:?}");
+}
+
+#[test]
+fn backfill_reads_a_sitemap_index_and_its_news_sitemap() {
+    let server = FixtureServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &server);
+    let out_path = dir.path().join("sitemap.jsonl");
+    let sitemap = server.url("/sitemap.xml");
+    let options = BackfillOptions {
+        output: Some(out_path.to_str().unwrap().to_string()),
+        progress: false,
+        sitemaps: vec![sitemap.clone()],
+    };
+    let report = runtime()
+        .block_on(topology::backfill(
+            config(cfg.to_str().unwrap(), |_| {}),
+            None,
+            options,
+            CancellationToken::new(),
+        ))
+        .expect("backfill");
+    // The index lists itself (read once) and a missing child (skipped): the two
+    // articles of the news sitemap remain.
+    assert_eq!((report.urls, report.published), (2, 2), "{report}");
+    assert_eq!(server.hits("/sitemap.xml"), 1);
+    assert_eq!(server.hits("/sitemaps/missing.xml"), 1);
+    let records = read_jsonl(&out_path);
+    assert_eq!(fixture_names(&records).len(), 2);
+    for r in &records {
+        assert_eq!(r["source"], sitemap.as_str());
+    }
 }

@@ -122,6 +122,30 @@ fn route(
         "/feeds/gone.xml" => tiny_http::Response::from_data(b"gone".to_vec()).with_status_code(410),
         "/feeds/atom.xml" => tiny_http::Response::from_data(feed("atom.xml"))
             .with_header(header("Content-Type", "application/atom+xml")),
+        // A sitemap index listing itself, a news sitemap and a child that is missing.
+        "/sitemap.xml" => tiny_http::Response::from_data(
+            format!(
+                "<?xml version=\"1.0\"?><sitemapindex xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\
+                 <sitemap><loc>{base}/sitemap.xml</loc></sitemap>\
+                 <sitemap><loc>{base}/sitemaps/news.xml</loc></sitemap>\
+                 <sitemap><loc>{base}/sitemaps/missing.xml</loc></sitemap></sitemapindex>"
+            )
+            .into_bytes(),
+        )
+        .with_header(header("Content-Type", "application/xml")),
+        "/sitemaps/news.xml" => tiny_http::Response::from_data(
+            format!(
+                "<?xml version=\"1.0\"?><urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\" \
+                 xmlns:news=\"http://www.google.com/schemas/sitemap-news/0.9\">\
+                 <url><loc>{base}/news/sun-coalition.html</loc><news:news>\
+                 <news:publication><news:name>Sun</news:name><news:language>ar</news:language></news:publication>\
+                 <news:publication_date>2024-09-27T10:30:00Z</news:publication_date>\
+                 <news:title>From the sitemap</news:title></news:news></url>\
+                 <url><loc>{base}/news/wsj-withdrawal-steps.html</loc></url></urlset>"
+            )
+            .into_bytes(),
+        )
+        .with_header(header("Content-Type", "application/xml")),
         "/syndicated/talks.html" => {
             // Same article text under another template, as a wire copy would be.
             let page = std::fs::read_to_string(dir.join("site/talks-to-end-presence.html"))

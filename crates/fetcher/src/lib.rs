@@ -8,8 +8,9 @@ mod feed_date;
 mod feed_repair;
 mod guard;
 mod robots;
+pub mod sitemap;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -112,6 +113,11 @@ pub struct FetchConfig {
     pub obey_robots: bool,
     /// Longest robots.txt Crawl-delay honoured.
     pub max_crawl_delay: Duration,
+    /// A polled sitemap's entries older than this are not work (news sitemaps list two
+    /// days; plain ones list the whole site); `None`: every entry.
+    pub sitemap_max_age: Option<Duration>,
+    /// How deep sitemap indexes are followed.
+    pub sitemap_max_depth: usize,
 }
 
 impl Default for FetchConfig {
@@ -130,6 +136,8 @@ impl Default for FetchConfig {
             allow_private_networks: false,
             obey_robots: true,
             max_crawl_delay: Duration::from_secs(30),
+            sitemap_max_age: Some(Duration::from_secs(2 * 86_400)),
+            sitemap_max_depth: 3,
         }
     }
 }
@@ -518,7 +526,21 @@ impl Fetcher {
             });
         }
         let content_type = header(CONTENT_TYPE);
-        let feed = parse_feed_with(&resp.body, &resp.final_url, content_type.as_deref())?;
+        // A sitemap listed among the feeds is recognized by its content.
+        let feed = if sitemap::looks_like_sitemap(&resp.body) {
+            let max_age = self.config.sitemap_max_age;
+            let items = self
+                .sitemap_items(&resp.body, &resp.final_url, max_age)
+                .await?;
+            ParsedFeed {
+                title: None,
+                items,
+                ttl_minutes: None,
+                repair: FeedRepair::default(),
+            }
+        } else {
+            parse_feed_with(&resp.body, &resp.final_url, content_type.as_deref())?
+        };
         Ok(FeedPoll {
             feed: Some(feed),
             validators: Validators {
@@ -528,6 +550,112 @@ impl Fetcher {
             moved_to,
             max_age,
         })
+    }
+}
+
+impl Fetcher {
+    /// The article URLs of the sitemap at `url` (following sitemap indexes), with the
+    /// Google News hints; entries older than `max_age` are left out.
+    pub async fn read_sitemap(
+        &self,
+        url: &str,
+        max_age: Option<Duration>,
+    ) -> Result<Vec<FeedItem>, FetchError> {
+        let parsed = parse_http_url(url)?;
+        let resp = self
+            .get(&self.feed_client, &parsed, HeaderMap::new())
+            .await?;
+        self.sitemap_items(&resp.body, &resp.final_url, max_age)
+            .await
+    }
+
+    /// Reads the sitemap `body` fetched from `url`. An index's children are fetched like
+    /// article pages (the SSRF guard applies: their URLs come from the document), to
+    /// [`FetchConfig::sitemap_max_depth`], each at most once (an index listing itself
+    /// ends there). A child that fails is logged and skipped; the others are read.
+    async fn sitemap_items(
+        &self,
+        body: &[u8],
+        url: &str,
+        max_age: Option<Duration>,
+    ) -> Result<Vec<FeedItem>, FetchError> {
+        use sitemap::{parse_sitemap, Sitemap};
+        let cutoff = max_age
+            .and_then(|a| chrono::Duration::from_std(a).ok())
+            .map(|a| chrono::Utc::now() - a);
+        let too_old = |t: Option<chrono::DateTime<chrono::Utc>>| {
+            cutoff.is_some_and(|c| t.is_some_and(|t| t < c))
+        };
+        let as_feed_error = |url: &str, e: sitemap::SitemapError| FetchError::Feed {
+            url: url.to_string(),
+            reason: e.to_string(),
+        };
+        let mut items = Vec::new();
+        let mut visited = HashSet::from([url.to_string()]);
+        let mut todo: Vec<(Vec<u8>, String, usize)> = Vec::new();
+        let mut current = Some((body.to_vec(), url.to_string(), 0));
+        while let Some((body, from, depth)) = current.take().or_else(|| todo.pop()) {
+            let base = Url::parse(&from).ok();
+            let resolve = |loc: &str| match &base {
+                Some(b) => b.join(loc).map(|u| u.to_string()).ok(),
+                None => Some(loc.to_string()),
+            };
+            let parsed = match parse_sitemap(&body) {
+                Ok(p) => p,
+                // The sitemap asked for: its error is the poll's error.
+                Err(e) if depth == 0 => return Err(as_feed_error(&from, e)),
+                Err(e) => {
+                    tracing::warn!(sitemap = %from, error = %e, "skipping a child sitemap");
+                    continue;
+                }
+            };
+            match parsed {
+                Sitemap::Urls(entries) => {
+                    for entry in entries.iter().filter(|e| !too_old(e.time())) {
+                        let Some(loc) = resolve(&entry.loc) else {
+                            continue;
+                        };
+                        items.push(FeedItem {
+                            guid: loc.clone(),
+                            url: loc,
+                            hints: entry.hints(),
+                        });
+                    }
+                }
+                Sitemap::Index(children) => {
+                    if depth >= self.config.sitemap_max_depth {
+                        tracing::warn!(sitemap = %from, depth, "sitemap index nested too deep; not followed");
+                        continue;
+                    }
+                    for child in children.iter().filter(|c| !too_old(c.lastmod)) {
+                        let Some(loc) = resolve(&child.loc) else {
+                            continue;
+                        };
+                        if !visited.insert(loc.clone()) {
+                            continue;
+                        }
+                        match self.fetch_sitemap_child(&loc).await {
+                            Ok(body) => todo.push((body, loc, depth + 1)),
+                            Err(e) => {
+                                tracing::warn!(sitemap = %loc, error = %e, "skipping a child sitemap")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(items)
+    }
+
+    async fn fetch_sitemap_child(&self, url: &str) -> Result<Vec<u8>, FetchError> {
+        let parsed = parse_http_url(url)?;
+        if !self.config.allow_private_networks && guard::literal_host_blocked(&parsed) {
+            return Err(FetchError::blocked(url));
+        }
+        Ok(self
+            .get(&self.page_client, &parsed, HeaderMap::new())
+            .await?
+            .body)
     }
 }
 

@@ -24,6 +24,7 @@ pub struct Config {
     pub state: StateConfig,
     pub pipeline: PipelineConfig,
     pub admin: AdminConfig,
+    pub sitemaps: SitemapsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -144,6 +145,16 @@ pub struct StateConfig {
     pub path: PathBuf,
 }
 
+/// Sitemaps as sources; `config/newsriver.toml` documents it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SitemapsConfig {
+    /// Entries older than this are not work when a sitemap is polled; 0: every entry.
+    pub max_age_days: u32,
+    /// How deep sitemap indexes are followed.
+    pub max_depth: usize,
+}
+
 /// The admin listener (metrics, health); `config/newsriver.toml` documents it.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -228,6 +239,9 @@ impl Config {
             obey_robots: f.obey_robots,
             max_crawl_delay: Duration::from_secs(f.max_crawl_delay_secs),
             allow_private_networks: f.allow_private_networks,
+            sitemap_max_age: (self.sitemaps.max_age_days > 0)
+                .then(|| Duration::from_secs(u64::from(self.sitemaps.max_age_days) * 86_400)),
+            sitemap_max_depth: self.sitemaps.max_depth,
             ..Default::default()
         }
     }

@@ -67,9 +67,14 @@ enum Command {
     /// Prints a summary on stderr. Exit 0 when every URL was handled (published, or
     /// recognized as a duplicate), 1 when some failed.
     Backfill {
-        /// File with one URL per line, or "-" for standard input.
-        #[arg(default_value = "-", value_name = "FILE|-")]
-        input: String,
+        /// File with one URL per line, or "-" for standard input (the default unless
+        /// --sitemap is given).
+        #[arg(value_name = "FILE|-")]
+        input: Option<String>,
+        /// Also backfill every entry of this sitemap (urlset or sitemapindex, followed;
+        /// gzip or not); repeatable.
+        #[arg(long, value_name = "URL")]
+        sitemap: Vec<String>,
         /// Write JSON lines here instead of the configured output ("-" for stdout).
         #[arg(long, short, value_name = "FILE")]
         output: Option<String>,
@@ -184,16 +189,23 @@ fn main() -> ExitCode {
             }
             Command::Backfill {
                 input,
+                sitemap,
                 output,
                 no_progress,
             } => {
+                let input = match (input, sitemap.is_empty()) {
+                    (Some(input), _) => Some(input),
+                    (None, true) => Some("-".to_string()),
+                    (None, false) => None,
+                };
                 let options = BackfillOptions {
                     output,
                     progress: !no_progress,
+                    sitemaps: sitemap,
                 };
+                let shutdown = topology::shutdown_on_signals();
                 let report =
-                    topology::backfill(config, &input, options, topology::shutdown_on_signals())
-                        .await?;
+                    topology::backfill(config, input.as_deref(), options, shutdown).await?;
                 eprintln!("{report}");
                 Ok(if report.all_handled() {
                     ExitCode::SUCCESS

@@ -382,11 +382,25 @@ pub fn read_input(input: &str) -> Result<Vec<u8>> {
 
 /// Turns URL lines into jobs: blank lines and `#` comments are skipped.
 pub fn backfill_jobs(store: &Store, lines: &[String]) -> Result<(Vec<Job>, ListSummary)> {
+    let listed = lines.iter().map(|line| PageJob {
+        url: line.clone(),
+        source: BACKFILL_SOURCE.to_string(),
+        hints: ItemHints::default(),
+    });
+    listed_jobs(store, listed)
+}
+
+/// Turns listed pages (a URL list's lines, a sitemap's entries) into jobs: what is not a
+/// URL, listed twice or seen before is counted and left out.
+pub fn listed_jobs(
+    store: &Store,
+    pages: impl IntoIterator<Item = PageJob>,
+) -> Result<(Vec<Job>, ListSummary)> {
     let mut summary = ListSummary::default();
     let mut jobs = Vec::new();
     let mut listed = std::collections::HashSet::new();
-    for line in lines {
-        let line = line.trim();
+    for page in pages {
+        let line = page.url.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
@@ -405,8 +419,7 @@ pub fn backfill_jobs(store: &Store, lines: &[String]) -> Result<(Vec<Job>, ListS
                 jobs.push(Job {
                     page: PageJob {
                         url: line.to_string(),
-                        source: BACKFILL_SOURCE.to_string(),
-                        hints: ItemHints::default(),
+                        ..page
                     },
                     canonical_url: canonical,
                     attempts: 0,

@@ -63,6 +63,8 @@ pub struct BackfillOptions {
     pub output: Option<String>,
     /// Show a progress bar when standard error is a terminal.
     pub progress: bool,
+    /// Sitemaps whose every entry (following indexes) is backfilled too.
+    pub sitemaps: Vec<String>,
 }
 
 /// The daemon: polls the feeds and publishes new articles until `shutdown` is cancelled
@@ -183,19 +185,45 @@ impl std::fmt::Display for BackfillReport {
     }
 }
 
-/// A URL list (`input`: a file, or "-" for standard input) through the same stages as the
-/// daemon, until every URL was handled or `shutdown` is cancelled.
+/// A URL list (`input`: a file, or "-" for standard input) and the entries of
+/// `options.sitemaps` through the same stages as the daemon, until every URL was handled
+/// or `shutdown` is cancelled.
 pub async fn backfill(
     config: Config,
-    input: &str,
+    input: Option<&str>,
     options: BackfillOptions,
     shutdown: CancellationToken,
 ) -> Result<BackfillReport> {
     // First of all: a refused backfill must not have consumed its standard input either.
     let _lock = lock::lock_state(&config.state.path, "newsriver backfill")?;
-    let lines = sources::read_url_list(input)?;
+    let lines = match input {
+        Some(input) => sources::read_url_list(input)?,
+        None => Vec::new(),
+    };
     let parts = Parts::open(&config, options.output.as_deref()).await?;
-    let (jobs, listed) = sources::backfill_jobs(&shared::lock(&parts.store), &lines)?;
+    let mut pages: Vec<newsriver_model::PageJob> = lines
+        .into_iter()
+        .map(|url| newsriver_model::PageJob {
+            url,
+            source: newsriver_model::BACKFILL_SOURCE.to_string(),
+            hints: Default::default(),
+        })
+        .collect();
+    for sitemap in &options.sitemaps {
+        // A backfill wants the whole sitemap, not the last days of it.
+        let items = parts
+            .fetcher
+            .read_sitemap(sitemap, None)
+            .await
+            .with_context(|| format!("reading sitemap {sitemap}"))?;
+        tracing::info!(sitemap, entries = items.len(), "sitemap read");
+        pages.extend(items.into_iter().map(|item| newsriver_model::PageJob {
+            url: item.url,
+            source: sitemap.clone(),
+            hints: item.hints,
+        }));
+    }
+    let (jobs, listed) = sources::listed_jobs(&shared::lock(&parts.store), pages)?;
     let bar = progress_bar(options.progress, jobs.len() as u64);
     let kill = KillSwitch::new();
     let stop_source = stop_on_kill(&shutdown, &kill);
