@@ -13,7 +13,7 @@ use newsriver_dedup::{Fingerprint, Signature};
 use newsriver_model::ItemHints;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
-const SCHEMA_VERSION: i64 = 4;
+mod migrate;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -25,14 +25,20 @@ pub enum StoreError {
         source: std::io::Error,
     },
     #[error(
-        "state database {path} has schema version {found}, this build understands {SCHEMA_VERSION}"
+        "state database {path} has schema version {found}, this build understands {supported}"
     )]
-    Version { path: String, found: i64 },
+    Version {
+        path: String,
+        found: i64,
+        supported: i64,
+    },
     #[error(
         "state database {path} has schema version {found}: run `newsriver run` or `backfill` \
          once with this build to migrate it before reading it"
     )]
     NotMigrated { path: String, found: i64 },
+    #[error("migrating state database: {0}")]
+    Migration(#[from] refinery::Error),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -169,7 +175,7 @@ impl Store {
             })?;
         }
         let conn = Connection::open(path)?;
-        let store = Store { conn };
+        let mut store = Store { conn };
         store.init(&path.display().to_string())?;
         Ok(store)
     }
@@ -183,115 +189,25 @@ impl Store {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        let path = path.display().to_string();
-        match found.cmp(&SCHEMA_VERSION) {
-            std::cmp::Ordering::Equal => Ok(Store { conn }),
-            std::cmp::Ordering::Greater => Err(StoreError::Version { path, found }),
-            std::cmp::Ordering::Less => Err(StoreError::NotMigrated { path, found }),
-        }
+        migrate::check_current(&conn, &path.display().to_string())?;
+        Ok(Store { conn })
     }
 
     /// An in-memory store, for tests and dry runs.
     pub fn open_in_memory() -> Result<Store> {
-        let store = Store {
+        let mut store = Store {
             conn: Connection::open_in_memory()?,
         };
         store.init(":memory:")?;
         Ok(store)
     }
 
-    fn init(&self, path: &str) -> Result<()> {
+    /// Connection settings, then the schema brought to this build's version.
+    fn init(&mut self, path: &str) -> Result<()> {
         self.conn.pragma_update(None, "journal_mode", "WAL")?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         self.conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        let version: i64 = self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        if version > SCHEMA_VERSION {
-            return Err(StoreError::Version {
-                path: path.to_string(),
-                found: version,
-            });
-        }
-        self.conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS feeds (
-                url TEXT PRIMARY KEY,
-                fetch_url TEXT,
-                interval_secs INTEGER,
-                retired INTEGER NOT NULL DEFAULT 0,
-                title TEXT,
-                etag TEXT,
-                last_modified TEXT,
-                next_poll_at INTEGER,
-                last_polled_at INTEGER,
-                last_success_at INTEGER,
-                last_status TEXT,
-                error_count INTEGER NOT NULL DEFAULT 0,
-                last_error TEXT
-            );
-            CREATE TABLE IF NOT EXISTS pending (
-                canonical_url TEXT PRIMARY KEY,
-                url TEXT NOT NULL,
-                source TEXT NOT NULL,
-                hints TEXT NOT NULL,
-                attempts INTEGER NOT NULL DEFAULT 0,
-                next_attempt_at INTEGER NOT NULL DEFAULT 0,
-                last_error TEXT,
-                enqueued_at INTEGER NOT NULL
-            );
-            CREATE TABLE IF NOT EXISTS seen (
-                canonical_url TEXT PRIMARY KEY,
-                article_id TEXT,
-                outcome TEXT NOT NULL,
-                seen_at INTEGER NOT NULL
-            );
-            CREATE INDEX IF NOT EXISTS seen_at ON seen(seen_at);
-            CREATE TABLE IF NOT EXISTS articles (
-                id TEXT PRIMARY KEY,
-                canonical_url TEXT NOT NULL,
-                content_hash TEXT,
-                signature BLOB,
-                story_id TEXT NOT NULL,
-                stored_at INTEGER NOT NULL,
-                story_terms BLOB,
-                story_at INTEGER,
-                shingles BLOB,
-                title TEXT,
-                language TEXT,
-                site TEXT
-            );
-            CREATE INDEX IF NOT EXISTS articles_stored_at ON articles(stored_at);
-            -- Every dispatch asks for the oldest due items: walking this index in order
-            -- finds them without sorting the backlog (a 200,000-item burst sorted it
-            -- whole on each dispatch).
-            CREATE INDEX IF NOT EXISTS pending_order ON pending(enqueued_at, canonical_url);",
-        )?;
-        if version == 1 {
-            // Version 1 had no story terms; its articles simply restore no story state.
-            self.conn.execute_batch(
-                "ALTER TABLE articles ADD COLUMN story_terms BLOB;
-                 ALTER TABLE articles ADD COLUMN story_at INTEGER;",
-            )?;
-        }
-        if (1..=2).contains(&version) {
-            // Versions 1 and 2 kept no shingles: their articles still match by URL and
-            // exact text, and stop proposing near-duplicate candidates that cannot be
-            // verified once the window has passed over them.
-            self.conn
-                .execute_batch("ALTER TABLE articles ADD COLUMN shingles BLOB;")?;
-        }
-        if (1..=3).contains(&version) {
-            // What `newsriver stories` lists; older articles show without a title.
-            self.conn.execute_batch(
-                "ALTER TABLE articles ADD COLUMN title TEXT;
-                 ALTER TABLE articles ADD COLUMN language TEXT;
-                 ALTER TABLE articles ADD COLUMN site TEXT;",
-            )?;
-        }
-        self.conn
-            .pragma_update(None, "user_version", SCHEMA_VERSION)?;
-        Ok(())
+        migrate::migrate(&mut self.conn, path)
     }
 
     /// Makes sure every configured feed has a row; new feeds are due at once.
@@ -868,12 +784,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v2.db");
         {
+            // A version 2 database as that build made it: all four tables.
             let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(include_str!("../migrations/V1__initial.sql"))
+                .unwrap();
+            conn.execute_batch(include_str!("../migrations/V2__story_terms.sql"))
+                .unwrap();
             conn.execute_batch(
-                "CREATE TABLE articles (id TEXT PRIMARY KEY, canonical_url TEXT NOT NULL,
-                    content_hash TEXT, signature BLOB, story_id TEXT NOT NULL,
-                    stored_at INTEGER NOT NULL, story_terms BLOB, story_at INTEGER);
-                 INSERT INTO articles VALUES ('old', 'http://old', 'h', NULL, 'old', 1, NULL, 1);
+                "INSERT INTO articles VALUES ('old', 'http://old', 'h', NULL, 'old', 1, NULL, 1);
                  PRAGMA user_version = 2;",
             )
             .unwrap();
@@ -897,7 +815,7 @@ mod tests {
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(version, SCHEMA_VERSION);
+        assert_eq!(version, migrate::latest_version());
     }
 
     #[test]
