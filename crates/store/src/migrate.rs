@@ -31,28 +31,31 @@ pub(crate) fn latest_version() -> i64 {
 /// The version a database is at: its newest recorded migration, or for a database from
 /// before refinery its `user_version` (0 for a new, empty one).
 pub(crate) fn current_version(conn: &Connection) -> Result<i64> {
-    if has_history(conn)? {
-        let newest: Option<i64> = conn.query_row(
-            &format!("SELECT MAX(version) FROM {HISTORY_TABLE}"),
-            [],
-            |r| r.get(0),
-        )?;
-        if let Some(v) = newest {
-            return Ok(v);
-        }
+    match recorded_version(conn)? {
+        Some(v) => Ok(v),
+        None => Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?),
     }
-    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
 }
 
-fn has_history(conn: &Connection) -> Result<bool> {
-    Ok(conn
+/// The newest migration in refinery's history, `None` without one (no table, or a table
+/// left empty by a crash while it was being created).
+fn recorded_version(conn: &Connection) -> Result<Option<i64>> {
+    let has_table = conn
         .query_row(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
             [HISTORY_TABLE],
             |_| Ok(()),
         )
         .optional()?
-        .is_some())
+        .is_some();
+    if !has_table {
+        return Ok(None);
+    }
+    Ok(conn.query_row(
+        &format!("SELECT MAX(version) FROM {HISTORY_TABLE}"),
+        [],
+        |r| r.get(0),
+    )?)
 }
 
 /// Brings the database to [`latest_version`]; refuses one newer than this build.
@@ -66,7 +69,7 @@ pub(crate) fn migrate(conn: &mut Connection, path: &str) -> Result<()> {
             supported: latest,
         });
     }
-    if found > 0 && !has_history(conn)? {
+    if found > 0 && recorded_version(conn)?.is_none() {
         // A database from before refinery: its schema is exactly what files 1..=found
         // build, so record them as applied (one transaction) instead of running them.
         let adopted = i32::try_from(found).map_err(|_| StoreError::Version {
@@ -212,9 +215,15 @@ mod tests {
         migrate(&mut conn, ":memory:").unwrap();
         assert_eq!(current_version(&conn).unwrap(), latest_version());
         assert_eq!(user_version(&conn), latest_version());
+        // Files 1 to 4 end exactly where the build before refinery did.
         let before_refinery = Connection::open_in_memory().unwrap();
         before_refinery.execute_batch(PRE_REFINERY_SCHEMA).unwrap();
-        assert_eq!(schema(&conn), schema(&before_refinery));
+        let mut at_4 = Connection::open_in_memory().unwrap();
+        migrations::runner()
+            .set_target(Target::Version(4))
+            .run(&mut at_4)
+            .unwrap();
+        assert_eq!(schema(&at_4), schema(&before_refinery));
         let all = schema(&conn);
         for expected in [
             "table feeds on feeds",
@@ -288,6 +297,22 @@ mod tests {
             migrate(&mut conn, "test").unwrap();
             assert_eq!(schema(&conn), full);
         }
+    }
+
+    #[test]
+    fn an_empty_history_table_does_not_hide_the_user_version() {
+        // As a crash between refinery creating its table and filling it would leave it.
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(&sql_up_to(3)).unwrap();
+        conn.pragma_update(None, "user_version", 3).unwrap();
+        conn.execute_batch(&format!(
+            "CREATE TABLE {HISTORY_TABLE} (version INT4 PRIMARY KEY, name VARCHAR(255),
+                 applied_on VARCHAR(255), checksum VARCHAR(255));"
+        ))
+        .unwrap();
+        assert_eq!(current_version(&conn).unwrap(), 3);
+        migrate(&mut conn, "v3").unwrap();
+        assert_eq!(current_version(&conn).unwrap(), latest_version());
     }
 
     #[test]
