@@ -195,7 +195,7 @@ pub async fn backfill(
     let _lock = lock::lock_state(&config.state.path, "newsriver backfill")?;
     let lines = sources::read_url_list(input)?;
     let parts = Parts::open(&config, options.output.as_deref()).await?;
-    let (jobs, listed) = sources::backfill_jobs(&shared::lock(&parts.store), &lines)?;
+    let (jobs, listed) = sources::backfill_jobs(&mut shared::lock(&parts.store), &lines)?;
     let bar = progress_bar(options.progress, jobs.len() as u64);
     let kill = KillSwitch::new();
     let stop_source = stop_on_kill(&shutdown, &kill);
@@ -272,11 +272,11 @@ impl Parts {
                 .map(std::path::Path::new);
             newsriver_dedup::use_clearurls(rules).context("dedup.clearurls")?;
         }
-        let store = Store::open(&config.state.path)
+        let mut store = Store::open(&config.state.path)
             .with_context(|| format!("opening state database {}", config.state.path.display()))?;
         tracing::info!(
             state = %config.state.path.display(),
-            pending = store.pending_count()?,
+            pending = store.queue().pending_count()?,
             "state opened"
         );
         // --output always means JSON lines, whatever the configured kind.
