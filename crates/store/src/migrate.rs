@@ -89,8 +89,8 @@ pub(crate) fn migrate(conn: &mut Connection, path: &str) -> Result<()> {
     // Grouped: all pending files and their history rows in one transaction, so a crash
     // cannot leave a file applied but unrecorded (an ALTER run twice fails).
     let report = migrations::runner().set_grouped(true).run(conn)?;
-    for m in report.applied_migrations() {
-        tracing::info!(path, migration = %m, "applied state database migration");
+    if let Some(last) = report.applied_migrations().last() {
+        tracing::info!(path, from = found, to = %last, "migrated state database");
     }
     let user_version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if user_version != latest {
