@@ -186,12 +186,13 @@ impl Observed {
     fn snapshot(&self) -> crate::status_page::Snapshot {
         let s = &self.stats;
         let (feeds, retrying) = {
-            let store = lock(&self.store);
-            let feeds = store.feeds().unwrap_or_else(|e| {
+            let mut store = lock(&self.store);
+            let queue = store.queue();
+            let feeds = queue.feeds().unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "status page: reading feeds failed");
                 Vec::new()
             });
-            let retrying = store.retrying(50).unwrap_or_default();
+            let retrying = queue.retrying(50).unwrap_or_default();
             (feeds, retrying)
         };
         crate::status_page::Snapshot {
@@ -221,7 +222,7 @@ impl Observed {
         if self.shutdown.is_cancelled() {
             return Some("shutting down".into());
         }
-        match lock(&self.store).pending_count() {
+        match lock(&self.store).queue().pending_count() {
             Ok(_) => None,
             Err(e) => Some(format!("state store: {e}")),
         }
@@ -245,11 +246,12 @@ impl Observed {
             gauge!("newsriver_queue_capacity", "queue" => q.name).set(q.capacity as f64);
         }
         {
-            let store = lock(&self.store);
-            if let Ok(n) = store.pending_count() {
+            let mut store = lock(&self.store);
+            let queue = store.queue();
+            if let Ok(n) = queue.pending_count() {
                 gauge!("newsriver_pending_items").set(n as f64);
             }
-            if let Ok(feeds) = store.feeds() {
+            if let Ok(feeds) = queue.feeds() {
                 let (mut ok, mut failing, mut retired) = (0u32, 0u32, 0u32);
                 for f in &feeds {
                     if f.retired {

@@ -151,8 +151,12 @@ enum Command {
 
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        // html5ever reports every parse quirk of real-world markup as a warning.
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,html5ever=off"));
+        // html5ever reports every parse quirk of real-world markup as a warning; refinery
+        // narrates each migration run at info, on every start even with nothing to do
+        // (the store logs the migrations it applied itself).
+        .unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new("info,html5ever=off,refinery_core=warn")
+        });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -9,7 +9,7 @@ use chrono::Utc;
 use futures::StreamExt;
 use newsriver_fetcher::{FeedPoll, FetchError, Fetcher, Validators};
 use newsriver_model::{ItemHints, PageJob, BACKFILL_SOURCE};
-use newsriver_store::{FeedState, PendingItem, Store};
+use newsriver_store::{FeedState, FeedStatus, PendingItem, Store};
 use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
@@ -67,7 +67,7 @@ impl FeedSource {
         cancel: CancellationToken,
         once: bool,
     ) -> Result<()> {
-        lock(&self.store).ensure_feeds(&self.feeds)?;
+        lock(&self.store).queue().ensure_feeds(&self.feeds)?;
         let src = Arc::new(self);
         let new_work = Arc::new(Notify::new());
         let polling_done = CancellationToken::new();
@@ -105,6 +105,7 @@ async fn poll_feeds(
         }
         let now = Utc::now();
         let due: Vec<FeedState> = lock(&src.store)
+            .queue()
             .feeds()?
             .into_iter()
             .filter(|f| configured.contains(&f.url) && !f.retired)
@@ -165,7 +166,9 @@ async fn dispatch(
         // Asking for as many rows as are in flight, plus a batch, guarantees a batch of
         // rows that are not in flight whenever that many exist.
         let in_flight = src.in_flight.len();
-        let due = lock(&src.store).due_pending(Utc::now(), in_flight + src.dispatch_batch)?;
+        let due = lock(&src.store)
+            .queue()
+            .due_pending(Utc::now(), in_flight + src.dispatch_batch)?;
         let mut sent = 0;
         for item in due {
             if !src.in_flight.insert(&item.canonical_url) {
@@ -173,7 +176,7 @@ async fn dispatch(
             }
             // The list may be stale: an item that was in flight when it was read can
             // have finished since.
-            if !lock(&src.store).is_pending(&item.canonical_url)? {
+            if !lock(&src.store).queue().is_pending(&item.canonical_url)? {
                 src.in_flight.remove(&item.canonical_url);
                 continue;
             }
@@ -215,6 +218,7 @@ async fn dispatch(
 fn next_wake(src: &FeedSource) -> Result<Duration> {
     let now = Utc::now();
     let soonest = lock(&src.store)
+        .queue()
         .feeds()?
         .into_iter()
         .filter(|f| !f.retired)
@@ -243,14 +247,14 @@ fn jittered(cfg: &PollConfig, secs: u64) -> chrono::Duration {
     chrono::Duration::seconds((secs as f64 * factor).round() as i64)
 }
 
-/// The status of a feed that parsed: `ok`, or `repaired (what; N entries dropped)` when
-/// the recovery pass had to change it (kept in the status text, which the store already
-/// has, rather than in new columns).
-fn poll_status(repair: &newsriver_fetcher::FeedRepair) -> String {
+/// The status of a feed that parsed: ok, or repaired with what and how many entries were
+/// dropped when the recovery pass had to change it (kept in the status, which the store
+/// already has, rather than in new columns).
+fn poll_status(repair: &newsriver_fetcher::FeedRepair) -> FeedStatus {
     if !repair.repaired() {
-        return "ok".into();
+        return FeedStatus::Ok;
     }
-    let mut s = format!("repaired ({}", repair.repairs.join(", "));
+    let mut s = repair.repairs.join(", ");
     if repair.dropped_entries > 0 {
         let plural = if repair.dropped_entries == 1 {
             "y"
@@ -262,8 +266,7 @@ fn poll_status(repair: &newsriver_fetcher::FeedRepair) -> String {
             repair.dropped_entries
         ));
     }
-    s.push(')');
-    s
+    FeedStatus::Repaired(s)
 }
 
 /// Stores the outcome of one poll; returns how many new items it accepted.
@@ -292,7 +295,7 @@ fn record_poll(
             feed.last_error = None;
             let mut floor = poll.max_age.map(|d| d.as_secs()).unwrap_or(0);
             match poll.feed {
-                None => feed.last_status = Some("not_modified".into()),
+                None => feed.last_status = Some(FeedStatus::NotModified),
                 Some(parsed) => {
                     feed.last_status = Some(poll_status(&parsed.repair));
                     feed.title = parsed.title.clone();
@@ -318,7 +321,7 @@ fn record_poll(
         Err(FetchError::Status { status: 410, .. }) => {
             tracing::warn!(feed = %feed.url, "feed answered 410 Gone; retired (remove it from the config)");
             feed.retired = true;
-            feed.last_status = Some("gone".into());
+            feed.last_status = Some(FeedStatus::Gone);
             feed.last_error = Some("410 Gone".into());
             feed.next_poll_at = None;
         }
@@ -327,20 +330,22 @@ fn record_poll(
             let backoff = interval
                 .saturating_mul(1u64 << feed.error_count.min(16))
                 .min(cfg.max_error_backoff_secs);
-            feed.last_status = Some("error".into());
+            feed.last_status = Some(FeedStatus::Error);
             feed.last_error = Some(e.to_string());
             feed.next_poll_at = Some(now + jittered(cfg, backoff));
             tracing::warn!(feed = %feed.url, error = %e, failures = feed.error_count, "feed poll failed");
         }
     }
     let listed = items.len();
-    let added = lock(&src.store).record_poll(&mut feed, &items, |new, feed| {
-        if let Some(floor) = adaptive_floor {
-            let next = next_interval(cfg, interval, new > 0, floor);
-            feed.interval_secs = Some(next);
-            feed.next_poll_at = Some(now + jittered(cfg, next));
-        }
-    })?;
+    let added = lock(&src.store)
+        .queue()
+        .record_poll(&mut feed, &items, |new, feed| {
+            if let Some(floor) = adaptive_floor {
+                let next = next_interval(cfg, interval, new > 0, floor);
+                feed.interval_secs = Some(next);
+                feed.next_poll_at = Some(now + jittered(cfg, next));
+            }
+        })?;
     if listed > 0 {
         tracing::info!(feed = %feed.url, listed, new = added, "polled feed");
     }
@@ -381,7 +386,7 @@ pub fn read_input(input: &str) -> Result<Vec<u8>> {
 }
 
 /// Turns URL lines into jobs: blank lines and `#` comments are skipped.
-pub fn backfill_jobs(store: &Store, lines: &[String]) -> Result<(Vec<Job>, ListSummary)> {
+pub fn backfill_jobs(store: &mut Store, lines: &[String]) -> Result<(Vec<Job>, ListSummary)> {
     let listed = lines.iter().map(|line| PageJob {
         url: line.clone(),
         source: BACKFILL_SOURCE.to_string(),
@@ -393,7 +398,7 @@ pub fn backfill_jobs(store: &Store, lines: &[String]) -> Result<(Vec<Job>, ListS
 /// Turns listed pages (a URL list's lines, a sitemap's entries) into jobs: what is not a
 /// URL, listed twice or seen before is counted and left out.
 pub fn listed_jobs(
-    store: &Store,
+    store: &mut Store,
     pages: impl IntoIterator<Item = PageJob>,
 ) -> Result<(Vec<Job>, ListSummary)> {
     let mut summary = ListSummary::default();
@@ -411,7 +416,7 @@ pub fn listed_jobs(
                     summary.listed_twice += 1;
                     continue;
                 }
-                if store.is_seen(&canonical)? {
+                if store.queue().is_seen(&canonical)? {
                     summary.already_seen += 1;
                     continue;
                 }
@@ -441,15 +446,15 @@ mod tests {
     #[test]
     fn repaired_feeds_say_so() {
         let mut r = newsriver_fetcher::FeedRepair::default();
-        assert_eq!(poll_status(&r), "ok");
+        assert_eq!(poll_status(&r), FeedStatus::Ok);
         r.repairs = vec!["charset", "truncated"];
         r.dropped_entries = 1;
         assert_eq!(
-            poll_status(&r),
+            poll_status(&r).to_string(),
             "repaired (charset, truncated; 1 entry dropped)"
         );
         r.dropped_entries = 2;
-        assert!(poll_status(&r).ends_with("2 entries dropped)"));
+        assert!(poll_status(&r).to_string().ends_with("2 entries dropped)"));
     }
 
     fn cfg() -> PollConfig {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
-use newsriver_store::FeedState;
+use newsriver_store::{FeedState, Retrying};
 
 use crate::stats::RecentArticle;
 
@@ -23,8 +23,8 @@ pub struct Snapshot {
     pub queues: Vec<(&'static str, usize, usize)>,
     pub feeds: Vec<FeedState>,
     pub recent: Vec<RecentArticle>,
-    /// (url, attempts, last error) of items that failed at least once.
-    pub retrying: Vec<(String, u32, String)>,
+    /// Items that failed at least once.
+    pub retrying: Vec<Retrying>,
     pub now: DateTime<Utc>,
 }
 
@@ -137,9 +137,9 @@ pub fn render(s: &Snapshot) -> String {
         };
         let title = f.title.as_deref().unwrap_or("");
         let status = match (&f.last_error, &f.last_status) {
-            (Some(e), _) if f.error_count > 0 => e.as_str(),
-            (_, Some(st)) => st.as_str(),
-            _ => "",
+            (Some(e), _) if f.error_count > 0 => e.clone(),
+            (_, Some(st)) => st.to_string(),
+            _ => String::new(),
         };
         let _ = write!(
             h,
@@ -149,7 +149,7 @@ pub fn render(s: &Snapshot) -> String {
             text(title),
             attr(&f.url),
             text(&f.url),
-            text(status),
+            text(&status),
             f.error_count,
             ago(s.now, f.last_success_at),
             if f.retired {
@@ -172,7 +172,12 @@ pub fn render(s: &Snapshot) -> String {
         h.push_str(
             "<table class=\"cards\"><tr><th>attempts</th><th>page</th><th>last error</th></tr>",
         );
-        for (url, attempts, error) in &s.retrying {
+        for Retrying {
+            url,
+            attempts,
+            last_error: error,
+        } in &s.retrying
+        {
             let _ = write!(
                 h,
                 "<tr><td class=\"bad\" data-label=\"attempts\">{attempts}</td><td class=\"url\"><a href=\"{}\">{}</a></td><td>{}</td></tr>",

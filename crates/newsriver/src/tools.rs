@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::{Context as _, Result};
 use newsriver_fetcher::Fetcher;
-use newsriver_store::Store;
+use newsriver_store::{OutcomeCounts, Retrying, Store};
 
 use crate::config::Config;
 use crate::sources::read_input;
@@ -69,7 +69,9 @@ pub fn feeds(config: &Config) -> Result<()> {
 pub fn stories(config: &Config, min_articles: u64, limit: usize, json: bool) -> Result<()> {
     let window = chrono::Duration::hours(i64::from(config.dedup.story_window_hours));
     with_state(config, |store, out| {
-        let stories = store.stories(chrono::Utc::now() - window, min_articles, limit)?;
+        let stories = store
+            .memory()
+            .stories(chrono::Utc::now() - window, min_articles, limit)?;
         write_stories(&stories, json, out)
     })
 }
@@ -78,7 +80,7 @@ pub fn stories(config: &Config, min_articles: u64, limit: usize, json: bool) -> 
 /// standard output. A missing store is not an error: nothing has run on it yet.
 fn with_state(
     config: &Config,
-    print: impl FnOnce(&Store, &mut std::io::BufWriter<std::io::StdoutLock<'static>>) -> Result<()>,
+    print: impl FnOnce(&mut Store, &mut std::io::BufWriter<std::io::StdoutLock<'static>>) -> Result<()>,
 ) -> Result<()> {
     let path: &Path = &config.state.path;
     if !path.exists() {
@@ -86,10 +88,10 @@ fn with_state(
         println!("no state at {} yet: nothing has run on it", path.display());
         return Ok(());
     }
-    let store = Store::open_read_only(path)
+    let mut store = Store::open_read_only(path)
         .with_context(|| format!("opening state database {}", path.display()))?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    match print(&store, &mut out).and_then(|()| Ok(std::io::Write::flush(&mut out)?)) {
+    match print(&mut store, &mut out).and_then(|()| Ok(std::io::Write::flush(&mut out)?)) {
         // `newsriver feeds | head`: the reader has what it wanted.
         Err(e)
             if e.downcast_ref::<std::io::Error>()
@@ -152,7 +154,8 @@ fn write_stories(
 }
 
 /// The feed table and the work counts of `newsriver feeds`.
-fn write_feeds(store: &Store, out: &mut impl std::io::Write) -> Result<()> {
+fn write_feeds(store: &mut Store, out: &mut impl std::io::Write) -> Result<()> {
+    let queue = store.queue();
     let fmt = |t: Option<chrono::DateTime<chrono::Utc>>| {
         t.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
             .unwrap_or_else(|| "-".into())
@@ -162,14 +165,13 @@ fn write_feeds(store: &Store, out: &mut impl std::io::Write) -> Result<()> {
         "{:<12} {:<20} {:<20} {:>6}  url / last error",
         "status", "last success", "next poll", "errors"
     )?;
-    for f in store.feeds()? {
-        let full_status = f.last_status.as_deref().unwrap_or("never");
+    for f in queue.feeds()? {
         // `repaired (charset, truncated; 1 entry dropped)`: the word in the column, the
         // details on the line below.
-        let (status, repair) = match full_status.split_once(" (") {
+        let (status, repair) = match &f.last_status {
             _ if f.retired => ("retired", None),
-            Some((word, details)) => (word, Some(details.trim_end_matches(')'))),
-            None => (full_status, None),
+            Some(s) => (s.word(), s.details()),
+            None => ("never", None),
         };
         let moved = f
             .fetch_url
@@ -191,14 +193,23 @@ fn write_feeds(store: &Store, out: &mut impl std::io::Write) -> Result<()> {
                 .unwrap_or_default()
         )?;
     }
-    let (published, duplicates, failed) = store.outcome_counts()?;
+    let OutcomeCounts {
+        published,
+        duplicate,
+        failed,
+    } = queue.outcome_counts()?;
     writeln!(
         out,
         "\narticles pending: {}; URLs seen (a page can have a listed and a canonical URL): \
-         {published} published, {duplicates} duplicate, {failed} given up",
-        store.pending_count()?
+         {published} published, {duplicate} duplicate, {failed} given up",
+        queue.pending_count()?
     )?;
-    for (url, attempts, error) in store.retrying(10)? {
+    for Retrying {
+        url,
+        attempts,
+        last_error: error,
+    } in queue.retrying(10)?
+    {
         writeln!(
             out,
             "  retrying ({attempts} failed attempts) {url}: {error}"

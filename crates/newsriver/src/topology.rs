@@ -223,7 +223,7 @@ pub async fn backfill(
             hints: item.hints,
         }));
     }
-    let (jobs, listed) = sources::listed_jobs(&shared::lock(&parts.store), pages)?;
+    let (jobs, listed) = sources::listed_jobs(&mut shared::lock(&parts.store), pages)?;
     let bar = progress_bar(options.progress, jobs.len() as u64);
     let kill = KillSwitch::new();
     let stop_source = stop_on_kill(&shutdown, &kill);
@@ -300,11 +300,11 @@ impl Parts {
                 .map(std::path::Path::new);
             newsriver_dedup::use_clearurls(rules).context("dedup.clearurls")?;
         }
-        let store = Store::open(&config.state.path)
+        let mut store = Store::open(&config.state.path)
             .with_context(|| format!("opening state database {}", config.state.path.display()))?;
         tracing::info!(
             state = %config.state.path.display(),
-            pending = store.pending_count()?,
+            pending = store.queue().pending_count()?,
             "state opened"
         );
         // --output always means JSON lines, whatever the configured kind.

@@ -700,7 +700,7 @@ fn store_verification(vocabulary: &[&str], args: &Args, rng: &mut Rng) -> Result
                 })
                 .collect();
             let ts = Instant::now();
-            store.complete_all(&items)?;
+            store.queue().complete_all(&items)?;
             store_secs += ts.elapsed().as_secs_f64();
             drop(items);
             batch.clear();
@@ -730,7 +730,10 @@ fn store_verification(vocabulary: &[&str], args: &Args, rng: &mut Rng) -> Result
             &format!("https://edit.test/{i}"),
             &replace_words(text, 0.01, vocabulary, rng),
         );
-        let original = store.shingles(&format!("{i:032x}"))?.unwrap_or_default();
+        let original = store
+            .memory()
+            .shingles(&format!("{i:032x}"))?
+            .unwrap_or_default();
         reachable += usize::from(jaccard(&fp.shingles, &original) >= args.threshold);
         let t = Instant::now();
         found += usize::from(index.find(&fp, &mut store).is_some());
@@ -746,8 +749,10 @@ fn store_verification(vocabulary: &[&str], args: &Args, rng: &mut Rng) -> Result
     drop(index);
     drop(store);
     let t = Instant::now();
-    let store = Store::open(&path)?;
-    let rows = store.remembered_since(chrono::DateTime::<chrono::Utc>::UNIX_EPOCH)?;
+    let mut store = Store::open(&path)?;
+    let rows = store
+        .memory()
+        .remembered_since(chrono::DateTime::<chrono::Utc>::UNIX_EPOCH)?;
     let mut index = Deduper::new(DedupConfig::default());
     for r in &rows {
         index.insert_at(&r.id, &r.story_id, &r.fingerprint, r.stored_at);

@@ -10,7 +10,7 @@ use newsriver_dedup::{DedupConfig, Deduper, Fingerprint, ShingleSource, StoryCon
 use newsriver_model::{
     article_id, Article, DedupInfo, DedupStatus, DuplicateReason, SCHEMA_VERSION,
 };
-use newsriver_store::Remembered;
+use newsriver_store::{Expired, Remembered};
 use tokio::sync::mpsc;
 
 use super::{next, send};
@@ -93,18 +93,23 @@ impl DedupStage {
             RetentionClock::Publication => DateTime::<Utc>::MIN_UTC,
         };
         let expired = {
-            let store = lock(&store);
+            let mut store = lock(&store);
             let expired = match clock {
                 RetentionClock::Wall => store.expire(cutoff)?,
-                RetentionClock::Publication => 0,
+                RetentionClock::Publication => Expired::default(),
             };
-            for r in store.remembered_since(cutoff)? {
+            for r in store.memory().remembered_since(cutoff)? {
                 deduper.insert_at(&r.id, &r.story_id, &r.fingerprint, r.stored_at);
                 stories.restore(&r.story_id, &r.story_terms, r.story_at, r.stored_at);
             }
             expired
         };
-        tracing::info!(remembered = deduper.len(), expired, "dedup memory loaded");
+        tracing::info!(
+            remembered = deduper.len(),
+            expired_articles = expired.articles,
+            expired_urls = expired.seen_urls,
+            "dedup memory loaded"
+        );
         Ok(DedupStage {
             policy: settings.policy,
             window,
@@ -303,21 +308,25 @@ impl DedupStage {
     pub fn expire(&mut self, now: DateTime<Utc>) {
         let cutoff = now - self.window;
         let forgotten = self.deduper.expire_before(cutoff.timestamp());
-        let store = lock(&self.store);
+        let mut store = lock(&self.store);
         // Read before the rows go: the story index forgets their term frequencies.
-        let leaving = store.story_terms_before(cutoff).unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "reading expiring story terms failed");
-            Vec::new()
-        });
+        let leaving = store
+            .memory()
+            .story_terms_before(cutoff)
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "reading expiring story terms failed");
+                Vec::new()
+            });
         let freed = self
             .stories
             .expire_before(cutoff.timestamp(), leaving.iter().map(Vec::as_slice));
         Stats::set(&self.stats.remembered, self.deduper.len() as u64);
         match store.expire(cutoff) {
-            Ok(rows) => tracing::info!(
+            Ok(expired) => tracing::info!(
                 forgotten,
                 freed,
-                rows,
+                articles = expired.articles,
+                seen_urls = expired.seen_urls,
                 "expired dedup and story state older than the window"
             ),
             Err(e) => tracing::warn!(error = %e, "expiring old state failed"),

@@ -112,6 +112,7 @@ impl CompletionStage {
     /// are not remembered: running the list again retries them.
     pub fn record(&mut self, ended: &[Done], now: DateTime<Utc>) -> Result<()> {
         let mut store = lock(&self.store);
+        let mut queue = store.queue();
         // The host each published article is listed under in `newsriver stories`.
         let sites: Vec<Option<String>> = ended
             .iter()
@@ -161,7 +162,7 @@ impl CompletionStage {
                     } else if *transient && attempts < self.max_attempts {
                         let wait = self.retry_delay_secs.saturating_mul(1 << attempts.min(10));
                         let retry_at = now + chrono::Duration::seconds(wait as i64);
-                        store.record_attempt_failure(&job.canonical_url, error, retry_at)?;
+                        queue.record_attempt_failure(&job.canonical_url, error, retry_at)?;
                         Stats::add(&self.stats.deferred);
                     } else {
                         tracing::warn!(url = %job.page.url, attempts, error = %error, "giving up on article");
@@ -176,7 +177,7 @@ impl CompletionStage {
                 }
             }
         }
-        store.complete_all(&completions)?;
+        queue.complete_all(&completions)?;
         Ok(())
     }
 
@@ -226,7 +227,10 @@ mod tests {
             url: "https://a.test/feed".into(),
             ..Default::default()
         };
-        store.record_poll(&mut feed, &items, |_, _| {}).unwrap();
+        store
+            .queue()
+            .record_poll(&mut feed, &items, |_, _| {})
+            .unwrap();
     }
 
     #[test]
@@ -265,11 +269,12 @@ mod tests {
                 now,
             )
             .unwrap();
-        let s = lock(&store);
+        let mut s = lock(&store);
+        let s = s.queue();
         assert!(s.is_pending("https://a.test/1").unwrap(), "retried later");
         let retrying = s.retrying(10).unwrap();
         assert_eq!(retrying.len(), 1);
-        assert_eq!(retrying[0].1, 1, "one failed attempt recorded");
+        assert_eq!(retrying[0].attempts, 1, "one failed attempt recorded");
         assert!(s.is_seen("https://a.test/2").unwrap(), "given up");
         assert!(!s.is_pending("https://a.test/2").unwrap());
         assert!(
