@@ -11,7 +11,7 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use serde::Deserialize;
 
 use crate::SinkError;
@@ -76,66 +76,98 @@ impl KafkaSink {
         })
     }
 
-    /// Sends the batch and returns once the broker acknowledged every message. Messages
-    /// that fail are sent again (after rebuilding the producer when librdkafka reports
-    /// a fatal error); only a permanent refusal by the broker is returned as an error.
-    pub async fn publish(&mut self, batch: &[Article]) -> Result<(), SinkError> {
-        let mut todo: Vec<(&Article, String)> = Vec::with_capacity(batch.len());
+    /// Enqueues the batch in librdkafka and returns without waiting for the broker:
+    /// [`KafkaSink::confirm`] waits for the acknowledgements. Several batches can be
+    /// pending at once; the producer keeps the messages of each partition in order.
+    pub async fn send(&mut self, batch: &[Article]) -> Result<KafkaPending, SinkError> {
+        let mut messages = Vec::with_capacity(batch.len());
         for a in batch {
             let json = serde_json::to_string(a).map_err(|e| SinkError::Serialize {
                 id: a.id.clone(),
                 reason: e.to_string(),
             })?;
-            todo.push((a, json));
+            messages.push(Outgoing {
+                id: a.id.clone(),
+                story_id: a.dedup.story_id.clone(),
+                source: a.source.clone(),
+                json,
+            });
         }
-        let mut round = 0u32;
-        while !todo.is_empty() {
-            let mut waiting = Vec::with_capacity(todo.len());
-            for (article, json) in todo.drain(..) {
-                let future = loop {
-                    let record = FutureRecord::to(&self.config.topic)
-                        .key(article.id.as_str())
-                        .payload(json.as_str())
-                        .headers(headers(article));
-                    match self.producer.send_result(record) {
-                        Ok(f) => break f,
-                        // The local queue is full: the broker is slow or away. Wait.
-                        Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
-                            tokio::time::sleep(Duration::from_millis(50)).await;
-                        }
-                        Err((e, _)) => return Err(kafka_err("enqueueing message", e)),
-                    }
-                };
-                waiting.push((article, json, future));
-            }
+        self.enqueue(messages, 0).await
+    }
+
+    /// Returns once the broker acknowledged every message of `pending`. Messages that
+    /// failed are sent again (after rebuilding the producer when librdkafka reports a
+    /// fatal error), with a growing pause between rounds; only a permanent refusal by the
+    /// broker is returned as an error.
+    pub async fn confirm(&mut self, mut pending: KafkaPending) -> Result<(), SinkError> {
+        loop {
+            pending.reported().await;
             let mut failed = Vec::new();
-            for (article, json, future) in waiting {
-                match future.await {
-                    Ok(Ok(_delivery)) => {}
-                    Ok(Err((e, _))) if is_permanent(&e) => {
+            for (message, report) in pending.messages.into_iter().zip(pending.reports) {
+                match report {
+                    Report::Delivered => {}
+                    Report::Failed(Some(e)) if is_permanent(&e) => {
                         return Err(kafka_err(
-                            &format!("broker refused article {}", article.id),
+                            &format!("broker refused article {}", message.id),
                             e,
                         ))
                     }
-                    Ok(Err((e, _))) => {
-                        tracing::warn!(id = %article.id, error = %e, "delivery failed; will resend");
-                        failed.push((article, json));
+                    Report::Failed(Some(e)) => {
+                        tracing::warn!(id = %message.id, error = %e, "delivery failed; will resend");
+                        failed.push(message);
                     }
-                    Err(_canceled) => failed.push((article, json)),
+                    // The producer went away with the message (it was rebuilt): resend.
+                    Report::Failed(None) | Report::Waiting(_) => failed.push(message),
                 }
             }
-            if !failed.is_empty() {
-                if let Some((code, reason)) = self.producer.client().fatal_error() {
-                    tracing::error!(?code, %reason, "fatal Kafka producer error; rebuilding the producer");
-                    self.producer = Self::producer(&self.config)?;
-                }
-                round += 1;
-                tokio::time::sleep(Duration::from_millis(200 * u64::from(round.min(25)))).await;
+            if failed.is_empty() {
+                return Ok(());
             }
-            todo = failed;
+            if let Some((code, reason)) = self.producer.client().fatal_error() {
+                tracing::error!(?code, %reason, "fatal Kafka producer error; rebuilding the producer");
+                self.producer = Self::producer(&self.config)?;
+            }
+            let round = pending.round + 1;
+            tokio::time::sleep(Duration::from_millis(200 * u64::from(round.min(25)))).await;
+            pending = self.enqueue(failed, round).await?;
         }
-        Ok(())
+    }
+
+    /// Sends the batch and returns once the broker acknowledged every message.
+    pub async fn publish(&mut self, batch: &[Article]) -> Result<(), SinkError> {
+        let pending = self.send(batch).await?;
+        self.confirm(pending).await
+    }
+
+    async fn enqueue(
+        &mut self,
+        messages: Vec<Outgoing>,
+        round: u32,
+    ) -> Result<KafkaPending, SinkError> {
+        let mut reports = Vec::with_capacity(messages.len());
+        for m in &messages {
+            let future = loop {
+                let record = FutureRecord::to(&self.config.topic)
+                    .key(m.id.as_str())
+                    .payload(m.json.as_str())
+                    .headers(m.headers());
+                match self.producer.send_result(record) {
+                    Ok(f) => break f,
+                    // The local queue is full: the broker is slow or away. Wait.
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    Err((e, _)) => return Err(kafka_err("enqueueing message", e)),
+                }
+            };
+            reports.push(Report::Waiting(future));
+        }
+        Ok(KafkaPending {
+            messages,
+            reports,
+            round,
+        })
     }
 
     /// Waits for everything in flight to be acknowledged.
@@ -148,7 +180,52 @@ impl KafkaSink {
     }
 }
 
-fn headers(a: &Article) -> OwnedHeaders {
+/// A batch enqueued in librdkafka, with a delivery report to come for each message.
+pub struct KafkaPending {
+    messages: Vec<Outgoing>,
+    /// One per message, in the same order.
+    reports: Vec<Report>,
+    /// How many times these messages were sent before (the pause before the next grows).
+    round: u32,
+}
+
+impl KafkaPending {
+    /// Waits for every delivery report. Cancel-safe: a report is stored as it arrives.
+    pub async fn reported(&mut self) {
+        for report in &mut self.reports {
+            if let Report::Waiting(future) = report {
+                *report = match future.await {
+                    Ok(Ok(_delivery)) => Report::Delivered,
+                    Ok(Err((e, _message))) => Report::Failed(Some(e)),
+                    Err(_canceled) => Report::Failed(None),
+                };
+            }
+        }
+    }
+}
+
+/// What a message is sent again from.
+struct Outgoing {
+    id: String,
+    story_id: String,
+    source: String,
+    json: String,
+}
+
+impl Outgoing {
+    fn headers(&self) -> OwnedHeaders {
+        headers(&self.story_id, &self.source)
+    }
+}
+
+enum Report {
+    Waiting(DeliveryFuture),
+    Delivered,
+    /// `None`: the producer was dropped before reporting.
+    Failed(Option<KafkaError>),
+}
+
+fn headers(story_id: &str, source: &str) -> OwnedHeaders {
     OwnedHeaders::new()
         .insert(Header {
             key: "schema_version",
@@ -160,11 +237,11 @@ fn headers(a: &Article) -> OwnedHeaders {
         })
         .insert(Header {
             key: "story_id",
-            value: Some(a.dedup.story_id.as_str()),
+            value: Some(story_id),
         })
         .insert(Header {
             key: "source",
-            value: Some(a.source.as_str()),
+            value: Some(source),
         })
 }
 
