@@ -168,6 +168,10 @@ pub struct AdminConfig {
 pub struct PipelineConfig {
     pub channel_capacity: usize,
     pub batch_size: usize,
+    /// Batches handed to the sink and not yet acknowledged, at most (default 4): the sink
+    /// sends the next batches while the broker acknowledges the earlier ones, which are
+    /// still marked done one by one, in order.
+    pub publish_in_flight: usize,
 }
 
 impl Config {
@@ -209,8 +213,9 @@ impl Config {
         if !(0.0..=1.0).contains(&self.dedup.near_threshold) {
             bail!("dedup.near_threshold must be between 0 and 1");
         }
-        if self.pipeline.channel_capacity == 0 || self.pipeline.batch_size == 0 {
-            bail!("pipeline.channel_capacity and pipeline.batch_size must be at least 1");
+        let pl = &self.pipeline;
+        if pl.channel_capacity == 0 || pl.batch_size == 0 || pl.publish_in_flight == 0 {
+            bail!("pipeline.channel_capacity, pipeline.batch_size and pipeline.publish_in_flight must be at least 1");
         }
         let p = &self.poll;
         if p.min_interval_secs == 0 || p.min_interval_secs > p.max_interval_secs {

@@ -3,15 +3,17 @@
 //! broker acknowledged every message of it.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use newsriver_model::{Article, SCHEMA_VERSION};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
+use rdkafka::client::{ClientContext, DefaultClientContext};
 use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use serde::Deserialize;
 
 use crate::SinkError;
@@ -45,11 +47,43 @@ fn kafka_err(context: &str, e: KafkaError) -> SinkError {
 
 pub struct KafkaSink {
     config: KafkaConfig,
-    producer: FutureProducer,
+    producer: FutureProducer<SinkContext>,
+    /// The producer's own context, shared: whether it has its producer id.
+    context: SinkContext,
+}
+
+/// How long opening the sink waits for the producer's id before going on without it.
+const READY_WAIT: Duration = Duration::from_secs(5);
+
+/// How often librdkafka reports its statistics, which is how the sink learns that the
+/// producer has its id (librdkafka has no call for it). A report is a few KB of JSON.
+const STATS_INTERVAL_MS: &str = "100";
+
+/// Notes, from librdkafka's statistics, when the idempotent producer has its producer id.
+#[derive(Default, Clone)]
+struct SinkContext {
+    ready: Arc<AtomicBool>,
+}
+
+impl SinkContext {
+    fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Relaxed)
+    }
+}
+
+impl ClientContext for SinkContext {
+    fn stats_raw(&self, statistics: &[u8]) {
+        const ASSIGNED: &[u8] = br#""idemp_state": "Assigned""#;
+        if !self.is_ready() && statistics.windows(ASSIGNED.len()).any(|w| w == ASSIGNED) {
+            self.ready.store(true, Ordering::Relaxed);
+        }
+    }
 }
 
 impl KafkaSink {
-    fn producer(config: &KafkaConfig) -> Result<FutureProducer, SinkError> {
+    fn producer(
+        config: &KafkaConfig,
+    ) -> Result<(FutureProducer<SinkContext>, SinkContext), SinkError> {
         let mut cc = ClientConfig::new();
         cc.set("bootstrap.servers", &config.brokers)
             .set("enable.idempotence", "true")
@@ -58,11 +92,16 @@ impl KafkaSink {
             .set("linger.ms", config.linger_ms.to_string())
             .set("batch.size", config.batch_bytes.to_string())
             .set("message.timeout.ms", config.message_timeout_ms.to_string())
-            .set("client.id", "newsriver");
+            .set("client.id", "newsriver")
+            .set("statistics.interval.ms", STATS_INTERVAL_MS);
         for (k, v) in &config.properties {
             cc.set(k, v);
         }
-        cc.create().map_err(|e| kafka_err("creating producer", e))
+        let context = SinkContext::default();
+        let producer = cc
+            .create_with_context(context.clone())
+            .map_err(|e| kafka_err("creating producer", e))?;
+        Ok((producer, context))
     }
 
     /// Connects, and creates the topic first when configured to.
@@ -70,72 +109,141 @@ impl KafkaSink {
         if config.create_topic {
             create_topic(config).await?;
         }
-        Ok(KafkaSink {
-            producer: Self::producer(config)?,
+        let (producer, context) = Self::producer(config)?;
+        let sink = KafkaSink {
+            producer,
+            context,
             config: config.clone(),
-        })
+        };
+        sink.wait_ready().await;
+        Ok(sink)
     }
 
-    /// Sends the batch and returns once the broker acknowledged every message. Messages
-    /// that fail are sent again (after rebuilding the producer when librdkafka reports
-    /// a fatal error); only a permanent refusal by the broker is returned as an error.
-    pub async fn publish(&mut self, batch: &[Article]) -> Result<(), SinkError> {
-        let mut todo: Vec<(&Article, String)> = Vec::with_capacity(batch.len());
+    /// Waits (a few seconds at most) until the producer has its producer id. An
+    /// idempotent producer holds every message until it has one, and librdkafka asks for
+    /// it on a 500 ms timer once a broker is up (often twice, when the first try finds
+    /// the broker not yet connected), so without this the first batch after start
+    /// waited 0.5 to 1 s: the p99 stall of kafkabench. A metadata response also makes
+    /// librdkafka try again at once, so the wait asks for the topic's metadata until the
+    /// id is there. A broker that is away does not stop the start: after the bound the
+    /// sink opens anyway and the first batch waits, as before.
+    async fn wait_ready(&self) {
+        let start = std::time::Instant::now();
+        while !self.context.is_ready() {
+            if start.elapsed() > READY_WAIT {
+                tracing::warn!(
+                    brokers = %self.config.brokers,
+                    "Kafka producer has no producer id yet; the first batch will wait for it"
+                );
+                return;
+            }
+            let producer = self.producer.clone();
+            let topic = self.config.topic.clone();
+            // Blocking in librdkafka; its outcome does not matter, only the response.
+            let _ = tokio::task::spawn_blocking(move || {
+                producer
+                    .client()
+                    .fetch_metadata(Some(&topic), Duration::from_secs(1))
+                    .map(|_| ())
+            })
+            .await;
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tracing::debug!(elapsed = ?start.elapsed(), "Kafka producer ready");
+    }
+
+    /// Enqueues the batch in librdkafka and returns without waiting for the broker:
+    /// [`KafkaSink::confirm`] waits for the acknowledgements. Several batches can be
+    /// pending at once; the producer keeps the messages of each partition in order.
+    pub async fn send(&mut self, batch: &[Article]) -> Result<KafkaPending, SinkError> {
+        let mut messages = Vec::with_capacity(batch.len());
         for a in batch {
             let json = serde_json::to_string(a).map_err(|e| SinkError::Serialize {
                 id: a.id.clone(),
                 reason: e.to_string(),
             })?;
-            todo.push((a, json));
+            messages.push(Outgoing {
+                id: a.id.clone(),
+                story_id: a.dedup.story_id.clone(),
+                source: a.source.clone(),
+                json,
+            });
         }
-        let mut round = 0u32;
-        while !todo.is_empty() {
-            let mut waiting = Vec::with_capacity(todo.len());
-            for (article, json) in todo.drain(..) {
-                let future = loop {
-                    let record = FutureRecord::to(&self.config.topic)
-                        .key(article.id.as_str())
-                        .payload(json.as_str())
-                        .headers(headers(article));
-                    match self.producer.send_result(record) {
-                        Ok(f) => break f,
-                        // The local queue is full: the broker is slow or away. Wait.
-                        Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
-                            tokio::time::sleep(Duration::from_millis(50)).await;
-                        }
-                        Err((e, _)) => return Err(kafka_err("enqueueing message", e)),
-                    }
-                };
-                waiting.push((article, json, future));
-            }
+        self.enqueue(messages, 0).await
+    }
+
+    /// Returns once the broker acknowledged every message of `pending`. Messages that
+    /// failed are sent again (after rebuilding the producer when librdkafka reports a
+    /// fatal error), with a growing pause between rounds; only a permanent refusal by the
+    /// broker is returned as an error.
+    pub async fn confirm(&mut self, mut pending: KafkaPending) -> Result<(), SinkError> {
+        loop {
+            pending.reported().await;
             let mut failed = Vec::new();
-            for (article, json, future) in waiting {
-                match future.await {
-                    Ok(Ok(_delivery)) => {}
-                    Ok(Err((e, _))) if is_permanent(&e) => {
+            for (message, report) in pending.messages.into_iter().zip(pending.reports) {
+                match report {
+                    Report::Delivered => {}
+                    Report::Failed(Some(e)) if is_permanent(&e) => {
                         return Err(kafka_err(
-                            &format!("broker refused article {}", article.id),
+                            &format!("broker refused article {}", message.id),
                             e,
                         ))
                     }
-                    Ok(Err((e, _))) => {
-                        tracing::warn!(id = %article.id, error = %e, "delivery failed; will resend");
-                        failed.push((article, json));
+                    Report::Failed(Some(e)) => {
+                        tracing::warn!(id = %message.id, error = %e, "delivery failed; will resend");
+                        failed.push(message);
                     }
-                    Err(_canceled) => failed.push((article, json)),
+                    // The producer went away with the message (it was rebuilt): resend.
+                    Report::Failed(None) | Report::Waiting(_) => failed.push(message),
                 }
             }
-            if !failed.is_empty() {
-                if let Some((code, reason)) = self.producer.client().fatal_error() {
-                    tracing::error!(?code, %reason, "fatal Kafka producer error; rebuilding the producer");
-                    self.producer = Self::producer(&self.config)?;
-                }
-                round += 1;
-                tokio::time::sleep(Duration::from_millis(200 * u64::from(round.min(25)))).await;
+            if failed.is_empty() {
+                return Ok(());
             }
-            todo = failed;
+            if let Some((code, reason)) = self.producer.client().fatal_error() {
+                tracing::error!(?code, %reason, "fatal Kafka producer error; rebuilding the producer");
+                (self.producer, self.context) = Self::producer(&self.config)?;
+            }
+            let round = pending.round + 1;
+            tokio::time::sleep(Duration::from_millis(200 * u64::from(round.min(25)))).await;
+            pending = self.enqueue(failed, round).await?;
         }
-        Ok(())
+    }
+
+    /// Sends the batch and returns once the broker acknowledged every message.
+    pub async fn publish(&mut self, batch: &[Article]) -> Result<(), SinkError> {
+        let pending = self.send(batch).await?;
+        self.confirm(pending).await
+    }
+
+    async fn enqueue(
+        &mut self,
+        messages: Vec<Outgoing>,
+        round: u32,
+    ) -> Result<KafkaPending, SinkError> {
+        let mut reports = Vec::with_capacity(messages.len());
+        for m in &messages {
+            let future = loop {
+                let record = FutureRecord::to(&self.config.topic)
+                    .key(m.id.as_str())
+                    .payload(m.json.as_str())
+                    .headers(m.headers());
+                match self.producer.send_result(record) {
+                    Ok(f) => break f,
+                    // The local queue is full: the broker is slow or away. Wait.
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    Err((e, _)) => return Err(kafka_err("enqueueing message", e)),
+                }
+            };
+            reports.push(Report::Waiting(future));
+        }
+        Ok(KafkaPending {
+            messages,
+            reports,
+            round,
+        })
     }
 
     /// Waits for everything in flight to be acknowledged.
@@ -148,7 +256,52 @@ impl KafkaSink {
     }
 }
 
-fn headers(a: &Article) -> OwnedHeaders {
+/// A batch enqueued in librdkafka, with a delivery report to come for each message.
+pub struct KafkaPending {
+    messages: Vec<Outgoing>,
+    /// One per message, in the same order.
+    reports: Vec<Report>,
+    /// How many times these messages were sent before (the pause before the next grows).
+    round: u32,
+}
+
+impl KafkaPending {
+    /// Waits for every delivery report. Cancel-safe: a report is stored as it arrives.
+    pub async fn reported(&mut self) {
+        for report in &mut self.reports {
+            if let Report::Waiting(future) = report {
+                *report = match future.await {
+                    Ok(Ok(_delivery)) => Report::Delivered,
+                    Ok(Err((e, _message))) => Report::Failed(Some(e)),
+                    Err(_canceled) => Report::Failed(None),
+                };
+            }
+        }
+    }
+}
+
+/// What a message is sent again from.
+struct Outgoing {
+    id: String,
+    story_id: String,
+    source: String,
+    json: String,
+}
+
+impl Outgoing {
+    fn headers(&self) -> OwnedHeaders {
+        headers(&self.story_id, &self.source)
+    }
+}
+
+enum Report {
+    Waiting(DeliveryFuture),
+    Delivered,
+    /// `None`: the producer was dropped before reporting.
+    Failed(Option<KafkaError>),
+}
+
+fn headers(story_id: &str, source: &str) -> OwnedHeaders {
     OwnedHeaders::new()
         .insert(Header {
             key: "schema_version",
@@ -160,11 +313,11 @@ fn headers(a: &Article) -> OwnedHeaders {
         })
         .insert(Header {
             key: "story_id",
-            value: Some(a.dedup.story_id.as_str()),
+            value: Some(story_id),
         })
         .insert(Header {
             key: "source",
-            value: Some(a.source.as_str()),
+            value: Some(source),
         })
 }
 

@@ -1,8 +1,11 @@
 //! newsriver's publisher: sinks that take batches of articles and acknowledge them.
 //!
-//! A sink's `publish` returns only after the batch is durable at the destination (written
-//! and flushed to stdout, written and fsynced to a file); the pipeline marks articles done
-//! only after that, which is what makes delivery at-least-once.
+//! Publishing a batch has two halves: [`Sink::send`] hands it to the destination and
+//! returns a [`Pending`] acknowledgement, and [`Sink::confirm`] returns only once the batch
+//! is durable there (written and flushed to stdout, written and fsynced to a file, every
+//! message acknowledged by the Kafka broker). The pipeline marks articles done only after
+//! `confirm`, which is what makes delivery at-least-once; between the two halves it can
+//! send further batches, so the destination never idles waiting for the next one.
 
 #[cfg(feature = "kafka")]
 mod kafka;
@@ -13,7 +16,7 @@ use newsriver_model::Article;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 #[cfg(feature = "kafka")]
-pub use kafka::{consume, create_topic, ConsumeOptions, KafkaConfig, KafkaSink};
+pub use kafka::{consume, create_topic, ConsumeOptions, KafkaConfig, KafkaPending, KafkaSink};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
@@ -135,13 +138,61 @@ pub enum Sink {
     Kafka(Box<KafkaSink>),
 }
 
-impl Sink {
-    pub async fn publish(&mut self, batch: &[Article]) -> Result<(), SinkError> {
+/// A batch handed to a sink whose acknowledgement is still to be confirmed.
+pub enum Pending {
+    /// Already durable: the JSON-lines sink writes and flushes before `send` returns.
+    Written,
+    #[cfg(feature = "kafka")]
+    Kafka(KafkaPending),
+}
+
+impl Pending {
+    /// Resolves once the destination reported on every message of the batch (delivered
+    /// or failed); `Sink::confirm` then completes at once unless something is to be sent
+    /// again. Cancel-safe: reports already received are kept, so this can be raced against
+    /// new input and called again.
+    pub async fn reported(&mut self) {
         match self {
-            Sink::JsonLines(s) => s.publish(batch).await,
+            Pending::Written => {}
             #[cfg(feature = "kafka")]
-            Sink::Kafka(s) => s.publish(batch).await,
+            Pending::Kafka(p) => p.reported().await,
         }
+    }
+}
+
+impl Sink {
+    /// Hands the batch to the destination without waiting for its acknowledgement.
+    pub async fn send(&mut self, batch: &[Article]) -> Result<Pending, SinkError> {
+        match self {
+            Sink::JsonLines(s) => {
+                s.publish(batch).await?;
+                Ok(Pending::Written)
+            }
+            #[cfg(feature = "kafka")]
+            Sink::Kafka(s) => Ok(Pending::Kafka(s.send(batch).await?)),
+        }
+    }
+
+    /// Returns once every article of the batch behind `pending` is durable, sending again
+    /// what failed; an error means some of it may not be (nothing of it is to be marked
+    /// done).
+    pub async fn confirm(&mut self, pending: Pending) -> Result<(), SinkError> {
+        match pending {
+            Pending::Written => Ok(()),
+            #[cfg(feature = "kafka")]
+            Pending::Kafka(p) => match self {
+                Sink::Kafka(s) => s.confirm(p).await,
+                Sink::JsonLines(_) => Err(SinkError::Kafka(
+                    "a Kafka acknowledgement confirmed by the JSON-lines sink".into(),
+                )),
+            },
+        }
+    }
+
+    /// Sends the batch and waits for its acknowledgement.
+    pub async fn publish(&mut self, batch: &[Article]) -> Result<(), SinkError> {
+        let pending = self.send(batch).await?;
+        self.confirm(pending).await
     }
 
     pub async fn close(&mut self) -> Result<(), SinkError> {
@@ -199,5 +250,22 @@ mod tests {
             .map(|l| serde_json::from_str::<Article>(l).unwrap().id)
             .collect();
         assert_eq!(ids, ["a", "b", "c"]);
+    }
+
+    #[tokio::test]
+    async fn a_json_lines_batch_is_written_by_send_and_confirmed_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("articles.jsonl");
+        let mut sink = Sink::JsonLines(
+            JsonLinesSink::open(&Destination::File(path.clone()))
+                .await
+                .unwrap(),
+        );
+        let mut pending = sink.send(&[article("a")]).await.unwrap();
+        assert!(matches!(pending, Pending::Written));
+        // Durable before confirm: the JSON-lines sink has nothing left to wait for.
+        assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 1);
+        pending.reported().await;
+        sink.confirm(pending).await.unwrap();
     }
 }

@@ -4,12 +4,13 @@
 //!     tansu broker --listener-url tcp://127.0.0.1:19092 --advertised-listener-url tcp://127.0.0.1:19092 --storage-engine memory://tansu/ &
 //!     cargo run --release -p newsriver-bench --bin kafkabench -- --brokers 127.0.0.1:19092
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use clap::Parser;
 use newsriver_model::{article_id, Article, DedupInfo, DedupStatus, SCHEMA_VERSION};
-use newsriver_publisher::{KafkaConfig, KafkaSink};
+use newsriver_publisher::{KafkaConfig, KafkaSink, Pending, Sink};
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
@@ -23,6 +24,10 @@ struct Args {
     /// Articles per sink batch (the pipeline's batch_size).
     #[arg(long, default_value_t = 256)]
     batch: usize,
+    /// Sink batches sent and not yet acknowledged, at most (the pipeline's
+    /// publish_in_flight); 1 is publishing one batch at a time.
+    #[arg(long, default_value_t = 4)]
+    in_flight: usize,
     #[arg(long, default_value_t = 5)]
     linger_ms: u64,
 }
@@ -55,6 +60,14 @@ fn article(i: usize) -> Article {
     }
 }
 
+/// Resolves once the oldest batch in flight has all its delivery reports.
+async fn front_reported(window: &mut VecDeque<(Instant, usize, Pending)>) {
+    match window.front_mut() {
+        Some((_, _, pending)) => pending.reported().await,
+        None => std::future::pending().await,
+    }
+}
+
 fn percentile(sorted: &[f64], q: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * q).round() as usize]
 }
@@ -62,7 +75,7 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 fn report(label: &str, n: usize, bytes: usize, wall: Duration, mut lat_ms: Vec<f64>) {
     lat_ms.sort_by(f64::total_cmp);
     println!(
-        "  {label:<28} {:>8.0} msg/s {:>7.1} MB/s   latency median {:>7.2} ms  p99 {:>7.2} ms",
+        "  {label:<34} {:>8.0} msg/s {:>7.1} MB/s   latency median {:>7.2} ms  p99 {:>7.2} ms",
         n as f64 / wall.as_secs_f64(),
         bytes as f64 / 1e6 / wall.as_secs_f64(),
         percentile(&lat_ms, 0.5),
@@ -74,10 +87,13 @@ fn report(label: &str, n: usize, bytes: usize, wall: Duration, mut lat_ms: Vec<f
 async fn main() -> Result<()> {
     let args = Args::parse();
     let articles: Vec<Article> = (0..args.messages).map(article).collect();
+    // Timed for comparison: the sink serializes in `send`; the plain producer gets these.
+    let serializing = Instant::now();
     let payloads: Vec<String> = articles
         .iter()
         .map(|a| serde_json::to_string(a).expect("json"))
         .collect();
+    let serialize_ms = serializing.elapsed().as_secs_f64() * 1e3;
     let bytes: usize = payloads.iter().map(String::len).sum();
     println!(
         "{} articles, {:.1} KB each as JSON, broker {}",
@@ -98,23 +114,61 @@ async fn main() -> Result<()> {
         properties: Default::default(),
     };
 
-    // newsriver's sink, batch by batch as the publish stage calls it.
-    let mut sink = KafkaSink::open(&config).await?;
+    // newsriver's sink as the publish stage drives it: up to `in_flight` batches sent, the
+    // oldest confirmed as soon as the broker answered for all of it, the next sent while
+    // there is room. A message's latency is from its batch's send to that batch's confirm.
+    // Opening waits until the producer has its producer id, so the clock starts on a
+    // ready producer, as it does for the plain one below.
+    let opening = Instant::now();
+    let mut sink = Sink::Kafka(Box::new(KafkaSink::open(&config).await?));
+    let open_ms = opening.elapsed().as_secs_f64() * 1e3;
+    let in_flight = args.in_flight.max(1);
+    let mut window: VecDeque<(Instant, usize, Pending)> = VecDeque::with_capacity(in_flight);
+    let mut chunks = articles.chunks(args.batch.max(1)).peekable();
     let mut lat = Vec::with_capacity(args.messages);
+    let mut slowest = (0usize, 0f64);
+    let mut confirmed = 0usize;
+    // Time in `send`: serializing the articles and enqueueing them in librdkafka.
+    let mut sending = Duration::ZERO;
     let start = Instant::now();
-    for chunk in articles.chunks(args.batch) {
-        let t = Instant::now();
-        sink.publish(chunk).await?;
-        let ms = t.elapsed().as_secs_f64() * 1e3;
-        lat.extend(std::iter::repeat_n(ms, chunk.len()));
+    while chunks.peek().is_some() || !window.is_empty() {
+        let room = window.len() < in_flight && chunks.peek().is_some();
+        tokio::select! {
+            biased;
+            () = front_reported(&mut window), if !window.is_empty() => {
+                let Some((sent, n, pending)) = window.pop_front() else { continue };
+                sink.confirm(pending).await?;
+                let ms = sent.elapsed().as_secs_f64() * 1e3;
+                if ms > slowest.1 {
+                    slowest = (confirmed, ms);
+                }
+                confirmed += 1;
+                lat.extend(std::iter::repeat_n(ms, n));
+            }
+            () = std::future::ready(()), if room => {
+                let Some(chunk) = chunks.next() else { continue };
+                let sent = Instant::now();
+                let pending = sink.send(chunk).await?;
+                sending += sent.elapsed();
+                window.push_back((sent, chunk.len(), pending));
+            }
+        }
     }
     sink.close().await?;
+    let sink_wall = start.elapsed();
     report(
-        "newsriver KafkaSink",
+        &format!("newsriver KafkaSink ({in_flight} in flight)"),
         args.messages,
         bytes,
-        start.elapsed(),
+        sink_wall,
         lat,
+    );
+    println!(
+        "  slowest sink batch: #{} of {confirmed}, {:.1} ms; opening the sink took {open_ms:.0} ms; {:.0} ms of {:.0} in send (serializing, enqueueing; serializing alone {serialize_ms:.0} ms)",
+        slowest.0,
+        slowest.1,
+        sending.as_secs_f64() * 1e3,
+        sink_wall.as_secs_f64() * 1e3
     );
 
     // A plain idempotent librdkafka producer, same settings, everything in flight at once.
@@ -132,6 +186,23 @@ async fn main() -> Result<()> {
         .set("batch.size", "1048576")
         .set("message.timeout.ms", "0")
         .create()?;
+    // One message delivered before the clock starts: an idempotent producer holds
+    // everything until it has its producer id (0.5 to 1 s after start), which is not
+    // throughput.
+    let warming = Instant::now();
+    producer
+        .send(
+            FutureRecord::<str, str>::to("bench-plain")
+                .key("warm-up")
+                .payload("{}"),
+            Duration::from_secs(60),
+        )
+        .await
+        .map_err(|(e, _)| anyhow::anyhow!("plain producer warm-up: {e}"))?;
+    println!(
+        "  (plain producer warm-up message delivered in {:.0} ms)",
+        warming.elapsed().as_secs_f64() * 1e3
+    );
     let start = Instant::now();
     let mut pending = Vec::with_capacity(args.messages);
     for (a, p) in articles.iter().zip(&payloads) {

@@ -1,17 +1,20 @@
-//! Publish and completion: the end of the path. Publish hands batches to the sink and
-//! passes each article on only after the sink acknowledged its batch; completion records
-//! how every job ended in the state store, which is what makes delivery at-least-once.
+//! Publish and completion: the end of the path. Publish hands batches to the sink, several
+//! in flight, and passes each article on only after the sink acknowledged its batch, batch
+//! by batch in order; completion records how every job ended in the state store, which is
+//! what makes delivery at-least-once.
 
+use std::collections::VecDeque;
+use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::{anyhow, Result};
 use chrono::{DateTime, Utc};
 use newsriver_model::Article;
-use newsriver_publisher::Sink;
+use newsriver_publisher::{Pending, Sink, SinkError};
 use newsriver_store::{Completion, Listing, Outcome};
 use tokio::sync::mpsc;
 
-use super::{next, send};
+use super::send;
 use crate::config::{FetchSettings, PipelineConfig};
 use crate::kill_switch::KillSwitch;
 use crate::messages::{Done, ToPublish};
@@ -21,19 +24,64 @@ use crate::stats::Stats;
 /// Most items the completion stage records in one transaction.
 const COMPLETION_BATCH: usize = 512;
 
-pub struct PublishStage {
-    sink: Sink,
-    batch_size: usize,
+/// What the publish stage needs of a sink: [`Sink`] in the pipeline, a scripted one in the
+/// tests. `send` hands a batch over, `reported` waits (cancel-safe) until the destination
+/// answered for all of it, and `confirm` finishes its acknowledgement (resending what
+/// failed): only after `confirm` returned Ok is anything of the batch durable.
+pub trait BatchSink: Send {
+    type Pending: Send;
+    fn send(
+        &mut self,
+        batch: &[Article],
+    ) -> impl Future<Output = Result<Self::Pending, SinkError>> + Send;
+    fn reported(pending: &mut Self::Pending) -> impl Future<Output = ()> + Send;
+    fn confirm(
+        &mut self,
+        pending: Self::Pending,
+    ) -> impl Future<Output = Result<(), SinkError>> + Send;
+    fn close(&mut self) -> impl Future<Output = Result<(), SinkError>> + Send;
 }
 
-impl PublishStage {
-    pub fn new(settings: &PipelineConfig, sink: Sink) -> PublishStage {
+impl BatchSink for Sink {
+    type Pending = Pending;
+    fn send(
+        &mut self,
+        batch: &[Article],
+    ) -> impl Future<Output = Result<Pending, SinkError>> + Send {
+        Sink::send(self, batch)
+    }
+    fn reported(pending: &mut Pending) -> impl Future<Output = ()> + Send {
+        pending.reported()
+    }
+    fn confirm(&mut self, pending: Pending) -> impl Future<Output = Result<(), SinkError>> + Send {
+        Sink::confirm(self, pending)
+    }
+    fn close(&mut self) -> impl Future<Output = Result<(), SinkError>> + Send {
+        Sink::close(self)
+    }
+}
+
+pub struct PublishStage<S = Sink> {
+    sink: S,
+    batch_size: usize,
+    in_flight: usize,
+}
+
+impl<S: BatchSink> PublishStage<S> {
+    pub fn new(settings: &PipelineConfig, sink: S) -> PublishStage<S> {
         PublishStage {
             sink,
-            batch_size: settings.batch_size,
+            batch_size: settings.batch_size.max(1),
+            in_flight: settings.publish_in_flight.max(1),
         }
     }
 
+    /// Keeps up to `publish_in_flight` batches sent and unacknowledged, so the sink sends
+    /// the next batch while the broker acknowledges the earlier ones (one batch at a time,
+    /// the producer idled for a round trip between batches). Acknowledgements are taken
+    /// strictly in the order the batches were sent, and a batch's articles go on to
+    /// completion only once its own acknowledgement is confirmed: what is marked done is
+    /// always a prefix of what was sent, and all of it is at the destination.
     pub async fn run(
         mut self,
         mut input: mpsc::Receiver<ToPublish>,
@@ -41,35 +89,83 @@ impl PublishStage {
         kill: KillSwitch,
     ) -> Result<()> {
         let max = self.batch_size;
-        let mut batch: Vec<ToPublish> = Vec::with_capacity(max);
+        // Sent and not yet acknowledged, oldest first, each batch with the items it carries.
+        let mut window: VecDeque<(Vec<ToPublish>, S::Pending)> =
+            VecDeque::with_capacity(self.in_flight);
         let mut articles: Vec<Article> = Vec::with_capacity(max);
-        while let Some(first) = next(&kill, input.recv()).await {
-            batch.push(first);
-            while batch.len() < max {
-                match input.try_recv() {
-                    Ok(next) => batch.push(next),
-                    Err(_) => break,
+        let mut open = true;
+        // A failure leaves what was not acknowledged pending in the state store, to be
+        // processed again on the next start.
+        let unacked = |window: &VecDeque<(Vec<ToPublish>, S::Pending)>, more: usize| {
+            more + window.iter().map(|(b, _)| b.len()).sum::<usize>()
+        };
+        while open || !window.is_empty() {
+            let room = open && window.len() < self.in_flight;
+            tokio::select! {
+                // After another stage's failure nothing more is acknowledged: what is in
+                // flight stays pending, and there is nothing to flush for.
+                biased;
+                () = kill.killed() => return Ok(()),
+                // The oldest batch first: confirming it frees room and lets completion on.
+                () = front_reported::<S>(&mut window), if !window.is_empty() => {
+                    let Some((batch, pending)) = window.pop_front() else { continue };
+                    let confirmed = tokio::select! {
+                        biased;
+                        () = kill.killed() => return Ok(()),
+                        r = self.sink.confirm(pending) => r,
+                    };
+                    if let Err(e) = confirmed {
+                        return Err(anyhow!(
+                            "sink failed, stopping without acknowledging {} articles: {e}",
+                            unacked(&window, batch.len())
+                        ));
+                    }
+                    for item in batch {
+                        send(&done, Done::Published(Box::new(item)), "completion").await?;
+                    }
+                }
+                first = input.recv(), if room => {
+                    let Some(first) = first else {
+                        open = false;
+                        continue;
+                    };
+                    let mut batch = Vec::with_capacity(max);
+                    batch.push(first);
+                    while batch.len() < max {
+                        match input.try_recv() {
+                            Ok(next) => batch.push(next),
+                            Err(_) => break,
+                        }
+                    }
+                    articles.clear();
+                    articles.extend(batch.iter().map(|b| b.article.clone()));
+                    let sent = tokio::select! {
+                        biased;
+                        () = kill.killed() => return Ok(()),
+                        r = self.sink.send(&articles) => r,
+                    };
+                    match sent {
+                        Ok(pending) => window.push_back((batch, pending)),
+                        Err(e) => {
+                            return Err(anyhow!(
+                                "sink failed, stopping without acknowledging {} articles: {e}",
+                                unacked(&window, batch.len())
+                            ))
+                        }
+                    }
                 }
             }
-            articles.clear();
-            articles.extend(batch.iter().map(|b| b.article.clone()));
-            if let Err(e) = self.sink.publish(&articles).await {
-                // Nothing in this batch was acknowledged: it stays pending in the state
-                // store and is processed again on the next start.
-                return Err(anyhow!(
-                    "sink failed, stopping without acknowledging {} articles: {e}",
-                    batch.len()
-                ));
-            }
-            for item in batch.drain(..) {
-                send(&done, Done::Published(Box::new(item)), "completion").await?;
-            }
         }
-        // After another stage's failure nothing more is acknowledged: nothing to flush for.
-        if !kill.is_killed() {
-            self.sink.close().await?;
-        }
+        self.sink.close().await?;
         Ok(())
+    }
+}
+
+/// Resolves once the oldest batch in flight has all its reports (never, with none).
+async fn front_reported<S: BatchSink>(window: &mut VecDeque<(Vec<ToPublish>, S::Pending)>) {
+    match window.front_mut() {
+        Some((_, pending)) => S::reported(pending).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -231,6 +327,149 @@ mod tests {
             .queue()
             .record_poll(&mut feed, &items, |_, _| {})
             .unwrap();
+    }
+
+    fn to_publish(url: &str) -> ToPublish {
+        let id = newsriver_model::article_id(url);
+        ToPublish {
+            job: test_job(url),
+            article: Article {
+                schema_version: newsriver_model::SCHEMA_VERSION.into(),
+                id: id.clone(),
+                url: url.into(),
+                canonical_url: url.into(),
+                title: None,
+                text: "body".into(),
+                published_at: None,
+                modified_at: None,
+                authors: vec![],
+                language: None,
+                image: None,
+                source: "https://a.test/feed".into(),
+                fetched_at: Utc::now(),
+                dedup: newsriver_model::DedupInfo {
+                    status: newsriver_model::DedupStatus::Unique,
+                    duplicate_of: None,
+                    reason: None,
+                    story_id: id,
+                },
+                paywalled: false,
+            },
+            remembered: None,
+        }
+    }
+
+    /// A sink whose acknowledgements the test gives, batch by batch, in any order: each
+    /// `send` hands the test the batch's URLs and the sender of its outcome.
+    struct ScriptedSink {
+        sent: mpsc::UnboundedSender<(Vec<String>, tokio::sync::oneshot::Sender<bool>)>,
+    }
+
+    struct ScriptedPending {
+        outcome: tokio::sync::oneshot::Receiver<bool>,
+        reported: Option<bool>,
+    }
+
+    impl BatchSink for ScriptedSink {
+        type Pending = ScriptedPending;
+        async fn send(&mut self, batch: &[Article]) -> Result<ScriptedPending, SinkError> {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let urls = batch.iter().map(|a| a.url.clone()).collect();
+            self.sent.send((urls, tx)).expect("test listening");
+            Ok(ScriptedPending {
+                outcome: rx,
+                reported: None,
+            })
+        }
+        async fn reported(pending: &mut ScriptedPending) {
+            if pending.reported.is_none() {
+                pending.reported = Some((&mut pending.outcome).await.unwrap_or(false));
+            }
+        }
+        async fn confirm(&mut self, mut pending: ScriptedPending) -> Result<(), SinkError> {
+            Self::reported(&mut pending).await;
+            match pending.reported {
+                Some(true) => Ok(()),
+                _ => Err(SinkError::Kafka("refused".into())),
+            }
+        }
+        async fn close(&mut self) -> Result<(), SinkError> {
+            Ok(())
+        }
+    }
+
+    fn published_url(done: Done) -> String {
+        match done {
+            Done::Published(p) => p.job.canonical_url,
+            Done::Duplicate { job, .. } | Done::Failed { job, .. } => {
+                panic!("{} did not end as published", job.canonical_url)
+            }
+        }
+    }
+
+    const QUIET: std::time::Duration = std::time::Duration::from_millis(200);
+
+    #[tokio::test]
+    async fn batches_in_flight_are_acknowledged_in_order_and_only_after_their_own_ack() {
+        let mut pipeline = crate::config::Config::load(None).unwrap().pipeline;
+        pipeline.batch_size = 2;
+        pipeline.publish_in_flight = 3;
+        let (sent_tx, mut sent) = mpsc::unbounded_channel();
+        let stage = PublishStage::new(&pipeline, ScriptedSink { sent: sent_tx });
+        let (input_tx, input) = mpsc::channel(16);
+        let urls: Vec<String> = (1..=8).map(|i| format!("https://a.test/{i}")).collect();
+        for u in &urls {
+            input_tx.send(to_publish(u)).await.unwrap();
+        }
+        drop(input_tx);
+        let (done_tx, mut done) = mpsc::channel(16);
+        let run = tokio::spawn(stage.run(input, done_tx, KillSwitch::new()));
+
+        // Three batches go out before any is acknowledged, and no fourth: the window is full.
+        let mut acks = Vec::new();
+        for want in [&urls[0..2], &urls[2..4], &urls[4..6]] {
+            let (batch, ack) = tokio::time::timeout(QUIET, sent.recv())
+                .await
+                .expect("a batch sent while the earlier ones are unacknowledged")
+                .unwrap();
+            assert_eq!(batch, want);
+            acks.push(Some(ack));
+        }
+        assert!(tokio::time::timeout(QUIET, sent.recv()).await.is_err());
+
+        // The second batch's ack comes first: nothing is done until the first's.
+        acks[1].take().unwrap().send(true).unwrap();
+        assert!(
+            tokio::time::timeout(QUIET, done.recv()).await.is_err(),
+            "a batch was passed on before the one sent before it"
+        );
+        // The third fails, before the first is acknowledged.
+        acks[2].take().unwrap().send(false).unwrap();
+        assert!(tokio::time::timeout(QUIET, done.recv()).await.is_err());
+        acks[0].take().unwrap().send(true).unwrap();
+
+        // Until the stage stops (bounded, so a stage that went on instead fails the test).
+        let mut ended = Vec::new();
+        let stopped = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+            while let Some(d) = done.recv().await {
+                ended.push(published_url(d));
+            }
+        })
+        .await;
+        assert!(stopped.is_ok(), "still running after {ended:?}");
+        assert_eq!(
+            ended,
+            &urls[0..4],
+            "the first two batches, in order, and no more"
+        );
+        let err = run
+            .await
+            .unwrap()
+            .expect_err("the failed batch stops the stage");
+        assert!(
+            err.to_string().contains("without acknowledging 2 articles"),
+            "{err}"
+        );
     }
 
     #[test]
