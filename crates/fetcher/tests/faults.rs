@@ -173,6 +173,27 @@ fn handle(mut stream: TcpStream, hits: &Mutex<HashMap<String, usize>>) {
         "/feed-switch.xml" if n == 1 => respond("200 OK", "application/rss+xml", RSS.as_bytes()),
         "/feed-switch.xml" => respond("200 OK", "application/atom+xml", ATOM.as_bytes()),
         "/gone.xml" => respond("410 Gone", "text/plain", b"gone"),
+        // A gzip sitemap index (served as a file, no Content-Encoding) of one news sitemap
+        // with a fresh entry, an old one and one without a date.
+        "/sitemap_index.xml.gz" => {
+            let index = "<sitemapindex xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\
+                 <sitemap><loc>/news-sitemap.xml</loc></sitemap></sitemapindex>";
+            respond("200 OK", "application/gzip", &gzip(index.as_bytes()))
+        }
+        "/news-sitemap.xml" => {
+            let now = chrono::Utc::now();
+            let fresh = (now - chrono::Duration::hours(3)).to_rfc3339();
+            let old = (now - chrono::Duration::days(30)).to_rfc3339();
+            let body = format!(
+                "<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\" \
+                 xmlns:news=\"http://www.google.com/schemas/sitemap-news/0.9\">\
+                 <url><loc>http://x.test/fresh</loc><news:news><news:publication_date>{fresh}</news:publication_date>\
+                 <news:title>Fresh report</news:title></news:news></url>\
+                 <url><loc>http://x.test/old</loc><lastmod>{old}</lastmod></url>\
+                 <url><loc>http://x.test/undated</loc></url></urlset>"
+            );
+            respond("200 OK", "application/xml", body.as_bytes())
+        }
         "/moved.xml" => head(
             "301 Moved Permanently",
             &[
@@ -392,4 +413,27 @@ async fn private_addresses_are_refused_by_default() {
     assert_eq!(s.hits("/ok.html"), 0, "a refused URL must not be requested");
     let err = f.fetch_page("file:///etc/passwd").await.unwrap_err();
     assert!(matches!(err, FetchError::InvalidUrl { .. }));
+}
+
+#[tokio::test]
+async fn a_sitemap_among_the_feeds_is_polled_as_one() {
+    let s = start();
+    let f = fetcher(|_| {});
+    let poll = f
+        .poll_feed(&s.url("/sitemap_index.xml.gz"), &Validators::default())
+        .await
+        .expect("a sitemap polls like a feed");
+    let items = poll.feed.expect("a document").items;
+    let urls: Vec<&str> = items.iter().map(|i| i.url.as_str()).collect();
+    // The default sitemap_max_age (two days) leaves the month-old entry out; an undated
+    // one cannot be judged and stays.
+    assert_eq!(urls, ["http://x.test/fresh", "http://x.test/undated"]);
+    assert_eq!(items[0].hints.title.as_deref(), Some("Fresh report"));
+    assert!(items[0].hints.published_at.is_some());
+    // A backfill takes every entry.
+    let all = f
+        .read_sitemap(&s.url("/sitemap_index.xml.gz"), None)
+        .await
+        .expect("sitemap read");
+    assert_eq!(all.len(), 3);
 }
