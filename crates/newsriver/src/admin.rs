@@ -83,6 +83,10 @@ fn describe() {
         "Jobs that failed (fetch, extraction, no article), retried later or given up."
     );
     describe_counter!(
+        "newsriver_articles_filtered_total",
+        "Articles left out by filter.languages, by reason."
+    );
+    describe_counter!(
         "newsriver_pages_without_article_total",
         "Pages fetched whole with no article on them."
     );

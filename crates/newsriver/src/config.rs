@@ -25,6 +25,7 @@ pub struct Config {
     pub pipeline: PipelineConfig,
     pub admin: AdminConfig,
     pub sitemaps: SitemapsConfig,
+    pub filter: FilterConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -143,6 +144,14 @@ pub enum OutputKind {
 #[serde(deny_unknown_fields)]
 pub struct StateConfig {
     pub path: PathBuf,
+}
+
+/// What is left out of the river; `config/newsriver.toml` documents it.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilterConfig {
+    /// Languages (ISO 639-1, as `language` is published) to keep; empty: all.
+    pub languages: Vec<String>,
 }
 
 /// Sitemaps as sources; `config/newsriver.toml` documents it.

@@ -49,6 +49,11 @@ pub enum Done {
         error: String,
         transient: bool,
     },
+    /// Left out on purpose (`filter.languages`): done, never retried, not a failure.
+    Filtered {
+        job: Job,
+        reason: String,
+    },
 }
 
 /// A feed job for `url` (its own canonical URL), for the stages' unit tests.

@@ -35,6 +35,8 @@ pub struct Stats {
     pub no_article: AtomicU64,
     /// Transient failures left pending for a later attempt.
     pub deferred: AtomicU64,
+    /// Articles left out by `filter.languages`.
+    pub filtered: AtomicU64,
     /// Articles the duplicate index holds now (a level, set by the dedup stage).
     pub remembered: AtomicU64,
     /// The latest dedup decisions, newest last.

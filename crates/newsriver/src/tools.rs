@@ -197,11 +197,12 @@ fn write_feeds(store: &mut Store, out: &mut impl std::io::Write) -> Result<()> {
         published,
         duplicate,
         failed,
+        filtered,
     } = queue.outcome_counts()?;
     writeln!(
         out,
         "\narticles pending: {}; URLs seen (a page can have a listed and a canonical URL): \
-         {published} published, {duplicate} duplicate, {failed} given up",
+         {published} published, {duplicate} duplicate, {failed} given up, {filtered} filtered",
         queue.pending_count()?
     )?;
     for Retrying {

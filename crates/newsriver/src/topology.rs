@@ -157,6 +157,8 @@ pub struct BackfillReport {
     /// Not fetchable, failed, or without an article.
     pub failed: u64,
     pub no_article: u64,
+    /// Left out by `filter.languages` (handled: not a failure).
+    pub filtered: u64,
     /// Jobs queued that never finished (stopped by a signal before their turn).
     pub unfinished: u64,
 }
@@ -181,7 +183,12 @@ impl std::fmt::Display for BackfillReport {
             self.seen_before,
             self.failed,
             self.no_article
-        )
+        )?;
+        // Only when a filter is at work: the line scripts parse stays as it was.
+        if self.filtered > 0 {
+            write!(f, ", filtered {}", self.filtered)?;
+        }
+        Ok(())
     }
 }
 
@@ -252,8 +259,11 @@ pub async fn backfill(
 }
 
 fn backfill_report(s: &Stats, listed: &ListSummary) -> BackfillReport {
-    let handled =
-        s.get(&s.published) + s.get(&s.duplicates) + s.get(&s.failed) + s.get(&s.deferred);
+    let handled = s.get(&s.published)
+        + s.get(&s.duplicates)
+        + s.get(&s.failed)
+        + s.get(&s.deferred)
+        + s.get(&s.filtered);
     BackfillReport {
         urls: listed.queued + listed.already_seen + listed.listed_twice + listed.invalid,
         fetched: s.get(&s.fetched),
@@ -263,6 +273,7 @@ fn backfill_report(s: &Stats, listed: &ListSummary) -> BackfillReport {
         seen_before: listed.already_seen,
         failed: s.get(&s.failed) + listed.invalid,
         no_article: s.get(&s.no_article),
+        filtered: s.get(&s.filtered),
         unfinished: listed.queued.saturating_sub(handled),
     }
 }
@@ -347,7 +358,7 @@ async fn stages(
         stats,
     } = parts;
     let fetch = FetchStage::new(&config.fetch, fetcher, stats.clone());
-    let strip = StripStage::new(&config.strip, stats.clone());
+    let strip = StripStage::new(&config.strip, &config.filter, stats.clone());
     let dedup = DedupStage::new(
         &config.dedup,
         &config.pipeline,

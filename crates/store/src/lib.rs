@@ -451,7 +451,8 @@ mod tests {
             OutcomeCounts {
                 published: 2,
                 duplicate: 1,
-                failed: 0
+                failed: 0,
+                filtered: 0,
             }
         );
     }

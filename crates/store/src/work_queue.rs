@@ -151,6 +151,8 @@ pub enum Outcome {
     Duplicate,
     /// Given up on after repeated failures.
     Failed,
+    /// Left out on purpose by a filter (`filter.languages`).
+    Filtered,
 }
 
 impl Outcome {
@@ -160,6 +162,7 @@ impl Outcome {
             Outcome::Published => "published",
             Outcome::Duplicate => "duplicate",
             Outcome::Failed => "failed",
+            Outcome::Filtered => "filtered",
         }
     }
 }
@@ -183,6 +186,8 @@ pub struct OutcomeCounts {
     pub duplicate: u64,
     /// Given up on (and any outcome this build does not know).
     pub failed: u64,
+    /// Left out by a filter.
+    pub filtered: u64,
 }
 
 /// A pending item that failed at least once, from [`WorkQueue::retrying`].
@@ -344,6 +349,7 @@ impl WorkQueue<'_> {
             match outcome.as_str() {
                 "published" => counts.published = n,
                 "duplicate" => counts.duplicate = n,
+                "filtered" => counts.filtered = n,
                 _ => counts.failed += n,
             }
         }

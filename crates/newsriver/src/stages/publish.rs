@@ -247,6 +247,12 @@ impl CompletionStage {
                     article: None,
                     listing: Listing::default(),
                 }),
+                Done::Filtered { job, .. } => completions.push(Completion {
+                    urls: vec![job.canonical_url.as_str()],
+                    outcome: Outcome::Filtered,
+                    article: None,
+                    listing: Listing::default(),
+                }),
                 Done::Failed {
                     job,
                     error,
@@ -290,7 +296,9 @@ impl CompletionStage {
             for done in ended.drain(..) {
                 let job = match &done {
                     Done::Published(p) => &p.job,
-                    Done::Duplicate { job, .. } | Done::Failed { job, .. } => job,
+                    Done::Duplicate { job, .. }
+                    | Done::Failed { job, .. }
+                    | Done::Filtered { job, .. } => job,
                 };
                 self.in_flight.remove(&job.canonical_url);
                 if let Some(f) = &self.on_done {
@@ -401,7 +409,7 @@ mod tests {
     fn published_url(done: Done) -> String {
         match done {
             Done::Published(p) => p.job.canonical_url,
-            Done::Duplicate { job, .. } | Done::Failed { job, .. } => {
+            Done::Duplicate { job, .. } | Done::Failed { job, .. } | Done::Filtered { job, .. } => {
                 panic!("{} did not end as published", job.canonical_url)
             }
         }

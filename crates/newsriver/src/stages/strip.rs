@@ -8,7 +8,7 @@ use newsriver_stripper::{Extracted, Options, StripError};
 use tokio::sync::mpsc;
 
 use super::{forward, next, receiver_stream};
-use crate::config::StripSettings;
+use crate::config::{FilterConfig, StripSettings};
 use crate::kill_switch::KillSwitch;
 use crate::messages::{Done, Fetched, Stripped};
 use crate::stats::Stats;
@@ -19,16 +19,36 @@ pub const NO_ARTICLE: &str = "no article text found on page";
 pub struct StripStage {
     options: Options,
     workers: usize,
+    /// Languages to keep (lowercase); empty: all.
+    languages: Vec<String>,
     stats: Arc<Stats>,
 }
 
 impl StripStage {
-    pub fn new(settings: &StripSettings, stats: Arc<Stats>) -> StripStage {
+    pub fn new(settings: &StripSettings, filter: &FilterConfig, stats: Arc<Stats>) -> StripStage {
         StripStage {
             options: settings.options(),
             workers: settings.worker_count(),
+            languages: filter
+                .languages
+                .iter()
+                .map(|l| l.trim().to_ascii_lowercase())
+                .collect(),
             stats,
         }
+    }
+
+    /// Why an article is left out by `filter.languages`, if it is. Its language is read
+    /// from the page; one the page does not tell is kept (nothing to judge it by).
+    fn filtered_out(&self, extracted: &Extracted) -> Option<String> {
+        let language = extracted.language.as_deref()?;
+        let primary = language.split(['-', '_']).next().unwrap_or(language);
+        let kept = self.languages.is_empty()
+            || self
+                .languages
+                .iter()
+                .any(|l| l.eq_ignore_ascii_case(primary) || l.eq_ignore_ascii_case(language));
+        (!kept).then(|| format!("language {language} is not in filter.languages"))
     }
 
     /// Where an extraction's result goes: an article on to dedup, or a failure (no
@@ -48,6 +68,16 @@ impl StripStage {
         match result {
             Ok(extracted) if !extracted.text.trim().is_empty() => {
                 Stats::add(&self.stats.extracted);
+                if let Some(reason) = self.filtered_out(&extracted) {
+                    Stats::add(&self.stats.filtered);
+                    metrics::counter!("newsriver_articles_filtered_total", "reason" => "language")
+                        .increment(1);
+                    tracing::debug!(url = %fetched.job.page.url, %reason, "filtered out");
+                    return Err(Done::Filtered {
+                        job: fetched.job,
+                        reason,
+                    });
+                }
                 Ok(Stripped {
                     job: fetched.job,
                     final_url: fetched.page.final_url,
@@ -127,7 +157,7 @@ mod tests {
     #[test]
     fn an_article_goes_on_and_a_page_without_one_fails_for_good() {
         let settings = crate::config::Config::load(None).expect("defaults").strip;
-        let stage = StripStage::new(&settings, Arc::default());
+        let stage = StripStage::new(&settings, &FilterConfig::default(), Arc::default());
         let page = fetched(
             "<html><body><article><p>Only one paragraph of body text that is long enough \
              to be kept by the stripper.</p></article></body></html>",
@@ -149,5 +179,41 @@ mod tests {
             _ => panic!("a page without an article must fail"),
         }
         assert_eq!(stage.stats.get(&stage.stats.no_article), 1);
+    }
+
+    #[test]
+    fn articles_in_languages_outside_the_filter_are_left_out() {
+        let settings = crate::config::Config::load(None).expect("defaults").strip;
+        let filter = FilterConfig {
+            languages: vec!["EN".into(), "fr".into()],
+        };
+        let stage = StripStage::new(&settings, &filter, Arc::default());
+        let page = |lang: &str| {
+            let attr = if lang.is_empty() {
+                String::new()
+            } else {
+                format!(" lang=\"{lang}\"")
+            };
+            fetched(&format!(
+                "<html{attr}><body><article><p>Only one paragraph of body text that is long \
+                 enough to be kept by the stripper.</p></article></body></html>"
+            ))
+        };
+        #[allow(clippy::result_large_err)]
+        let decide = |p: Fetched| {
+            let result = newsriver_stripper::extract_with(&p.page.html, None, &stage.options);
+            stage.outcome(p, result)
+        };
+        match decide(page("ar")) {
+            Err(Done::Filtered { reason, .. }) => {
+                assert!(reason.contains("language ar"), "{reason}")
+            }
+            _ => panic!("an Arabic article must be left out"),
+        }
+        // A region subtag, a listed language in another case, and no language at all pass.
+        assert!(decide(page("en-GB")).is_ok());
+        assert!(decide(page("fr")).is_ok());
+        assert!(decide(page("")).is_ok());
+        assert_eq!(stage.stats.get(&stage.stats.filtered), 1);
     }
 }
