@@ -37,9 +37,36 @@ pub struct ToPublish {
     pub remembered: Option<Remembered>,
 }
 
+/// What completion needs of a published article: its URLs, what `newsriver stories`
+/// lists, and what dedup remembers; not its text, which the sink has already taken.
+pub struct Published {
+    pub job: Job,
+    pub canonical_url: String,
+    pub title: Option<String>,
+    pub language: Option<String>,
+    pub remembered: Option<Remembered>,
+}
+
+impl From<ToPublish> for Published {
+    fn from(p: ToPublish) -> Published {
+        let ToPublish {
+            job,
+            article,
+            remembered,
+        } = p;
+        Published {
+            job,
+            canonical_url: article.canonical_url,
+            title: article.title,
+            language: article.language,
+            remembered,
+        }
+    }
+}
+
 /// How a job ended: every stage -> completion (the acknowledgement path).
 pub enum Done {
-    Published(Box<ToPublish>),
+    Published(Box<Published>),
     Duplicate {
         job: Job,
         article_canonical: String,

@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use super::send;
 use crate::config::{FetchSettings, PipelineConfig};
 use crate::kill_switch::KillSwitch;
-use crate::messages::{Done, ToPublish};
+use crate::messages::{Done, Published, ToPublish};
 use crate::shared::{lock, InFlight, SharedStore};
 use crate::stats::Stats;
 
@@ -121,7 +121,8 @@ impl<S: BatchSink> PublishStage<S> {
                         ));
                     }
                     for item in batch {
-                        send(&done, Done::Published(Box::new(item)), "completion").await?;
+                        let published = Box::new(Published::from(item));
+                        send(&done, Done::Published(published), "completion").await?;
                     }
                 }
                 first = input.recv(), if room => {
@@ -213,7 +214,7 @@ impl CompletionStage {
         let sites: Vec<Option<String>> = ended
             .iter()
             .map(|done| match done {
-                Done::Published(p) => url::Url::parse(&p.article.canonical_url)
+                Done::Published(p) => url::Url::parse(&p.canonical_url)
                     .ok()
                     .and_then(|u| u.host_str().map(str::to_string)),
                 _ => None,
@@ -225,15 +226,12 @@ impl CompletionStage {
                 Done::Published(p) => {
                     Stats::add(&self.stats.published);
                     completions.push(Completion {
-                        urls: vec![
-                            p.job.canonical_url.as_str(),
-                            p.article.canonical_url.as_str(),
-                        ],
+                        urls: vec![p.job.canonical_url.as_str(), p.canonical_url.as_str()],
                         outcome: Outcome::Published,
                         article: p.remembered.as_ref(),
                         listing: Listing {
-                            title: p.article.title.as_deref(),
-                            language: p.article.language.as_deref(),
+                            title: p.title.as_deref(),
+                            language: p.language.as_deref(),
                             site: site.as_deref(),
                         },
                     });
