@@ -248,6 +248,13 @@ fn a_page_without_an_article_is_reported_not_published() {
         "{report}"
     );
     assert!(!report.all_handled());
+    let letters = read_jsonl(&dir.path().join("state/dead-letters.jsonl"));
+    assert_eq!(letters.len(), 1, "{letters:#?}");
+    assert_eq!(letters[0]["reason"], "no article text found on page");
+    assert!(letters[0]["url"]
+        .as_str()
+        .unwrap()
+        .ends_with("/news/section-index.html"));
     let records = read_jsonl(&out_path);
     assert_eq!(records.len(), 1);
     assert!(!records[0]["text"].as_str().unwrap().is_empty());
@@ -318,6 +325,20 @@ fn backfill_reports_failures_and_skips_what_was_seen() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("published 0"), "{stderr}");
     assert_eq!(read_jsonl(&out_path).len(), 5);
+
+    // The missing page is a dead letter, beside the state database, with its reason.
+    let letters = read_jsonl(&dir.path().join("state/dead-letters.jsonl"));
+    assert_eq!(letters.len(), 1, "{letters:#?}");
+    assert!(letters[0]["url"]
+        .as_str()
+        .unwrap()
+        .ends_with("/news/missing-page.html"));
+    assert_eq!(letters[0]["source"], "backfill");
+    assert_eq!(letters[0]["attempts"], 1);
+    assert!(
+        letters[0]["reason"].as_str().unwrap().contains("404"),
+        "{letters:#?}"
+    );
 }
 
 #[test]

@@ -26,6 +26,7 @@ pub struct Config {
     pub admin: AdminConfig,
     pub sitemaps: SitemapsConfig,
     pub filter: FilterConfig,
+    pub dead_letters: DeadLettersConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -146,6 +147,15 @@ pub struct StateConfig {
     pub path: PathBuf,
 }
 
+/// Where jobs that end without an article are written; `config/newsriver.toml`
+/// documents it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeadLettersConfig {
+    /// A JSON-lines file, appended to; empty: `dead-letters.jsonl` beside the state file.
+    pub path: String,
+}
+
 /// What is left out of the river; `config/newsriver.toml` documents it.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -257,6 +267,19 @@ impl Config {
                 .then(|| Duration::from_secs(u64::from(self.sitemaps.max_age_days) * 86_400)),
             sitemap_max_depth: self.sitemaps.max_depth,
             ..Default::default()
+        }
+    }
+
+    /// Where dead letters go: `dead_letters.path`, or beside the state database.
+    pub fn dead_letters_path(&self) -> PathBuf {
+        if self.dead_letters.path.is_empty() {
+            self.state
+                .path
+                .parent()
+                .unwrap_or_else(|| Path::new(""))
+                .join("dead-letters.jsonl")
+        } else {
+            PathBuf::from(&self.dead_letters.path)
         }
     }
 

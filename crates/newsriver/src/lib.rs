@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod config;
+pub mod dead_letters;
 pub mod kill_switch;
 pub mod lock;
 pub mod messages;

@@ -368,6 +368,8 @@ async fn stages(
     )?;
     let publish = PublishStage::new(&config.pipeline, sink);
     let mut completion = CompletionStage::new(&config.fetch, store, in_flight, stats);
+    let dead_letters = crate::dead_letters::DeadLetters::open(&config.dead_letters_path())?;
+    completion = completion.dead_letters(dead_letters);
     if let Some(f) = on_done {
         completion = completion.on_done(f);
     }

@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 
 use super::send;
 use crate::config::{FetchSettings, PipelineConfig};
+use crate::dead_letters::{DeadLetter, DeadLetters};
 use crate::kill_switch::KillSwitch;
 use crate::messages::{Done, Published, ToPublish};
 use crate::shared::{lock, InFlight, SharedStore};
@@ -178,6 +179,7 @@ pub struct CompletionStage {
     stats: Arc<Stats>,
     /// Called once per finished job (progress bars).
     on_done: Option<Box<dyn Fn() + Send + Sync>>,
+    dead_letters: Option<DeadLetters>,
 }
 
 impl CompletionStage {
@@ -194,7 +196,14 @@ impl CompletionStage {
             in_flight,
             stats,
             on_done: None,
+            dead_letters: None,
         }
+    }
+
+    /// Writes every job that ends without an article to `letters`.
+    pub fn dead_letters(mut self, letters: DeadLetters) -> CompletionStage {
+        self.dead_letters = Some(letters);
+        self
     }
 
     /// Calls `f` once per finished job.
@@ -221,6 +230,7 @@ impl CompletionStage {
             })
             .collect();
         let mut completions: Vec<Completion<'_>> = Vec::with_capacity(ended.len());
+        let mut dead_letters: Vec<DeadLetter> = Vec::new();
         for (done, site) in ended.iter().zip(&sites) {
             match done {
                 Done::Published(p) => {
@@ -257,8 +267,17 @@ impl CompletionStage {
                     transient,
                 } => {
                     let attempts = job.attempts + 1;
+                    let dead = || DeadLetter {
+                        url: job.page.url.clone(),
+                        canonical_url: job.canonical_url.clone(),
+                        source: job.page.source.clone(),
+                        attempts,
+                        reason: error.clone(),
+                        failed_at: now,
+                    };
                     if job.page.source == newsriver_model::BACKFILL_SOURCE {
                         Stats::add(&self.stats.failed);
+                        dead_letters.push(dead());
                     } else if *transient && attempts < self.max_attempts {
                         let wait = self.retry_delay_secs.saturating_mul(1 << attempts.min(10));
                         let retry_at = now + chrono::Duration::seconds(wait as i64);
@@ -267,6 +286,7 @@ impl CompletionStage {
                     } else {
                         tracing::warn!(url = %job.page.url, attempts, error = %error, "giving up on article");
                         Stats::add(&self.stats.failed);
+                        dead_letters.push(dead());
                         completions.push(Completion {
                             urls: vec![job.canonical_url.as_str()],
                             outcome: Outcome::Failed,
@@ -276,6 +296,10 @@ impl CompletionStage {
                     }
                 }
             }
+        }
+        // On disk before the jobs count as done.
+        if let Some(letters) = &mut self.dead_letters {
+            letters.write(&dead_letters)?;
         }
         queue.complete_all(&completions)?;
         Ok(())
