@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use newsriver_fetcher::Page;
 use newsriver_model::{Article, PageJob};
+use newsriver_publisher::Encoded;
 use newsriver_store::Remembered;
 use newsriver_stripper::Extracted;
 
@@ -62,6 +63,14 @@ impl From<ToPublish> for Published {
             remembered,
         }
     }
+}
+
+/// An article ready for the sink: dedup -> publish. Encoded to JSON by the dedup stage,
+/// so the publish stage only hands bytes over (encoding there made publishing wait on
+/// the CPU); what completion needs travels beside it.
+pub struct Ready {
+    pub encoded: Encoded,
+    pub published: Published,
 }
 
 /// How a job ended: every stage -> completion (the acknowledgement path).

@@ -35,7 +35,7 @@ use crate::admin::{self, Observed};
 use crate::config::{Config, OutputKind};
 use crate::kill_switch::KillSwitch;
 use crate::lock;
-use crate::messages::{Done, Fetched, Job, Stripped, ToPublish};
+use crate::messages::{Done, Fetched, Job, Ready, Stripped};
 use crate::shared::{self, InFlight, SharedStore};
 use crate::sources::{self, FeedSource, ListSummary};
 use crate::stages::dedup::{DedupStage, RetentionClock};
@@ -377,7 +377,7 @@ async fn stages(
     let cap = config.pipeline.channel_capacity;
     let (fetched_tx, fetched_rx) = mpsc::channel::<Fetched>(cap);
     let (stripped_tx, stripped_rx) = mpsc::channel::<Stripped>(cap);
-    let (publish_tx, publish_rx) = mpsc::channel::<ToPublish>(cap);
+    let (publish_tx, publish_rx) = mpsc::channel::<Ready>(cap);
     // The acknowledgement path: every stage reports how a job ended here.
     let (done_tx, done_rx) = mpsc::channel::<Done>(cap * 4);
     if let Some(o) = observed {

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use newsriver_model::{Article, SCHEMA_VERSION};
+use newsriver_model::SCHEMA_VERSION;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::{ClientContext, DefaultClientContext};
 use rdkafka::config::ClientConfig;
@@ -16,7 +16,7 @@ use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use serde::Deserialize;
 
-use crate::SinkError;
+use crate::{Encoded, SinkError};
 
 /// Kafka settings; `config/newsriver.toml` documents each with its default.
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
@@ -155,21 +155,8 @@ impl KafkaSink {
     /// Enqueues the batch in librdkafka and returns without waiting for the broker:
     /// [`KafkaSink::confirm`] waits for the acknowledgements. Several batches can be
     /// pending at once; the producer keeps the messages of each partition in order.
-    pub async fn send(&mut self, batch: &[Article]) -> Result<KafkaPending, SinkError> {
-        let mut messages = Vec::with_capacity(batch.len());
-        for a in batch {
-            let json = serde_json::to_string(a).map_err(|e| SinkError::Serialize {
-                id: a.id.clone(),
-                reason: e.to_string(),
-            })?;
-            messages.push(Outgoing {
-                id: a.id.clone(),
-                story_id: a.dedup.story_id.clone(),
-                source: a.source.clone(),
-                json,
-            });
-        }
-        self.enqueue(messages, 0).await
+    pub async fn send(&mut self, batch: Vec<Encoded>) -> Result<KafkaPending, SinkError> {
+        self.enqueue(batch, 0).await
     }
 
     /// Returns once the broker acknowledged every message of `pending`. Messages that
@@ -211,14 +198,14 @@ impl KafkaSink {
     }
 
     /// Sends the batch and returns once the broker acknowledged every message.
-    pub async fn publish(&mut self, batch: &[Article]) -> Result<(), SinkError> {
+    pub async fn publish(&mut self, batch: Vec<Encoded>) -> Result<(), SinkError> {
         let pending = self.send(batch).await?;
         self.confirm(pending).await
     }
 
     async fn enqueue(
         &mut self,
-        messages: Vec<Outgoing>,
+        messages: Vec<Encoded>,
         round: u32,
     ) -> Result<KafkaPending, SinkError> {
         let mut reports = Vec::with_capacity(messages.len());
@@ -227,7 +214,7 @@ impl KafkaSink {
                 let record = FutureRecord::to(&self.config.topic)
                     .key(m.id.as_str())
                     .payload(m.json.as_str())
-                    .headers(m.headers());
+                    .headers(headers(&m.story_id, &m.source));
                 match self.producer.send_result(record) {
                     Ok(f) => break f,
                     // The local queue is full: the broker is slow or away. Wait.
@@ -258,7 +245,8 @@ impl KafkaSink {
 
 /// A batch enqueued in librdkafka, with a delivery report to come for each message.
 pub struct KafkaPending {
-    messages: Vec<Outgoing>,
+    /// What each message is sent again from.
+    messages: Vec<Encoded>,
     /// One per message, in the same order.
     reports: Vec<Report>,
     /// How many times these messages were sent before (the pause before the next grows).
@@ -277,20 +265,6 @@ impl KafkaPending {
                 };
             }
         }
-    }
-}
-
-/// What a message is sent again from.
-struct Outgoing {
-    id: String,
-    story_id: String,
-    source: String,
-    json: String,
-}
-
-impl Outgoing {
-    fn headers(&self) -> OwnedHeaders {
-        headers(&self.story_id, &self.source)
     }
 }
 

@@ -59,6 +59,32 @@ pub struct JsonLinesSink {
     buf: Vec<u8>,
 }
 
+/// An article as the sinks write it: its JSON, and what a Kafka message carries beside
+/// it (the key and two headers). Encoded once, before the publish stage, so that
+/// publishing is only handing bytes over.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Encoded {
+    pub id: String,
+    pub story_id: String,
+    pub source: String,
+    pub json: String,
+}
+
+impl Encoded {
+    pub fn new(article: &Article) -> Result<Encoded, SinkError> {
+        let json = serde_json::to_string(article).map_err(|e| SinkError::Serialize {
+            id: article.id.clone(),
+            reason: e.to_string(),
+        })?;
+        Ok(Encoded {
+            id: article.id.clone(),
+            story_id: article.dedup.story_id.clone(),
+            source: article.source.clone(),
+            json,
+        })
+    }
+}
+
 impl JsonLinesSink {
     pub async fn open(dest: &Destination) -> Result<JsonLinesSink, SinkError> {
         match dest {
@@ -79,13 +105,10 @@ impl JsonLinesSink {
     }
 
     /// Writes the batch and returns once it is flushed (and fsynced, for files).
-    pub async fn publish(&mut self, batch: &[Article]) -> Result<(), SinkError> {
+    pub async fn publish(&mut self, batch: &[Encoded]) -> Result<(), SinkError> {
         self.buf.clear();
-        for article in batch {
-            serde_json::to_writer(&mut self.buf, article).map_err(|e| SinkError::Serialize {
-                id: article.id.clone(),
-                reason: e.to_string(),
-            })?;
+        for encoded in batch {
+            self.buf.extend_from_slice(encoded.json.as_bytes());
             self.buf.push(b'\n');
         }
         match &mut self.file {
@@ -162,10 +185,10 @@ impl Pending {
 
 impl Sink {
     /// Hands the batch to the destination without waiting for its acknowledgement.
-    pub async fn send(&mut self, batch: &[Article]) -> Result<Pending, SinkError> {
+    pub async fn send(&mut self, batch: Vec<Encoded>) -> Result<Pending, SinkError> {
         match self {
             Sink::JsonLines(s) => {
-                s.publish(batch).await?;
+                s.publish(&batch).await?;
                 Ok(Pending::Written)
             }
             #[cfg(feature = "kafka")]
@@ -190,7 +213,7 @@ impl Sink {
     }
 
     /// Sends the batch and waits for its acknowledgement.
-    pub async fn publish(&mut self, batch: &[Article]) -> Result<(), SinkError> {
+    pub async fn publish(&mut self, batch: Vec<Encoded>) -> Result<(), SinkError> {
         let pending = self.send(batch).await?;
         self.confirm(pending).await
     }
@@ -208,6 +231,10 @@ impl Sink {
 mod tests {
     use super::*;
     use newsriver_model::{DedupInfo, DedupStatus, SCHEMA_VERSION};
+
+    fn encoded(id: &str) -> Encoded {
+        Encoded::new(&article(id)).expect("an article encodes")
+    }
 
     fn article(id: &str) -> Article {
         Article {
@@ -240,10 +267,10 @@ mod tests {
         let path = dir.path().join("out/articles.jsonl");
         let dest = Destination::File(path.clone());
         let mut sink = JsonLinesSink::open(&dest).await.unwrap();
-        sink.publish(&[article("a"), article("b")]).await.unwrap();
+        sink.publish(&[encoded("a"), encoded("b")]).await.unwrap();
         sink.close().await.unwrap();
         let mut sink = JsonLinesSink::open(&dest).await.unwrap();
-        sink.publish(&[article("c")]).await.unwrap();
+        sink.publish(&[encoded("c")]).await.unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         let ids: Vec<String> = text
             .lines()
@@ -261,7 +288,7 @@ mod tests {
                 .await
                 .unwrap(),
         );
-        let mut pending = sink.send(&[article("a")]).await.unwrap();
+        let mut pending = sink.send(vec![encoded("a")]).await.unwrap();
         assert!(matches!(pending, Pending::Written));
         // Durable before confirm: the JSON-lines sink has nothing left to wait for.
         assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 1);

@@ -10,13 +10,14 @@ use newsriver_dedup::{DedupConfig, Deduper, Fingerprint, ShingleSource, StoryCon
 use newsriver_model::{
     article_id, Article, DedupInfo, DedupStatus, DuplicateReason, SCHEMA_VERSION,
 };
+use newsriver_publisher::Encoded;
 use newsriver_store::{Expired, Remembered};
 use tokio::sync::mpsc;
 
 use super::{next, send};
 use crate::config::{DedupSettings, DuplicatePolicy, PipelineConfig};
 use crate::kill_switch::KillSwitch;
-use crate::messages::{Done, Job, Stripped, ToPublish};
+use crate::messages::{Done, Job, Published, Ready, Stripped, ToPublish};
 use crate::shared::{lock, SharedStore};
 use crate::stats::{RecentArticle, Stats};
 
@@ -80,9 +81,12 @@ impl DedupStage {
         let window = chrono::Duration::days(i64::from(settings.window_days));
         let mut deduper = Deduper::new(DedupConfig {
             near_threshold: settings.near_threshold,
-            // Articles between dedup and the store (channels, a batch at the sink, its
-            // completion) are verified from memory: keep well more than can be in flight.
-            recent_shingles: (pipeline.channel_capacity * 8 + pipeline.batch_size * 2).max(4096),
+            // Articles between dedup and the store (channels, the batches in flight at
+            // the sink, their completion) are verified from memory: keep more than can
+            // be in flight.
+            recent_shingles: (pipeline.channel_capacity * 8
+                + pipeline.batch_size * (pipeline.publish_in_flight + 1))
+                .max(4096),
         });
         let mut stories = StoryIndex::new(StoryConfig {
             threshold: settings.story_threshold,
@@ -336,7 +340,7 @@ impl DedupStage {
     pub async fn run(
         mut self,
         mut input: mpsc::Receiver<Stripped>,
-        out: mpsc::Sender<ToPublish>,
+        out: mpsc::Sender<Ready>,
         done: mpsc::Sender<Done>,
         kill: KillSwitch,
     ) -> Result<()> {
@@ -355,7 +359,21 @@ impl DedupStage {
                     };
                     send(&done, duplicate, "completion").await?
                 }
-                Decision::Publish(p) => send(&out, *p, "publish").await?,
+                Decision::Publish(p) => match Encoded::new(&p.article) {
+                    Ok(encoded) => {
+                        let published = Published::from(*p);
+                        send(&out, Ready { encoded, published }, "publish").await?
+                    }
+                    // Not an outage: this one article cannot be written.
+                    Err(e) => {
+                        let failed = Done::Failed {
+                            job: p.job,
+                            error: e.to_string(),
+                            transient: false,
+                        };
+                        send(&done, failed, "completion").await?
+                    }
+                },
             }
         }
         Ok(())

@@ -9,8 +9,7 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, Result};
 use chrono::{DateTime, Utc};
-use newsriver_model::Article;
-use newsriver_publisher::{Pending, Sink, SinkError};
+use newsriver_publisher::{Encoded, Pending, Sink, SinkError};
 use newsriver_store::{Completion, Listing, Outcome};
 use tokio::sync::mpsc;
 
@@ -18,7 +17,7 @@ use super::send;
 use crate::config::{FetchSettings, PipelineConfig};
 use crate::dead_letters::{DeadLetter, DeadLetters};
 use crate::kill_switch::KillSwitch;
-use crate::messages::{Done, Published, ToPublish};
+use crate::messages::{Done, Published, Ready};
 use crate::shared::{lock, InFlight, SharedStore};
 use crate::stats::Stats;
 
@@ -33,7 +32,7 @@ pub trait BatchSink: Send {
     type Pending: Send;
     fn send(
         &mut self,
-        batch: &[Article],
+        batch: Vec<Encoded>,
     ) -> impl Future<Output = Result<Self::Pending, SinkError>> + Send;
     fn reported(pending: &mut Self::Pending) -> impl Future<Output = ()> + Send;
     fn confirm(
@@ -47,7 +46,7 @@ impl BatchSink for Sink {
     type Pending = Pending;
     fn send(
         &mut self,
-        batch: &[Article],
+        batch: Vec<Encoded>,
     ) -> impl Future<Output = Result<Pending, SinkError>> + Send {
         Sink::send(self, batch)
     }
@@ -85,19 +84,18 @@ impl<S: BatchSink> PublishStage<S> {
     /// always a prefix of what was sent, and all of it is at the destination.
     pub async fn run(
         mut self,
-        mut input: mpsc::Receiver<ToPublish>,
+        mut input: mpsc::Receiver<Ready>,
         done: mpsc::Sender<Done>,
         kill: KillSwitch,
     ) -> Result<()> {
         let max = self.batch_size;
         // Sent and not yet acknowledged, oldest first, each batch with the items it carries.
-        let mut window: VecDeque<(Vec<ToPublish>, S::Pending)> =
+        let mut window: VecDeque<(Vec<Published>, S::Pending)> =
             VecDeque::with_capacity(self.in_flight);
-        let mut articles: Vec<Article> = Vec::with_capacity(max);
         let mut open = true;
         // A failure leaves what was not acknowledged pending in the state store, to be
         // processed again on the next start.
-        let unacked = |window: &VecDeque<(Vec<ToPublish>, S::Pending)>, more: usize| {
+        let unacked = |window: &VecDeque<(Vec<Published>, S::Pending)>, more: usize| {
             more + window.iter().map(|(b, _)| b.len()).sum::<usize>()
         };
         while open || !window.is_empty() {
@@ -121,9 +119,8 @@ impl<S: BatchSink> PublishStage<S> {
                             unacked(&window, batch.len())
                         ));
                     }
-                    for item in batch {
-                        let published = Box::new(Published::from(item));
-                        send(&done, Done::Published(published), "completion").await?;
+                    for published in batch {
+                        send(&done, Done::Published(Box::new(published)), "completion").await?;
                     }
                 }
                 first = input.recv(), if room => {
@@ -139,12 +136,12 @@ impl<S: BatchSink> PublishStage<S> {
                             Err(_) => break,
                         }
                     }
-                    articles.clear();
-                    articles.extend(batch.iter().map(|b| b.article.clone()));
+                    let (encoded, batch): (Vec<Encoded>, Vec<Published>) =
+                        batch.into_iter().map(|r| (r.encoded, r.published)).unzip();
                     let sent = tokio::select! {
                         biased;
                         () = kill.killed() => return Ok(()),
-                        r = self.sink.send(&articles) => r,
+                        r = self.sink.send(encoded) => r,
                     };
                     match sent {
                         Ok(pending) => window.push_back((batch, pending)),
@@ -164,7 +161,7 @@ impl<S: BatchSink> PublishStage<S> {
 }
 
 /// Resolves once the oldest batch in flight has all its reports (never, with none).
-async fn front_reported<S: BatchSink>(window: &mut VecDeque<(Vec<ToPublish>, S::Pending)>) {
+async fn front_reported<S: BatchSink>(window: &mut VecDeque<(Vec<Published>, S::Pending)>) {
     match window.front_mut() {
         Some((_, pending)) => S::reported(pending).await,
         None => std::future::pending().await,
@@ -335,7 +332,8 @@ impl CompletionStage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::messages::test_job;
+    use crate::messages::{test_job, ToPublish};
+    use newsriver_model::Article;
     use newsriver_store::{FeedState, PendingItem, Store};
 
     fn pending(store: &mut Store, urls: &[&str]) {
@@ -402,9 +400,13 @@ mod tests {
 
     impl BatchSink for ScriptedSink {
         type Pending = ScriptedPending;
-        async fn send(&mut self, batch: &[Article]) -> Result<ScriptedPending, SinkError> {
+        async fn send(&mut self, batch: Vec<Encoded>) -> Result<ScriptedPending, SinkError> {
             let (tx, rx) = tokio::sync::oneshot::channel();
-            let urls = batch.iter().map(|a| a.url.clone()).collect();
+            let url = |e: &Encoded| {
+                let record: serde_json::Value = serde_json::from_str(&e.json).expect("JSON");
+                record["url"].as_str().expect("a url").to_string()
+            };
+            let urls = batch.iter().map(url).collect();
             self.sent.send((urls, tx)).expect("test listening");
             Ok(ScriptedPending {
                 outcome: rx,
@@ -449,7 +451,12 @@ mod tests {
         let (input_tx, input) = mpsc::channel(16);
         let urls: Vec<String> = (1..=8).map(|i| format!("https://a.test/{i}")).collect();
         for u in &urls {
-            input_tx.send(to_publish(u)).await.unwrap();
+            let item = to_publish(u);
+            let ready = Ready {
+                encoded: Encoded::new(&item.article).unwrap(),
+                published: Published::from(item),
+            };
+            input_tx.send(ready).await.unwrap();
         }
         drop(input_tx);
         let (done_tx, mut done) = mpsc::channel(16);
