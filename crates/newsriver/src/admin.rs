@@ -255,20 +255,10 @@ impl Observed {
             if let Ok(n) = queue.pending_count() {
                 gauge!("newsriver_pending_items").set(n as f64);
             }
-            if let Ok(feeds) = queue.feeds() {
-                let (mut ok, mut failing, mut retired) = (0u32, 0u32, 0u32);
-                for f in &feeds {
-                    if f.retired {
-                        retired += 1;
-                    } else if f.error_count > 0 {
-                        failing += 1;
-                    } else {
-                        ok += 1;
-                    }
-                }
-                gauge!("newsriver_feeds", "state" => "ok").set(ok);
-                gauge!("newsriver_feeds", "state" => "failing").set(failing);
-                gauge!("newsriver_feeds", "state" => "retired").set(retired);
+            if let Ok(feeds) = queue.feed_counts() {
+                gauge!("newsriver_feeds", "state" => "ok").set(feeds.ok as f64);
+                gauge!("newsriver_feeds", "state" => "failing").set(feeds.failing as f64);
+                gauge!("newsriver_feeds", "state" => "retired").set(feeds.retired as f64);
             }
         }
         gauge!("newsriver_ready").set(if self.not_ready().is_none() { 1.0 } else { 0.0 });

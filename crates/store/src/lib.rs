@@ -43,7 +43,8 @@ mod work_queue;
 
 pub use memory::{Listing, Memory, Remembered, StorySummary};
 pub use work_queue::{
-    Completion, FeedState, FeedStatus, Outcome, OutcomeCounts, PendingItem, Retrying, WorkQueue,
+    Completion, FeedCounts, FeedState, FeedStatus, Outcome, OutcomeCounts, PendingItem, Retrying,
+    WorkQueue,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -520,6 +521,29 @@ mod tests {
             Store::open_read_only(&old),
             Err(StoreError::NotMigrated { found: 2, .. })
         ));
+    }
+
+    #[test]
+    fn feeds_are_counted_by_how_they_stand() {
+        let mut s = Store::open_in_memory().unwrap();
+        let urls: Vec<String> = (1..=4).map(|i| format!("https://a.test/{i}.xml")).collect();
+        s.queue().ensure_feeds(&urls).unwrap();
+        s.conn
+            .execute_batch(
+                "UPDATE feeds SET error_count = 3 WHERE url = 'https://a.test/2.xml';
+                 UPDATE feeds SET retired = 1, error_count = 1 WHERE url = 'https://a.test/3.xml';",
+            )
+            .unwrap();
+        assert_eq!(
+            s.queue().feed_counts().unwrap(),
+            FeedCounts {
+                ok: 2,
+                failing: 1,
+                retired: 1
+            }
+        );
+        let empty = Store::open_in_memory().unwrap().queue().feed_counts();
+        assert_eq!(empty.unwrap(), FeedCounts::default());
     }
 
     #[test]

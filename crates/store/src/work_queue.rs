@@ -178,6 +178,17 @@ pub struct Completion<'a> {
     pub listing: Listing<'a>,
 }
 
+/// Feeds by state, from [`WorkQueue::feed_counts`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FeedCounts {
+    /// Polled, last poll fine.
+    pub ok: u64,
+    /// Polled, the last poll (or more) failed.
+    pub failing: u64,
+    /// Answered 410 Gone: no longer polled.
+    pub retired: u64,
+}
+
 /// Seen URLs by outcome over the retention window, from [`WorkQueue::outcome_counts`].
 /// URLs, not items: a published page can be known under a listed and a canonical URL.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -370,6 +381,25 @@ impl WorkQueue<'_> {
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Feeds by how they stand, counted in the database (metrics ask often, and a
+    /// daemon may poll tens of thousands of feeds).
+    pub fn feed_counts(&self) -> Result<FeedCounts> {
+        Ok(self.conn.query_row(
+            "SELECT COALESCE(SUM(retired = 0 AND error_count = 0), 0),
+                    COALESCE(SUM(retired = 0 AND error_count > 0), 0),
+                    COALESCE(SUM(retired != 0), 0)
+             FROM feeds",
+            [],
+            |r| {
+                Ok(FeedCounts {
+                    ok: r.get(0)?,
+                    failing: r.get(1)?,
+                    retired: r.get(2)?,
+                })
+            },
+        )?)
     }
 
     pub fn pending_count(&self) -> Result<u64> {
