@@ -97,6 +97,17 @@ pub struct PageJob {
     pub hints: ItemHints,
 }
 
+/// An accepted page on its way through the pipeline: what the state store keeps pending
+/// until the page's outcome is recorded, and what every stage passes on. Keyed by the
+/// canonical form of its listed URL.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub page: PageJob,
+    pub canonical_url: String,
+    /// Failed attempts so far.
+    pub attempts: u32,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

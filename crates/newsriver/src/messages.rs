@@ -2,19 +2,11 @@
 
 use chrono::{DateTime, Utc};
 use newsriver_fetcher::Page;
-use newsriver_model::{Article, PageJob};
+use newsriver_model::Article;
+pub use newsriver_model::Job;
 use newsriver_publisher::Encoded;
 use newsriver_store::Remembered;
 use newsriver_stripper::Extracted;
-
-/// A page to process, keyed by the canonical form of its listed URL.
-#[derive(Debug, Clone)]
-pub struct Job {
-    pub page: PageJob,
-    pub canonical_url: String,
-    /// Failed attempts so far (from the state store).
-    pub attempts: u32,
-}
 
 /// A page fetched whole: fetch -> strip.
 pub struct Fetched {
@@ -96,7 +88,7 @@ pub enum Done {
 #[cfg(test)]
 pub(crate) fn test_job(url: &str) -> Job {
     Job {
-        page: PageJob {
+        page: newsriver_model::PageJob {
             url: url.to_string(),
             source: "https://a.test/feed".into(),
             hints: Default::default(),

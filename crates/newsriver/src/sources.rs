@@ -9,7 +9,7 @@ use chrono::Utc;
 use futures::StreamExt;
 use newsriver_fetcher::{FeedPoll, FetchError, Fetcher, Validators};
 use newsriver_model::{ItemHints, PageJob, BACKFILL_SOURCE};
-use newsriver_store::{FeedState, FeedStatus, PendingItem, Store};
+use newsriver_store::{FeedState, FeedStatus, Store};
 use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
@@ -181,15 +181,7 @@ async fn dispatch(
                 continue;
             }
             let key = item.canonical_url.clone();
-            let job = Job {
-                page: PageJob {
-                    url: item.url,
-                    source: item.source,
-                    hints: item.hints,
-                },
-                canonical_url: item.canonical_url,
-                attempts: item.attempts,
-            };
+            let job = item;
             let ok = tokio::select! {
                 _ = cancel.cancelled() => false,
                 r = jobs.send(job) => r.is_ok(),
@@ -302,11 +294,13 @@ fn record_poll(
                     floor = floor.max(parsed.ttl_minutes.map(|m| u64::from(m) * 60).unwrap_or(0));
                     for item in parsed.items {
                         match newsriver_dedup::canonicalize_url(&item.url) {
-                            Ok(c) => items.push(PendingItem {
+                            Ok(c) => items.push(Job {
+                                page: PageJob {
+                                    url: item.url,
+                                    source: feed.url.clone(),
+                                    hints: item.hints,
+                                },
                                 canonical_url: c.to_string(),
-                                url: item.url,
-                                source: feed.url.clone(),
-                                hints: item.hints,
                                 attempts: 0,
                             }),
                             Err(e) => {

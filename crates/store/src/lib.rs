@@ -43,8 +43,7 @@ mod work_queue;
 
 pub use memory::{Listing, Memory, Remembered, StorySummary};
 pub use work_queue::{
-    Completion, FeedCounts, FeedState, FeedStatus, Outcome, OutcomeCounts, PendingItem, Retrying,
-    WorkQueue,
+    Completion, FeedCounts, FeedState, FeedStatus, Outcome, OutcomeCounts, Retrying, WorkQueue,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -185,14 +184,16 @@ impl newsriver_dedup::ShingleSource for Store {
 mod tests {
     use super::*;
     use newsriver_dedup::Fingerprint;
-    use newsriver_model::ItemHints;
+    use newsriver_model::{ItemHints, Job};
 
-    fn item(u: &str) -> PendingItem {
-        PendingItem {
+    fn item(u: &str) -> Job {
+        Job {
+            page: newsriver_model::PageJob {
+                url: u.to_string(),
+                source: "feed".into(),
+                hints: ItemHints::default(),
+            },
             canonical_url: u.to_string(),
-            url: u.to_string(),
-            source: "feed".into(),
-            hints: ItemHints::default(),
             attempts: 0,
         }
     }

@@ -11,7 +11,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use newsriver_model::ItemHints;
+use newsriver_model::{ItemHints, Job, PageJob};
 use rusqlite::types::{FromSql, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -130,16 +130,6 @@ impl FromSql for FeedStatus {
         let text = value.as_str()?;
         Ok(text.parse().unwrap_or_else(|never| match never {}))
     }
-}
-
-/// An accepted item waiting to be fetched, processed and acknowledged.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PendingItem {
-    pub canonical_url: String,
-    pub url: String,
-    pub source: String,
-    pub hints: ItemHints,
-    pub attempts: u32,
 }
 
 /// How an item ended.
@@ -273,7 +263,7 @@ impl WorkQueue<'_> {
     pub fn record_poll(
         &mut self,
         feed: &mut FeedState,
-        items: &[PendingItem],
+        items: &[Job],
         schedule: impl FnOnce(usize, &mut FeedState),
     ) -> Result<usize> {
         let tx = self.conn.transaction()?;
@@ -289,11 +279,11 @@ impl WorkQueue<'_> {
                 if seen.exists([&item.canonical_url])? {
                     continue;
                 }
-                let hints = hints_json(&item.hints);
+                let hints = hints_json(&item.page.hints);
                 added += insert.execute(params![
                     item.canonical_url,
-                    item.url,
-                    item.source,
+                    item.page.url,
+                    item.page.source,
                     hints,
                     now
                 ])?;
@@ -333,15 +323,17 @@ impl WorkQueue<'_> {
     }
 
     /// Pending items whose next attempt is due, oldest first.
-    pub fn due_pending(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<PendingItem>> {
+    pub fn due_pending(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Job>> {
         let mut stmt = self.conn.prepare_cached(DUE_PENDING)?;
         let rows = stmt.query_map(params![ts(now), limit as i64], |r| {
             let hints: String = r.get(3)?;
-            Ok(PendingItem {
+            Ok(Job {
+                page: PageJob {
+                    url: r.get(1)?,
+                    source: r.get(2)?,
+                    hints: serde_json::from_str(&hints).unwrap_or_default(),
+                },
                 canonical_url: r.get(0)?,
-                url: r.get(1)?,
-                source: r.get(2)?,
-                hints: serde_json::from_str(&hints).unwrap_or_default(),
                 attempts: r.get(4)?,
             })
         })?;

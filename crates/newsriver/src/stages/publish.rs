@@ -332,18 +332,20 @@ impl CompletionStage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::messages::{test_job, ToPublish};
+    use crate::messages::{test_job, Job, ToPublish};
     use newsriver_model::Article;
-    use newsriver_store::{FeedState, PendingItem, Store};
+    use newsriver_store::{FeedState, Store};
 
     fn pending(store: &mut Store, urls: &[&str]) {
-        let items: Vec<PendingItem> = urls
+        let items: Vec<Job> = urls
             .iter()
-            .map(|u| PendingItem {
+            .map(|u| Job {
+                page: newsriver_model::PageJob {
+                    url: u.to_string(),
+                    source: "https://a.test/feed".into(),
+                    hints: Default::default(),
+                },
                 canonical_url: u.to_string(),
-                url: u.to_string(),
-                source: "https://a.test/feed".into(),
-                hints: Default::default(),
                 attempts: 0,
             })
             .collect();
