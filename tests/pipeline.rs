@@ -17,6 +17,7 @@ fn run_once_in_process(cfg: &str, tweak: impl FnOnce(&mut Config)) {
     let options = RunOptions {
         once: true,
         output: None,
+        config_file: None,
     };
     runtime()
         .block_on(topology::run(
@@ -669,6 +670,7 @@ fn a_sink_failure_ends_the_topology_in_process() {
     let options = RunOptions {
         once: false,
         output: Some("/dev/full".into()),
+        config_file: None,
     };
     let run = topology::run(
         config(cfg.to_str().unwrap(), |_| {}),
@@ -721,6 +723,7 @@ fn the_admin_listener_serves_metrics_health_and_readiness() {
         let options = RunOptions {
             once: false,
             output: None,
+            config_file: None,
         };
         runtime().block_on(topology::run(config, options, stop))
     });
@@ -839,4 +842,52 @@ fn articles_outside_the_language_filter_are_done_not_published() {
         |_| {},
     );
     assert_eq!((again.seen_before, again.published), (2, 0), "{again}");
+}
+
+/// SIGHUP re-reads the feeds of the config file: a feed added is polled at once, and a
+/// file that does not load changes nothing (the daemon goes on, saying why).
+#[cfg(unix)]
+#[test]
+fn sighup_reloads_the_feeds_and_a_broken_file_changes_nothing() {
+    let server = FixtureServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &server);
+    let full = std::fs::read_to_string(&cfg).unwrap();
+    let atom = format!("\"{}\", ", server.url("/feeds/atom.xml"));
+    assert!(full.contains(&atom));
+    std::fs::write(&cfg, full.replace(&atom, "")).unwrap();
+    let cfg_arg = cfg.to_str().unwrap();
+    let mut daemon = spawn_daemon(cfg_arg);
+    let limit = std::time::Duration::from_secs(30);
+    assert!(wait_until(limit, || server.hits("/feeds/rss.xml") >= 1));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(
+        server.hits("/feeds/atom.xml"),
+        0,
+        "a feed not configured was polled"
+    );
+
+    std::fs::write(&cfg, "[feeds\nurls = ").unwrap();
+    signal(&daemon, "-HUP");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(
+        daemon.try_wait().unwrap().is_none(),
+        "a broken file stopped the daemon"
+    );
+    assert_eq!(server.hits("/feeds/atom.xml"), 0);
+
+    std::fs::write(&cfg, &full).unwrap();
+    signal(&daemon, "-HUP");
+    assert!(
+        wait_until(limit, || server.hits("/feeds/atom.xml") >= 1),
+        "the feed added to the file was not polled after SIGHUP"
+    );
+    signal(&daemon, "-TERM");
+    let out = daemon.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("reloading the configuration failed; keeping the current one"),
+        "{stderr}"
+    );
 }

@@ -66,6 +66,7 @@ fn status_page_in_a_browser(browser: PathBuf) {
         let options = RunOptions {
             once: false,
             output: None,
+            config_file: None,
         };
         runtime().block_on(topology::run(config, options, stop))
     });

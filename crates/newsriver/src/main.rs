@@ -187,7 +187,11 @@ fn main() -> ExitCode {
     let result: anyhow::Result<ExitCode> = runtime.block_on(async move {
         match cli.command {
             Command::Run { once, output } => {
-                let options = RunOptions { once, output };
+                let options = RunOptions {
+                    once,
+                    output,
+                    config_file: cli.config.clone(),
+                };
                 topology::run(config, options, topology::shutdown_on_signals()).await?;
                 Ok(ExitCode::SUCCESS)
             }

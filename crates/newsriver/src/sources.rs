@@ -22,9 +22,37 @@ const MAX_IDLE: Duration = Duration::from_secs(30);
 /// How often the dispatcher looks for due retries when nothing wakes it.
 const DISPATCH_TICK: Duration = Duration::from_secs(5);
 
+/// The feeds the poller polls: replaced while it runs when the configuration is reloaded
+/// (SIGHUP). A feed taken out is no longer polled; what it listed before stays pending
+/// and is processed.
+#[derive(Clone)]
+pub struct FeedList {
+    urls: Arc<std::sync::RwLock<Vec<String>>>,
+    changed: Arc<Notify>,
+}
+
+impl FeedList {
+    pub fn new(urls: Vec<String>) -> FeedList {
+        FeedList {
+            urls: Arc::new(std::sync::RwLock::new(urls)),
+            changed: Arc::new(Notify::new()),
+        }
+    }
+
+    pub fn get(&self) -> Vec<String> {
+        self.urls.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Replaces the list and wakes the poller (new feeds are due at once).
+    pub fn set(&self, urls: Vec<String>) {
+        *self.urls.write().unwrap_or_else(|e| e.into_inner()) = urls;
+        self.changed.notify_one();
+    }
+}
+
 /// The daemon's source: polls feeds and feeds pending items into the pipeline.
 pub struct FeedSource {
-    feeds: Vec<String>,
+    feeds: FeedList,
     poll: PollConfig,
     /// Feed polls at once (`fetch.concurrency`).
     concurrency: usize,
@@ -44,7 +72,7 @@ impl FeedSource {
         in_flight: InFlight,
     ) -> FeedSource {
         FeedSource {
-            feeds,
+            feeds: FeedList::new(feeds),
             poll: config.poll.clone(),
             concurrency: config.fetch.concurrency,
             dispatch_batch: config.pipeline.channel_capacity.max(16),
@@ -52,6 +80,11 @@ impl FeedSource {
             store,
             in_flight,
         }
+    }
+
+    /// The list it polls, to replace while it runs.
+    pub fn feed_list(&self) -> FeedList {
+        self.feeds.clone()
     }
 
     /// Polls and dispatches until `cancel` (or, with `once`, until every feed was polled
@@ -67,7 +100,7 @@ impl FeedSource {
         cancel: CancellationToken,
         once: bool,
     ) -> Result<()> {
-        lock(&self.store).queue().ensure_feeds(&self.feeds)?;
+        lock(&self.store).queue().ensure_feeds(&self.feeds.get())?;
         let src = Arc::new(self);
         let new_work = Arc::new(Notify::new());
         let polling_done = CancellationToken::new();
@@ -97,12 +130,12 @@ async fn poll_feeds(
     new_work: &Notify,
     once: bool,
 ) -> Result<()> {
-    let configured: HashSet<&String> = src.feeds.iter().collect();
     let mut first = true;
     loop {
         if cancel.is_cancelled() {
             break;
         }
+        let configured: HashSet<String> = src.feeds.get().into_iter().collect();
         let now = Utc::now();
         let due: Vec<FeedState> = lock(&src.store)
             .queue()
@@ -145,9 +178,39 @@ async fn poll_feeds(
         tokio::select! {
             _ = cancel.cancelled() => break,
             _ = tokio::time::sleep(wait) => {}
+            // A reloaded list: its new feeds are due now.
+            _ = src.feeds.changed.notified() => {}
         }
     }
     Ok(())
+}
+
+/// Replaces `list` with the feeds of the configuration in `file` (the embedded defaults
+/// and the environment as at start otherwise), adding new ones to the store. A file that
+/// does not load, or lists no feed, changes nothing: the reason is logged.
+pub fn reload_feeds(file: Option<&std::path::Path>, list: &FeedList, store: &SharedStore) {
+    let loaded = Config::load(file).and_then(|c| c.feed_urls());
+    let urls = match loaded {
+        Ok(urls) if urls.is_empty() => {
+            tracing::warn!("the reloaded configuration lists no feeds; keeping the current ones");
+            return;
+        }
+        Ok(urls) => urls,
+        Err(e) => {
+            tracing::warn!(error = %format!("{e:#}"), "reloading the configuration failed; keeping the current one");
+            return;
+        }
+    };
+    if let Err(e) = lock(store).queue().ensure_feeds(&urls) {
+        tracing::warn!(error = %e, "recording reloaded feeds failed; keeping the current ones");
+        return;
+    }
+    let before: HashSet<String> = list.get().into_iter().collect();
+    let after: HashSet<&String> = urls.iter().collect();
+    let added = urls.iter().filter(|u| !before.contains(*u)).count();
+    let removed = before.iter().filter(|u| !after.contains(u)).count();
+    tracing::info!(feeds = urls.len(), added, removed, "configuration reloaded");
+    list.set(urls);
 }
 
 /// Sends due pending items that are not already in the pipeline, oldest first, waiting

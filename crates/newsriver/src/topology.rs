@@ -54,6 +54,8 @@ pub struct RunOptions {
     pub once: bool,
     /// JSON lines here instead of the configured output ("-" for stdout).
     pub output: Option<String>,
+    /// The config file the daemon was started with: SIGHUP reloads its feeds.
+    pub config_file: Option<std::path::PathBuf>,
 }
 
 /// How `newsriver backfill` runs.
@@ -105,6 +107,12 @@ pub async fn run(config: Config, options: RunOptions, shutdown: CancellationToke
         parts.store.clone(),
         parts.in_flight.clone(),
     );
+    let reloader = reload_on_hangup(
+        options.config_file.clone(),
+        source.feed_list(),
+        parts.store.clone(),
+        admin_stop.clone(),
+    );
     let source = spawn_stage(
         &kill,
         "feed source",
@@ -126,6 +134,9 @@ pub async fn run(config: Config, options: RunOptions, shutdown: CancellationToke
     admin_stop.cancel();
     if let Some(listener) = listener {
         let _ = listener.await;
+    }
+    if let Some(reloader) = reloader {
+        let _ = reloader.await;
     }
     let s = &stats;
     tracing::info!(
@@ -416,6 +427,47 @@ async fn stages(
         }
     }
     Ok(())
+}
+
+/// SIGHUP re-reads the feeds of the configuration (`feeds.urls`, `feeds.opml`) until
+/// `stop`; other settings take effect at the next start. Without a way to listen for the
+/// signal the daemon runs on without it.
+fn reload_on_hangup(
+    file: Option<std::path::PathBuf>,
+    list: sources::FeedList,
+    store: SharedStore,
+    stop: CancellationToken,
+) -> Option<JoinHandle<()>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut hangup = match signal(SignalKind::hangup()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGHUP; no configuration reload");
+                return None;
+            }
+        };
+        Some(tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    got = hangup.recv() => if got.is_none() { break },
+                }
+                let (file, list, store) = (file.clone(), list.clone(), store.clone());
+                // Reading the file and the store: off the async workers.
+                let reloaded = tokio::task::spawn_blocking(move || {
+                    sources::reload_feeds(file.as_deref(), &list, &store)
+                });
+                let _ = reloaded.await;
+            }
+        }))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, list, store, stop);
+        None
+    }
 }
 
 /// Runs one stage as its own task; its failure (or panic) pulls the kill switch.
