@@ -194,6 +194,15 @@ fn run_once_publishes_each_article_once_and_nothing_after_restart() {
         listing.contains("6 published, 1 duplicate, 0 given up"),
         "{listing}"
     );
+
+    // The subscriptions as OPML: every configured feed, titled as its last poll found.
+    let out = newsriver(&["feeds", "export", "--config", cfg], None);
+    assert!(out.status.success(), "{out:?}");
+    let opml = String::from_utf8_lossy(&out.stdout);
+    let exported = newsriver_fetcher::parse_opml(&opml).expect("OPML that parses");
+    let configured = config(cfg, |_| {}).feed_urls().unwrap();
+    assert_eq!(exported, configured);
+    assert!(opml.contains("title=\"World desk\""), "{opml}");
 }
 
 #[test]

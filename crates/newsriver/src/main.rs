@@ -120,7 +120,10 @@ enum Command {
     },
     /// List the feeds in the state store with their poll status, then article counts and
     /// the articles being retried.
-    Feeds,
+    Feeds {
+        #[command(subcommand)]
+        action: Option<FeedsAction>,
+    },
     /// Ask a running daemon whether it is ready (its admin listener's /readyz): exit 0 when
     /// it is, 1 when it is not or does not answer. For container health probes.
     Healthcheck {
@@ -147,6 +150,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum FeedsAction {
+    /// Print the configured feeds as an OPML 2.0 subscription list (titles from their
+    /// last poll), for a feed reader or another newsriver.
+    Export,
 }
 
 fn init_logging() {
@@ -224,7 +234,10 @@ fn main() -> ExitCode {
             Command::Extract { input, text, url } => tools::extract(&config, &input, text, url)
                 .await
                 .map(|()| ExitCode::SUCCESS),
-            Command::Feeds => tools::feeds(&config).map(|()| ExitCode::SUCCESS),
+            Command::Feeds { action: None } => tools::feeds(&config).map(|()| ExitCode::SUCCESS),
+            Command::Feeds {
+                action: Some(FeedsAction::Export),
+            } => tools::export_feeds(&config).map(|()| ExitCode::SUCCESS),
             Command::Healthcheck { listen } => {
                 let listen = listen.unwrap_or_else(|| config.admin.listen.clone());
                 if listen.is_empty() {

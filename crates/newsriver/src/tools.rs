@@ -65,6 +65,44 @@ pub fn feeds(config: &Config) -> Result<()> {
     with_state(config, write_feeds)
 }
 
+/// The configured feeds as an OPML 2.0 subscription list on stdout, each under the title
+/// its last poll found (the URL before any poll). Reads the state read-only, if any.
+pub fn export_feeds(config: &Config) -> Result<()> {
+    let urls = config.feed_urls()?;
+    let path: &Path = &config.state.path;
+    let titles: std::collections::HashMap<String, String> = if path.exists() {
+        let mut store = Store::open_read_only(path)
+            .with_context(|| format!("opening state database {}", path.display()))?;
+        let feeds = store.queue().feeds()?;
+        feeds
+            .into_iter()
+            .filter_map(|f| f.title.map(|t| (f.url, t)))
+            .collect()
+    } else {
+        Default::default()
+    };
+    let mut doc = opml::OPML {
+        head: Some(opml::Head {
+            title: Some("newsriver feeds".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    for url in &urls {
+        let title = titles.get(url).map(String::as_str).unwrap_or(url);
+        doc.body.outlines.push(opml::Outline {
+            text: title.to_string(),
+            title: Some(title.to_string()),
+            r#type: Some("rss".into()),
+            xml_url: Some(url.clone()),
+            ..Default::default()
+        });
+    }
+    let xml = doc.to_string().context("writing OPML")?;
+    println!("{xml}");
+    Ok(())
+}
+
 /// The active stories (see `newsriver stories --help`); read-only like [`feeds`].
 pub fn stories(config: &Config, min_articles: u64, limit: usize, json: bool) -> Result<()> {
     let window = chrono::Duration::hours(i64::from(config.dedup.story_window_hours));
