@@ -128,8 +128,8 @@ impl DedupStage {
         })
     }
 
-    /// The river's time when an article published at `published` (if known, and not
-    /// after `now`) arrives at `now`; moves the backfill clock.
+    /// The river's time when an article published at `published` (known, and not after
+    /// `now`) arrives at `now`; moves the backfill clock.
     fn river_time(
         &mut self,
         published: Option<DateTime<Utc>>,
@@ -138,7 +138,7 @@ impl DedupStage {
         match self.clock {
             RetentionClock::Wall => now,
             RetentionClock::Publication => {
-                if let Some(p) = published.filter(|p| *p <= now) {
+                if let Some(p) = published {
                     self.newest_published = self.newest_published.max(Some(p));
                 }
                 self.newest_published.unwrap_or(now)
@@ -195,21 +195,11 @@ impl DedupStage {
         if same_article || (found.is_some() && self.policy == DuplicatePolicy::Drop) {
             Stats::add(&self.stats.duplicates);
             if let Some(m) = &found {
-                let hints = &page.job.page.hints;
-                self.stats.decided(RecentArticle {
-                    title: page
-                        .extracted
-                        .title
-                        .clone()
-                        .or_else(|| hints.title.clone())
-                        .unwrap_or_default(),
-                    url: page.job.page.url.clone(),
-                    source: page.job.page.source.clone(),
-                    language: page.extracted.language.clone(),
-                    status: format!("duplicate ({})", reason_label(m.reason)),
-                    story_id: m.story_id.clone(),
-                    at: now,
-                });
+                let title = page.extracted.title.as_ref();
+                let title = title.or(page.job.page.hints.title.as_ref());
+                let language = page.extracted.language.as_ref();
+                let recent = recent(&page.job, title, language, Some(m.reason), &m.story_id, now);
+                self.stats.decided(recent);
             }
             return Decision::Duplicate {
                 job: page.job,
@@ -228,12 +218,7 @@ impl DedupStage {
                 (info, None)
             }
             None => {
-                let published = page
-                    .extracted
-                    .published_at
-                    .or(page.job.page.hints.published_at);
-                let retained_from = self.river_time(published, now);
-                let remembered = self.remember(&page, &id, fp, now, retained_from);
+                let remembered = self.remember(&page, &id, fp, now);
                 let info = DedupInfo {
                     status: DedupStatus::Unique,
                     duplicate_of: None,
@@ -245,18 +230,16 @@ impl DedupStage {
         };
         Stats::set(&self.stats.remembered, self.deduper.len() as u64);
         let (job, article) = article(page, id, canonical, dedup);
-        self.stats.decided(RecentArticle {
-            title: article.title.clone().unwrap_or_default(),
-            url: article.url.clone(),
-            source: article.source.clone(),
-            language: article.language.clone(),
-            status: match article.dedup.reason {
-                None => "unique".to_string(),
-                Some(r) => format!("duplicate ({})", reason_label(r)),
-            },
-            story_id: article.dedup.story_id.clone(),
-            at: now,
-        });
+        let a = &article;
+        let recent = recent(
+            &job,
+            a.title.as_ref(),
+            a.language.as_ref(),
+            a.dedup.reason,
+            &a.dedup.story_id,
+            now,
+        );
+        self.stats.decided(recent);
         Decision::Publish(Box::new(ToPublish {
             job,
             article,
@@ -264,27 +247,27 @@ impl DedupStage {
         }))
     }
 
-    /// Places a new article in its story and in the index, remembered from
-    /// `retained_from` (the river's time); returns what the store will remember of it
-    /// once the sink acknowledged it.
+    /// Places a new article in its story and in the index, remembered from the river's
+    /// time; returns what the store will remember of it once the sink acknowledged it.
     fn remember(
         &mut self,
         page: &Stripped,
         id: &str,
         fingerprint: Fingerprint,
         now: DateTime<Utc>,
-        retained_from: DateTime<Utc>,
     ) -> Remembered {
         let hints = &page.job.page.hints;
         let title = page.extracted.title.as_deref().or(hints.title.as_deref());
-        // Events are placed in time by publication, so a backfilled report from months
-        // ago does not join today's story on the same topic.
-        let when = page
+        // When it was published, if the page or the feed says and the date is not ahead.
+        let published = page
             .extracted
             .published_at
             .or(hints.published_at)
-            .filter(|t| *t <= now)
-            .unwrap_or(now);
+            .filter(|t| *t <= now);
+        let retained_from = self.river_time(published, now);
+        // Events are placed in time by publication, so a backfilled report from months
+        // ago does not join today's story on the same topic.
+        let when = published.unwrap_or(now);
         let assigned = self.stories.assign(
             id,
             title.unwrap_or_default(),
@@ -377,6 +360,29 @@ impl DedupStage {
             }
         }
         Ok(())
+    }
+}
+
+/// What the status page shows of one decision: a unique article (no `reason`) or a copy.
+fn recent(
+    job: &Job,
+    title: Option<&String>,
+    language: Option<&String>,
+    reason: Option<DuplicateReason>,
+    story_id: &str,
+    at: DateTime<Utc>,
+) -> RecentArticle {
+    RecentArticle {
+        title: title.cloned().unwrap_or_default(),
+        url: job.page.url.clone(),
+        source: job.page.source.clone(),
+        language: language.cloned(),
+        status: match reason {
+            None => "unique".to_string(),
+            Some(r) => format!("duplicate ({})", reason_label(r)),
+        },
+        story_id: story_id.to_string(),
+        at,
     }
 }
 
