@@ -592,9 +592,8 @@ impl Fetcher {
         };
         let mut items = Vec::new();
         let mut visited = HashSet::from([url.to_string()]);
-        let mut todo: Vec<(Vec<u8>, String, usize)> = Vec::new();
-        let mut current = Some((body.to_vec(), url.to_string(), 0));
-        while let Some((body, from, depth)) = current.take().or_else(|| todo.pop()) {
+        let mut todo: Vec<(Vec<u8>, String, usize)> = vec![(body.to_vec(), url.to_string(), 0)];
+        while let Some((body, from, depth)) = todo.pop() {
             let base = Url::parse(&from).ok();
             let resolve = |loc: &str| match &base {
                 Some(b) => b.join(loc).map(|u| u.to_string()).ok(),

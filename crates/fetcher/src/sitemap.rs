@@ -81,16 +81,17 @@ pub fn looks_like_sitemap(bytes: &[u8]) -> bool {
     )
 }
 
-/// The first few kilobytes of the (possibly gzipped) document.
-fn head_bytes(bytes: &[u8]) -> Vec<u8> {
+/// The first few kilobytes of the (possibly gzipped) document: asked of every feed poll,
+/// so a plain document is borrowed, not copied.
+fn head_bytes(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
     if is_gzip(bytes) {
         let mut head = Vec::new();
         let _ = flate2::read::GzDecoder::new(bytes)
             .take(8192)
             .read_to_end(&mut head);
-        head
+        head.into()
     } else {
-        bytes[..bytes.len().min(8192)].to_vec()
+        bytes[..bytes.len().min(8192)].into()
     }
 }
 
