@@ -27,23 +27,10 @@ impl Drop for Broker {
     }
 }
 
-/// The broker binary: `$TANSU` when set (a path that is not a file means no broker, so a
-/// machine that has tansu can still check the skip), else on PATH, else ~/.cargo/bin.
+/// The broker binary: `$TANSU` when set, else on PATH, else ~/.cargo/bin.
 fn tansu() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("TANSU") {
-        let p = PathBuf::from(p);
-        return p.is_file().then_some(p);
-    }
-    let from_path = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join("tansu"))
-            .find(|p| p.is_file())
-    });
-    from_path.or_else(|| {
-        let home = std::env::var_os("HOME")?;
-        let p = PathBuf::from(home).join(".cargo/bin/tansu");
-        p.is_file().then_some(p)
-    })
+    let cargo_bin = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo/bin/tansu"));
+    find_program("TANSU", &["tansu"], cargo_bin)
 }
 
 fn start_broker() -> Broker {
@@ -363,26 +350,18 @@ fn main() -> std::process::ExitCode {
         ),
     ];
     let broker = tansu();
-    let required = std::env::var_os("NEWSRIVER_REQUIRE_KAFKA").is_some();
     let trials = tests
         .into_iter()
-        .map(|(name, test)| match &broker {
-            Some(_) => libtest_mimic::Trial::test(name, move || {
-                test();
-                Ok(())
-            }),
-            // CI must not pass on tests that never ran.
-            None if required => libtest_mimic::Trial::test(name, || {
-                Err(
-                    format!("tansu not found but NEWSRIVER_REQUIRE_KAFKA is set ({INSTALL})")
-                        .into(),
-                )
-            }),
-            None => libtest_mimic::Trial::ignorable_test(name, || {
-                Ok(libtest_mimic::Completion::ignored_with(format!(
-                    "tansu not found: {INSTALL}, or set TANSU"
-                )))
-            }),
+        .map(|(name, test)| {
+            trial_needing(
+                name,
+                &broker,
+                "tansu",
+                "NEWSRIVER_REQUIRE_KAFKA",
+                INSTALL,
+                "TANSU",
+                move |_| test(),
+            )
         })
         .collect();
     libtest_mimic::run(&args, trials).exit_code()

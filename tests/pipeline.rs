@@ -723,19 +723,8 @@ fn the_admin_listener_serves_metrics_health_and_readiness() {
     let server = FixtureServer::start();
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(dir.path(), &server);
-    let addr = free_loopback_addr();
-    let listen = addr.clone();
-    let config = config(cfg.to_str().unwrap(), move |c| c.admin.listen = listen);
-    let shutdown = CancellationToken::new();
-    let stop = shutdown.clone();
-    let daemon = std::thread::spawn(move || {
-        let options = RunOptions {
-            once: false,
-            output: None,
-            config_file: None,
-        };
-        runtime().block_on(topology::run(config, options, stop))
-    });
+    let daemon = InProcessDaemon::start_with_admin(cfg.to_str().unwrap());
+    let addr = daemon.addr.clone();
 
     let limit = std::time::Duration::from_secs(30);
     assert!(
@@ -775,8 +764,7 @@ fn the_admin_listener_serves_metrics_health_and_readiness() {
     assert!(probe.status.success(), "{probe:?}");
     assert_eq!(String::from_utf8_lossy(&probe.stdout).trim(), "ready");
 
-    shutdown.cancel();
-    daemon.join().expect("daemon thread").expect("a clean stop");
+    daemon.stop().expect("a clean stop");
     let probe = newsriver(&["healthcheck", "--listen", &addr], None);
     assert_eq!(probe.status.code(), Some(1), "{probe:?}");
 }

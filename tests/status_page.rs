@@ -11,23 +11,13 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use newsriver::topology::{self, RunOptions};
 use support::*;
-use tokio_util::sync::CancellationToken;
 
 const INSTALL: &str = "apt-get install chromium";
 
-/// The browser: `$CHROMIUM` when set (a path that is not a file means none), else the
-/// first of chromium / chromium-browser on PATH.
+/// The browser: `$CHROMIUM` when set, else chromium or chromium-browser on PATH.
 fn chromium() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("CHROMIUM") {
-        let p = PathBuf::from(p);
-        return p.is_file().then_some(p);
-    }
-    let paths = std::env::var_os("PATH")?;
-    std::env::split_paths(&paths)
-        .flat_map(|dir| ["chromium", "chromium-browser"].map(|b| dir.join(b)))
-        .find(|p| p.is_file())
+    find_program("CHROMIUM", &["chromium", "chromium-browser"], None)
 }
 
 fn headless(browser: &PathBuf, args: &[&str]) -> std::process::Output {
@@ -57,19 +47,8 @@ fn status_page_in_a_browser(browser: PathBuf) {
     let server = FixtureServer::start();
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(dir.path(), &server);
-    let addr = free_loopback_addr();
-    let listen = addr.clone();
-    let config = config(cfg.to_str().unwrap(), move |c| c.admin.listen = listen);
-    let shutdown = CancellationToken::new();
-    let stop = shutdown.clone();
-    let daemon = std::thread::spawn(move || {
-        let options = RunOptions {
-            once: false,
-            output: None,
-            config_file: None,
-        };
-        runtime().block_on(topology::run(config, options, stop))
-    });
+    let daemon = InProcessDaemon::start_with_admin(cfg.to_str().unwrap());
+    let addr = daemon.addr.clone();
     let out = dir.path().join("articles.jsonl");
     assert!(
         wait_until(Duration::from_secs(30), || read_jsonl(&out).len() >= 5),
@@ -118,30 +97,19 @@ fn status_page_in_a_browser(browser: PathBuf) {
     );
     eprintln!("status page screenshot: {}", shot.display());
 
-    shutdown.cancel();
-    daemon.join().expect("daemon thread").expect("a clean stop");
+    daemon.stop().expect("a clean stop");
 }
 
 fn main() -> std::process::ExitCode {
     let args = libtest_mimic::Arguments::from_args();
-    let required = std::env::var_os("NEWSRIVER_REQUIRE_BROWSER").is_some();
-    let name = "status_page_in_a_browser";
-    let trial = match chromium() {
-        Some(browser) => libtest_mimic::Trial::test(name, move || {
-            status_page_in_a_browser(browser);
-            Ok(())
-        }),
-        None if required => libtest_mimic::Trial::test(name, || {
-            Err(
-                format!("chromium not found but NEWSRIVER_REQUIRE_BROWSER is set ({INSTALL})")
-                    .into(),
-            )
-        }),
-        None => libtest_mimic::Trial::ignorable_test(name, || {
-            Ok(libtest_mimic::Completion::ignored_with(format!(
-                "chromium not found: {INSTALL}, or set CHROMIUM"
-            )))
-        }),
-    };
+    let trial = trial_needing(
+        "status_page_in_a_browser",
+        &chromium(),
+        "chromium",
+        "NEWSRIVER_REQUIRE_BROWSER",
+        INSTALL,
+        "CHROMIUM",
+        status_page_in_a_browser,
+    );
     libtest_mimic::run(&args, vec![trial]).exit_code()
 }

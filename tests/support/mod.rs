@@ -448,3 +448,92 @@ pub fn free_loopback_addr() -> String {
         .port();
     format!("127.0.0.1:{port}")
 }
+
+/// The daemon (`run`, not once) in this process, with its admin listener on a free
+/// loopback port, until [`InProcessDaemon::stop`].
+pub struct InProcessDaemon {
+    /// The admin listener's address.
+    pub addr: String,
+    shutdown: tokio_util::sync::CancellationToken,
+    thread: thread::JoinHandle<anyhow::Result<()>>,
+}
+
+impl InProcessDaemon {
+    pub fn start_with_admin(cfg: &str) -> InProcessDaemon {
+        let addr = free_loopback_addr();
+        let listen = addr.clone();
+        let config = config(cfg, move |c| c.admin.listen = listen);
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let stop = shutdown.clone();
+        let thread = thread::spawn(move || {
+            let options = newsriver::topology::RunOptions {
+                once: false,
+                output: None,
+                config_file: None,
+            };
+            runtime().block_on(newsriver::topology::run(config, options, stop))
+        });
+        InProcessDaemon {
+            addr,
+            shutdown,
+            thread,
+        }
+    }
+
+    /// Shuts it down as a signal would and returns how the daemon ended.
+    pub fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        self.thread.join().expect("daemon thread")
+    }
+}
+
+/// A program a test target needs (a broker, a browser): `$var` when set (a path that is
+/// not a file means none, so a machine that has it can still check the skip), else the
+/// first of `names` on PATH, else `fallback`.
+pub fn find_program(var: &str, names: &[&str], fallback: Option<PathBuf>) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(var) {
+        let p = PathBuf::from(p);
+        return p.is_file().then_some(p);
+    }
+    let from_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .flat_map(|dir| names.iter().map(move |n| dir.join(n)))
+            .find(|p| p.is_file())
+    });
+    from_path.or(fallback.filter(|p| p.is_file()))
+}
+
+/// A test that needs `program`: run when it was found; otherwise a failure when
+/// `$require` is set (CI must not pass on tests that never ran), else reported ignored
+/// with how to get it. libtest itself can only ignore at compile time, and a test that
+/// returns early counts as passed.
+pub fn trial_needing(
+    name: &str,
+    program: &Option<PathBuf>,
+    what: &str,
+    require: &'static str,
+    install: &'static str,
+    var: &'static str,
+    test: impl FnOnce(PathBuf) + Send + 'static,
+) -> libtest_mimic::Trial {
+    let what = what.to_string();
+    match program {
+        Some(p) => {
+            let p = p.clone();
+            libtest_mimic::Trial::test(name, move || {
+                test(p);
+                Ok(())
+            })
+        }
+        None if std::env::var_os(require).is_some() => {
+            libtest_mimic::Trial::test(name, move || {
+                Err(format!("{what} not found but {require} is set ({install})").into())
+            })
+        }
+        None => libtest_mimic::Trial::ignorable_test(name, move || {
+            Ok(libtest_mimic::Completion::ignored_with(format!(
+                "{what} not found: {install}, or set {var}"
+            )))
+        }),
+    }
+}
