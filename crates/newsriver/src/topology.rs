@@ -84,8 +84,9 @@ pub async fn run(config: Config, options: RunOptions, shutdown: CancellationToke
     let kill = KillSwitch::new();
     let stop_source = stop_on_kill(&shutdown, &kill);
     let (jobs_tx, jobs_rx) = mpsc::channel(config.pipeline.channel_capacity);
-    // The admin listener outlives the drain (readiness says so) and stops after it.
-    let admin_stop = CancellationToken::new();
+    // Cancelled once the pipeline has drained: the admin listener (whose readiness says
+    // so meanwhile) and the SIGHUP reloader stop then.
+    let drained = CancellationToken::new();
     let (observed, listener) = if config.admin.listen.is_empty() {
         (None, None)
     } else {
@@ -97,7 +98,7 @@ pub async fn run(config: Config, options: RunOptions, shutdown: CancellationToke
         ));
         observed.watch_queue("jobs", &jobs_tx);
         let listener =
-            admin::serve(&config.admin.listen, observed.clone(), admin_stop.clone()).await?;
+            admin::serve(&config.admin.listen, observed.clone(), drained.clone()).await?;
         (Some(observed), Some(listener))
     };
     let source = FeedSource::new(
@@ -111,7 +112,7 @@ pub async fn run(config: Config, options: RunOptions, shutdown: CancellationToke
         options.config_file.clone(),
         source.feed_list(),
         parts.store.clone(),
-        admin_stop.clone(),
+        drained.clone(),
     );
     let source = spawn_stage(
         &kill,
@@ -131,7 +132,7 @@ pub async fn run(config: Config, options: RunOptions, shutdown: CancellationToke
     )
     .await?;
     source.await?;
-    admin_stop.cancel();
+    drained.cancel();
     if let Some(listener) = listener {
         let _ = listener.await;
     }
