@@ -220,16 +220,18 @@ impl Observed {
 
     /// Why the daemon is not ready, if it is not.
     fn not_ready(&self) -> Option<String> {
+        self.stopping()
+            .or_else(|| not_answering(lock(&self.store).queue().pending_count()))
+    }
+
+    /// Why the daemon is on its way out, if it is.
+    fn stopping(&self) -> Option<String> {
         if self.kill.is_killed() {
             return Some("a stage failed; the daemon is stopping".into());
         }
-        if self.shutdown.is_cancelled() {
-            return Some("shutting down".into());
-        }
-        match lock(&self.store).queue().pending_count() {
-            Ok(_) => None,
-            Err(e) => Some(format!("state store: {e}")),
-        }
+        self.shutdown
+            .is_cancelled()
+            .then(|| "shutting down".to_string())
     }
 
     /// Sets every metric that is read rather than recorded.
@@ -252,18 +254,26 @@ impl Observed {
         {
             let mut store = lock(&self.store);
             let queue = store.queue();
-            if let Ok(n) = queue.pending_count() {
-                gauge!("newsriver_pending_items").set(n as f64);
+            let pending = queue.pending_count();
+            if let Ok(n) = &pending {
+                gauge!("newsriver_pending_items").set(*n as f64);
             }
+            // The same query says whether the store answers: readiness needs no second.
+            let ready = self.stopping().or_else(|| not_answering(pending)).is_none();
+            gauge!("newsriver_ready").set(if ready { 1.0 } else { 0.0 });
             if let Ok(feeds) = queue.feed_counts() {
                 gauge!("newsriver_feeds", "state" => "ok").set(feeds.ok as f64);
                 gauge!("newsriver_feeds", "state" => "failing").set(feeds.failing as f64);
                 gauge!("newsriver_feeds", "state" => "retired").set(feeds.retired as f64);
             }
         }
-        gauge!("newsriver_ready").set(if self.not_ready().is_none() { 1.0 } else { 0.0 });
         metrics_process::Collector::default().collect();
     }
+}
+
+/// Why the state store keeps the daemon from being ready, from a query's result.
+fn not_answering<T>(query: newsriver_store::Result<T>) -> Option<String> {
+    query.err().map(|e| format!("state store: {e}"))
 }
 
 /// Binds `listen` (a failure to bind is an error at start, not a silent daemon without
