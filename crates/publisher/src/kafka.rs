@@ -197,12 +197,6 @@ impl KafkaSink {
         }
     }
 
-    /// Sends the batch and returns once the broker acknowledged every message.
-    pub async fn publish(&mut self, batch: Vec<Encoded>) -> Result<(), SinkError> {
-        let pending = self.send(batch).await?;
-        self.confirm(pending).await
-    }
-
     async fn enqueue(
         &mut self,
         messages: Vec<Encoded>,

@@ -212,12 +212,6 @@ impl Sink {
         }
     }
 
-    /// Sends the batch and waits for its acknowledgement.
-    pub async fn publish(&mut self, batch: Vec<Encoded>) -> Result<(), SinkError> {
-        let pending = self.send(batch).await?;
-        self.confirm(pending).await
-    }
-
     pub async fn close(&mut self) -> Result<(), SinkError> {
         match self {
             Sink::JsonLines(s) => s.close().await,
