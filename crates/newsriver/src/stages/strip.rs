@@ -19,7 +19,7 @@ pub const NO_ARTICLE: &str = "no article text found on page";
 pub struct StripStage {
     options: Options,
     workers: usize,
-    /// Languages to keep (lowercase); empty: all.
+    /// Languages to keep (compared without case); empty: all.
     languages: Vec<String>,
     stats: Arc<Stats>,
 }
@@ -32,7 +32,7 @@ impl StripStage {
             languages: filter
                 .languages
                 .iter()
-                .map(|l| l.trim().to_ascii_lowercase())
+                .map(|l| l.trim().to_string())
                 .collect(),
             stats,
         }
