@@ -442,18 +442,19 @@ pub fn read_input(input: &str) -> Result<Vec<u8>> {
     }
 }
 
-/// Turns URL lines into jobs: blank lines and `#` comments are skipped.
-pub fn backfill_jobs(store: &mut Store, lines: &[String]) -> Result<(Vec<Job>, ListSummary)> {
-    let listed = lines.iter().map(|line| PageJob {
-        url: line.clone(),
+/// A URL list's lines as pages a backfill lists (blank lines and `#` comments are left
+/// out by [`listed_jobs`]).
+pub fn url_list_pages(lines: Vec<String>) -> impl Iterator<Item = PageJob> {
+    lines.into_iter().map(|url| PageJob {
+        url,
         source: BACKFILL_SOURCE.to_string(),
         hints: ItemHints::default(),
-    });
-    listed_jobs(store, listed)
+    })
 }
 
 /// Turns listed pages (a URL list's lines, a sitemap's entries) into jobs: what is not a
-/// URL, listed twice or seen before is counted and left out.
+/// URL, listed twice or seen before is counted and left out, and so are blank lines and
+/// `#` comments.
 pub fn listed_jobs(
     store: &mut Store,
     pages: impl IntoIterator<Item = PageJob>,

@@ -220,14 +220,7 @@ pub async fn backfill(
         None => Vec::new(),
     };
     let parts = Parts::open(&config, options.output.as_deref()).await?;
-    let mut pages: Vec<newsriver_model::PageJob> = lines
-        .into_iter()
-        .map(|url| newsriver_model::PageJob {
-            url,
-            source: newsriver_model::BACKFILL_SOURCE.to_string(),
-            hints: Default::default(),
-        })
-        .collect();
+    let mut pages: Vec<newsriver_model::PageJob> = sources::url_list_pages(lines).collect();
     for sitemap in &options.sitemaps {
         // A backfill wants the whole sitemap, not the last days of it.
         let items = parts
