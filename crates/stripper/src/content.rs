@@ -333,7 +333,14 @@ fn keep_mask(
                 && first_in_container.is_some_and(|first| i < first)
                 && b.chars() < MAX_LABEL_CHARS
                 && !matches!(b.kind, BlockKind::Heading(_));
+            // A long run of nothing but links outside the container is a tag cloud or a
+            // menu printed as one line: an article's own lists hold one link per item.
+            let link_cloud = !*h
+                && b.chars() >= MIN_CLOUD_CHARS
+                && b.link_density() >= 0.95
+                && !matches!(b.kind, BlockKind::Heading(_));
             kept(*p, *h, threshold)
+                && !link_cloud
                 && !trailing_chrome
                 && !embedded_gallery
                 && !teaser
@@ -500,6 +507,7 @@ const MIN_BETWEEN_PROBABILITY: f32 = 0.2;
 
 /// Section labels are a word or two; a standfirst or a dateline above the text is longer.
 const MAX_LABEL_CHARS: usize = 15;
+const MIN_CLOUD_CHARS: usize = 200;
 const MIN_BETWEEN_CHARS: usize = 100;
 
 /// Shorter quoted lines are an embed's signature ("— name (@handle) date") or a pull quote
@@ -952,6 +960,70 @@ mod tests {
         // A standfirst above the container is longer than a label, and may be the text's.
         assert!(
             kept.iter().any(|t| t.starts_with("The extension")),
+            "{kept:?}"
+        );
+    }
+
+    #[test]
+    fn a_tag_cloud_beside_the_article_is_not_kept() {
+        let tags = [
+            "council",
+            "trams",
+            "transport",
+            "budget",
+            "consultation",
+            "city",
+            "planning",
+            "mobility",
+            "works",
+            "elections",
+            "roads",
+            "housing",
+            "parks",
+            "schools",
+            "culture",
+            "sport",
+            "weather",
+            "traffic",
+            "health",
+            "safety",
+            "environment",
+            "tourism",
+            "business",
+            "employment",
+            "libraries",
+            "festivals",
+            "courts",
+            "police",
+            "hospitals",
+            "universities",
+        ];
+        let cloud: String = tags
+            .iter()
+            .map(|t| format!("<a href=\"/tag/{t}\">{t}</a> "))
+            .collect();
+        let html = format!(
+            "<html><body><div class=\"side\"><div class=\"well\">{cloud}</div></div>\
+             <div class=\"story\"><h1>Tram line to grow</h1>{}<p>See also <a \
+             href=\"/a\">the tram network's map of every line and stop in the city and its \
+             suburbs, with the opening dates of the planned stations</a>.</p></div>\
+             <div><h2><a href=\"/next\">The council's next budget will fund four new \
+             schools, three parks and the second phase of the harbour's long-awaited \
+             renovation, the mayor says</a></h2></div></body></html>",
+            (1..=6).map(report).collect::<String>(),
+        );
+        let kept = kept_by_a_credulous_classifier(&html);
+        assert!(
+            kept.iter().any(|t| t.starts_with("Paragraph 6")),
+            "{kept:?}"
+        );
+        assert!(
+            !kept.iter().any(|t| t.starts_with("council trams")),
+            "{kept:?}"
+        );
+        // A linked headline is not a cloud, however long.
+        assert!(
+            kept.iter().any(|t| t.starts_with("The council's next")),
             "{kept:?}"
         );
     }
