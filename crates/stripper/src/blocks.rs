@@ -128,6 +128,8 @@ pub(crate) struct ElementInfo {
     pub depth: u16,
     /// The element or one of its ancestors is named like page chrome.
     pub in_chrome: bool,
+    /// Hash of the tag and class attribute; 0 when it has no class.
+    pub style: u64,
 }
 
 pub(crate) struct Linearized {
@@ -369,8 +371,10 @@ fn linearize_with(doc: &Html, strict: bool) -> Linearized {
                     if is_chrome {
                         chrome.push(depth);
                     }
+                    let style = style_of(tag, el.attr("class"));
                     let id = if stack.len() < MAX_TRACKED_DEPTH {
                         elements.push(ElementInfo {
+                            style,
                             node: node.id(),
                             tag_prior: rules::tag_prior(tag),
                             is_paragraph: tag == "p",
@@ -386,7 +390,7 @@ fn linearize_with(doc: &Html, strict: bool) -> Linearized {
                     };
                     stack.push(Open {
                         id,
-                        style: style_of(tag, el.attr("class")),
+                        style,
                         block,
                         link: tag == "a",
                         chrome: is_chrome,
