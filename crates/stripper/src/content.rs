@@ -532,9 +532,10 @@ fn keep_subheadings(lin: &Linearized, probabilities: &[f32], keep: &mut [bool]) 
         let (before, after) = (&lin.blocks[i - 1], &lin.blocks[i + 1]);
         let after_text = keep[i - 1] && !matches!(before.kind, BlockKind::Heading(_));
         let heads_prose = keep[i + 1]
-            && after.kind == BlockKind::Paragraph
-            && after.chars() >= MIN_BETWEEN_CHARS
-            && ends_like_sentence(&after.text);
+            && ((after.kind == BlockKind::Paragraph
+                && after.chars() >= MIN_BETWEEN_CHARS
+                && ends_like_sentence(&after.text))
+                || (after.kind == BlockKind::ListItem && after.link_density() < 0.3));
         if after_text && heads_prose {
             keep[i] = true;
         }
