@@ -17,8 +17,8 @@ use std::time::Duration;
 use backon::{ExponentialBuilder, Retryable};
 use futures::StreamExt;
 use reqwest::header::{
-    HeaderMap, CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED,
-    LOCATION, RETRY_AFTER,
+    HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, COOKIE, ETAG,
+    IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, LOCATION, RETRY_AFTER, USER_AGENT,
 };
 use reqwest::StatusCode;
 use tokio::sync::Semaphore;
@@ -57,6 +57,8 @@ pub enum FetchError {
     RobotsDisallowed { url: String },
     #[error("{url}: the site's robots.txt could not be fetched; retrying later")]
     RobotsUnavailable { url: String },
+    #[error("{url}: {reason}")]
+    InvalidRequest { url: String, reason: String },
     #[error("{url}: more than {limit} redirects")]
     TooManyRedirects { url: String, limit: usize },
 }
@@ -139,6 +141,57 @@ impl Default for FetchConfig {
             sitemap_max_age: Some(Duration::from_secs(2 * 86_400)),
             sitemap_max_depth: 3,
         }
+    }
+}
+
+/// One feed's own request settings for its polls, beside the fetcher's global ones.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FeedRequest {
+    /// Extra request headers (a `User-Agent`, `Cookie` or `Authorization` here wins over
+    /// the fields below).
+    pub headers: Vec<(String, String)>,
+    /// In place of `FetchConfig::user_agent`.
+    pub user_agent: Option<String>,
+    /// HTTP basic authentication: user name and password.
+    pub basic_auth: Option<(String, String)>,
+    /// A `Cookie` header value (`name=value; other=value`).
+    pub cookie: Option<String>,
+}
+
+impl FeedRequest {
+    /// The headers these settings add to a request, checked: a name or value HTTP does not
+    /// allow is an error naming it, not a silently dropped header.
+    pub fn headers(&self, url: &str) -> Result<HeaderMap, FetchError> {
+        use base64::Engine as _;
+        let invalid = |what: &str| FetchError::InvalidRequest {
+            url: url.to_string(),
+            reason: what.to_string(),
+        };
+        let value = |v: &str, what: &str| {
+            HeaderValue::from_str(v).map_err(|_| invalid(&format!("invalid {what} value")))
+        };
+        let mut map = HeaderMap::new();
+        if let Some(agent) = &self.user_agent {
+            map.insert(USER_AGENT, value(agent, "user agent")?);
+        }
+        if let Some((user, password)) = &self.basic_auth {
+            let token =
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+            let mut v = value(&format!("Basic {token}"), "basic auth")?;
+            v.set_sensitive(true);
+            map.insert(AUTHORIZATION, v);
+        }
+        if let Some(cookie) = &self.cookie {
+            let mut v = value(cookie, "cookie")?;
+            v.set_sensitive(true);
+            map.insert(COOKIE, v);
+        }
+        for (name, v) in &self.headers {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| invalid(&format!("invalid header name {name:?}")))?;
+            map.insert(name.clone(), value(v, name.as_str())?);
+        }
+        Ok(map)
     }
 }
 
@@ -469,7 +522,18 @@ impl Fetcher {
         url: &str,
         validators: &Validators,
     ) -> Result<FeedPoll, FetchError> {
-        let mut headers = HeaderMap::new();
+        self.poll_feed_with(url, validators, &FeedRequest::default())
+            .await
+    }
+
+    /// [`Fetcher::poll_feed`] with one feed's own request settings.
+    pub async fn poll_feed_with(
+        &self,
+        url: &str,
+        validators: &Validators,
+        request: &FeedRequest,
+    ) -> Result<FeedPoll, FetchError> {
+        let mut headers = request.headers(url)?;
         if let Some(v) = validators.etag.as_deref().and_then(|v| v.parse().ok()) {
             headers.insert(IF_NONE_MATCH, v);
         }
@@ -507,7 +571,14 @@ impl Fetcher {
                     reason: format!("redirect {} without a usable Location", resp.status),
                 })?;
             all_permanent &= matches!(resp.status.as_u16(), 301 | 308);
-            current = parse_http_url(location.as_str())?;
+            let next = parse_http_url(location.as_str())?;
+            // Credentials given for the feed's site are not handed to another site a
+            // redirect points at (as browsers and curl do).
+            if next.host_str() != current.host_str() || next.port() != current.port() {
+                headers.remove(AUTHORIZATION);
+                headers.remove(COOKIE);
+            }
+            current = next;
         };
         let moved_to = (hops > 0 && all_permanent).then(|| current.to_string());
         let header = |name| {
