@@ -9,11 +9,12 @@ use chrono::Utc;
 use futures::StreamExt;
 use newsriver_fetcher::{FeedPoll, FetchError, Fetcher, Validators};
 use newsriver_model::{ItemHints, PageJob, BACKFILL_SOURCE};
-use newsriver_store::{FeedState, FeedStatus, Store};
+use newsriver_store::{FeedOrigin, FeedState, FeedStatus, Store};
 use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, PollConfig};
+use crate::feed_admin::FeedSettings;
 use crate::messages::Job;
 use crate::shared::{lock, InFlight, SharedStore};
 
@@ -22,9 +23,10 @@ const MAX_IDLE: Duration = Duration::from_secs(30);
 /// How often the dispatcher looks for due retries when nothing wakes it.
 const DISPATCH_TICK: Duration = Duration::from_secs(5);
 
-/// The feeds the poller polls: replaced while it runs when the configuration is reloaded
-/// (SIGHUP). A feed taken out is no longer polled; what it listed before stays pending
-/// and is processed.
+/// The feeds of the configuration the poller polls, beside those added through the API
+/// (which live in the state store): replaced while it runs when the configuration is
+/// reloaded (SIGHUP). A feed taken out is no longer polled; what it listed before stays
+/// pending and is processed. The API wakes the poller through it after a change.
 #[derive(Clone)]
 pub struct FeedList {
     urls: Arc<std::sync::RwLock<Vec<String>>>,
@@ -43,9 +45,24 @@ impl FeedList {
         self.urls.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// The configured feeds as a set, for [`crate::feed_admin`].
+    pub fn configured(&self) -> HashSet<String> {
+        self.urls
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+
     /// Replaces the list and wakes the poller (new feeds are due at once).
     pub fn set(&self, urls: Vec<String>) {
         *self.urls.write().unwrap_or_else(|e| e.into_inner()) = urls;
+        self.changed.notify_one();
+    }
+
+    /// Wakes the poller to look at the store again (a feed added, resumed or due now).
+    pub fn wake(&self) {
         self.changed.notify_one();
     }
 }
@@ -135,13 +152,13 @@ async fn poll_feeds(
         if cancel.is_cancelled() {
             break;
         }
-        let configured: HashSet<String> = src.feeds.get().into_iter().collect();
+        let configured = src.feeds.configured();
         let now = Utc::now();
         let due: Vec<FeedState> = lock(&src.store)
             .queue()
             .feeds()?
             .into_iter()
-            .filter(|f| configured.contains(&f.url) && !f.retired)
+            .filter(|f| is_polled(f, &configured))
             .filter(|f| (once && first) || f.next_poll_at.map(|t| t <= now).unwrap_or(true))
             .collect();
         first = false;
@@ -154,7 +171,8 @@ async fn poll_feeds(
                         last_modified: feed.last_modified.clone(),
                     };
                     let target = feed.fetch_url.clone().unwrap_or_else(|| feed.url.clone());
-                    let result = fetcher.poll_feed(&target, &validators).await;
+                    let request = FeedSettings::of(&feed).request();
+                    let result = fetcher.poll_feed_with(&target, &validators, &request).await;
                     (feed, result)
                 }
             })
@@ -270,13 +288,22 @@ async fn dispatch(
     }
 }
 
+/// Whether the poller polls `feed`: listed by the configuration or added through the
+/// API, and neither paused nor retired.
+fn is_polled(feed: &FeedState, configured: &HashSet<String>) -> bool {
+    (feed.origin == FeedOrigin::Api || configured.contains(&feed.url))
+        && !feed.paused
+        && !feed.retired
+}
+
 fn next_wake(src: &FeedSource) -> Result<Duration> {
     let now = Utc::now();
+    let configured = src.feeds.configured();
     let soonest = lock(&src.store)
         .queue()
         .feeds()?
         .into_iter()
-        .filter(|f| !f.retired)
+        .filter(|f| is_polled(f, &configured))
         .filter_map(|f| f.next_poll_at)
         .min();
     let wait = soonest
@@ -295,6 +322,21 @@ fn next_interval(cfg: &PollConfig, current: u64, found_new: bool, floor: u64) ->
     };
     next.max(floor)
         .clamp(cfg.min_interval_secs, cfg.max_interval_secs)
+}
+
+/// The poll settings of one feed: the global ones within the feed's own interval bounds.
+fn poll_config(global: &PollConfig, feed: &FeedSettings) -> PollConfig {
+    let min = feed.min_interval_secs.unwrap_or(global.min_interval_secs);
+    let max = feed
+        .max_interval_secs
+        .unwrap_or(global.max_interval_secs)
+        .max(min);
+    PollConfig {
+        interval_secs: global.interval_secs.clamp(min, max),
+        min_interval_secs: min,
+        max_interval_secs: max,
+        ..global.clone()
+    }
 }
 
 fn jittered(cfg: &PollConfig, secs: u64) -> chrono::Duration {
@@ -331,7 +373,7 @@ fn record_poll(
     result: Result<FeedPoll, FetchError>,
 ) -> Result<usize> {
     let now = Utc::now();
-    let cfg = &src.poll;
+    let cfg = &poll_config(&src.poll, &FeedSettings::of(&feed));
     let interval = feed.interval_secs.unwrap_or(cfg.interval_secs);
     feed.last_polled_at = Some(now);
     let mut items = Vec::new();
@@ -538,5 +580,34 @@ mod tests {
             let d = jittered(&c, 1000).num_seconds();
             assert!((900..=1100).contains(&d), "{d}");
         }
+    }
+
+    #[test]
+    fn a_feed_s_own_interval_bounds_replace_the_global_ones() {
+        let own = FeedSettings {
+            min_interval_secs: Some(30),
+            max_interval_secs: Some(120),
+            ..Default::default()
+        };
+        let c = poll_config(&cfg(), &own);
+        assert_eq!(
+            (c.interval_secs, c.min_interval_secs, c.max_interval_secs),
+            (120, 30, 120)
+        );
+        assert_eq!(next_interval(&c, 40, true, 0), 30);
+        assert_eq!(next_interval(&c, 100, false, 0), 120);
+        let only_min = FeedSettings {
+            min_interval_secs: Some(100_000),
+            ..Default::default()
+        };
+        let c = poll_config(&cfg(), &only_min);
+        assert_eq!(
+            (c.min_interval_secs, c.max_interval_secs),
+            (100_000, 100_000)
+        );
+        assert_eq!(
+            poll_config(&cfg(), &FeedSettings::default()).interval_secs,
+            900
+        );
     }
 }
