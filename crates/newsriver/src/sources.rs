@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{Config, PollConfig};
 use crate::feed_admin::FeedSettings;
 use crate::messages::Job;
-use crate::shared::{lock, InFlight, SharedStore};
+use crate::shared::{lock, FeedLanguages, InFlight, SharedStore};
 
 /// Longest the daemon sleeps between checks for due feeds.
 const MAX_IDLE: Duration = Duration::from_secs(30);
@@ -78,6 +78,8 @@ pub struct FeedSource {
     fetcher: Arc<Fetcher>,
     store: SharedStore,
     in_flight: InFlight,
+    /// Each feed's language list, kept current for the strip stage.
+    languages: FeedLanguages,
 }
 
 impl FeedSource {
@@ -96,7 +98,14 @@ impl FeedSource {
             fetcher,
             store,
             in_flight,
+            languages: FeedLanguages::default(),
         }
+    }
+
+    /// Keeps `lists` current with the feeds' own language lists as it reads the feeds.
+    pub fn feed_languages(mut self, lists: FeedLanguages) -> FeedSource {
+        self.languages = lists;
+        self
     }
 
     /// The list it polls, to replace while it runs.
@@ -154,9 +163,18 @@ async fn poll_feeds(
         }
         let configured = src.feeds.configured();
         let now = Utc::now();
-        let due: Vec<FeedState> = lock(&src.store)
-            .queue()
-            .feeds()?
+        let feeds = lock(&src.store).queue().feeds()?;
+        // Read each round, so a feed added or changed through the API is covered by the
+        // time its first items are stripped.
+        src.languages.set(
+            feeds
+                .iter()
+                .filter(|f| f.settings.is_some())
+                .map(|f| (f.url.clone(), FeedSettings::of(f).languages))
+                .filter(|(_, l)| !l.is_empty())
+                .collect(),
+        );
+        let due: Vec<FeedState> = feeds
             .into_iter()
             .filter(|f| is_polled(f, &configured))
             .filter(|f| (once && first) || f.next_poll_at.map(|t| t <= now).unwrap_or(true))

@@ -36,7 +36,7 @@ use crate::config::{Config, OutputKind};
 use crate::kill_switch::KillSwitch;
 use crate::lock;
 use crate::messages::{Done, Fetched, Job, Ready, Stripped};
-use crate::shared::{self, InFlight, SharedStore};
+use crate::shared::{self, FeedLanguages, InFlight, SharedStore};
 use crate::sources::{self, FeedSource, ListSummary};
 use crate::stages::dedup::{DedupStage, RetentionClock};
 use crate::stages::fetch::FetchStage;
@@ -102,7 +102,8 @@ pub async fn run(config: Config, options: RunOptions, shutdown: CancellationToke
         parts.fetcher.clone(),
         parts.store.clone(),
         parts.in_flight.clone(),
-    );
+    )
+    .feed_languages(parts.feed_languages.clone());
     let (observed, listener) = if config.admin.listen.is_empty() {
         (None, None)
     } else {
@@ -328,6 +329,8 @@ struct Parts {
     sink: Sink,
     in_flight: InFlight,
     stats: Arc<Stats>,
+    /// Filled by the feed source (`run`); empty for a backfill.
+    feed_languages: FeedLanguages,
 }
 
 impl Parts {
@@ -361,6 +364,7 @@ impl Parts {
             sink,
             in_flight: InFlight::default(),
             stats: Arc::default(),
+            feed_languages: FeedLanguages::default(),
         })
     }
 }
@@ -383,9 +387,11 @@ async fn stages(
         sink,
         in_flight,
         stats,
+        feed_languages,
     } = parts;
     let fetch = FetchStage::new(&config.fetch, fetcher, stats.clone());
-    let strip = StripStage::new(&config.strip, &config.filter, stats.clone());
+    let strip = StripStage::new(&config.strip, &config.filter, stats.clone())
+        .feed_languages(feed_languages);
     let dedup = DedupStage::new(
         &config.dedup,
         &config.pipeline,
