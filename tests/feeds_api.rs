@@ -437,3 +437,178 @@ fn the_cli_goes_through_a_running_daemon_and_never_beside_it() {
     signal(&daemon, "-TERM");
     assert_eq!(daemon.wait().unwrap().code(), Some(0));
 }
+
+/// A small site for discovery and per-feed settings: `/` announces `/feed.rss`, `/plain/`
+/// announces nothing (its feed is at the common path `/feed.xml`), `/private.xml` answers
+/// only with the header `X-Key: k1`. Keeps each request's path and headers.
+/// Requests a [`Site`] answered: path, and headers with their names in lowercase.
+type Requests = std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<(String, String)>)>>>;
+
+struct Site {
+    base: String,
+    requests: Requests,
+    server: std::sync::Arc<tiny_http::Server>,
+}
+
+impl Site {
+    fn start() -> Site {
+        let server = std::sync::Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
+        let port = server.server_addr().to_ip().unwrap().port();
+        let base = format!("http://127.0.0.1:{port}");
+        let requests: Requests = Default::default();
+        let (srv, seen, b) = (server.clone(), requests.clone(), base.clone());
+        std::thread::spawn(move || {
+            for req in srv.incoming_requests() {
+                let path = req.url().to_string();
+                let headers: Vec<(String, String)> = req
+                    .headers()
+                    .iter()
+                    .map(|h| {
+                        (
+                            h.field.as_str().to_string().to_ascii_lowercase(),
+                            h.value.to_string(),
+                        )
+                    })
+                    .collect();
+                let has_key = headers.iter().any(|(k, v)| k == "x-key" && v == "k1");
+                seen.lock().unwrap().push((path.clone(), headers));
+                let rss = format!(
+                    "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Site</title>\
+                     <item><title>A</title><link>{b}/a.html</link></item></channel></rss>"
+                );
+                let html = |body: &str| {
+                    tiny_http::Response::from_data(body.as_bytes().to_vec()).with_header(
+                        tiny_http::Header::from_bytes("Content-Type", "text/html").unwrap(),
+                    )
+                };
+                let xml = |body: String| {
+                    tiny_http::Response::from_data(body.into_bytes()).with_header(
+                        tiny_http::Header::from_bytes("Content-Type", "application/rss+xml")
+                            .unwrap(),
+                    )
+                };
+                let resp = match path.as_str() {
+                    "/" => html(
+                        "<html><head><title>Site</title>\
+                         <link rel=\"alternate\" type=\"application/rss+xml\" href=\"/feed.rss\">\
+                         </head><body><p>Home</p></body></html>",
+                    ),
+                    "/plain/" => {
+                        html("<html><head><title>Plain</title></head><body>x</body></html>")
+                    }
+                    "/feed.rss" | "/feed.xml" => xml(rss),
+                    "/private.xml" if has_key => xml(rss),
+                    "/private.xml" => html("no key").with_status_code(401),
+                    _ => html("not found").with_status_code(404),
+                };
+                let _ = req.respond(resp);
+            }
+        });
+        Site {
+            base,
+            requests,
+            server,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// The headers of the requests for `path` so far.
+    fn headers_of(&self, path: &str) -> Vec<Vec<(String, String)>> {
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(p, _)| p == path)
+            .map(|(_, h)| h.clone())
+            .collect()
+    }
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        self.server.unblock();
+    }
+}
+
+#[test]
+fn feeds_are_discovered_and_polled_with_their_own_settings() {
+    let site = Site::start();
+    let server = FixtureServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &server);
+    let cfg = cfg.to_str().unwrap();
+
+    // The CLI lists what a page announces, else what is at the common paths.
+    let out = cli(&["feeds", "discover", &site.url("/"), "--config", cfg]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .starts_with(&format!("{}\tlink\tSite", site.url("/feed.rss"))),
+        "{}",
+        stdout(&out)
+    );
+    let out = cli(&["feeds", "discover", &site.url("/plain/"), "--config", cfg]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!("{}\tpath", site.url("/feed.xml"))),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!site.headers_of("/feed.rss").is_empty());
+
+    let daemon = InProcessDaemon::start(cfg, quick_polls(&server));
+    let addr = daemon.addr.clone();
+    assert!(wait(30, || http_get(&addr, "/healthz").is_some()));
+    let body = format!(r#"{{"url": "{}", "discover": true}}"#, site.url("/"));
+    let (status, answer) = request(
+        &addr,
+        "POST",
+        "/api/feeds",
+        Some(TOKEN),
+        Some(body.as_bytes()),
+    );
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(json(&answer)["url"], site.url("/feed.rss").as_str());
+
+    // Polled with its own header and user agent (the site refuses it without the key).
+    let body = format!(
+        r#"{{"url": "{}", "settings": {{"headers": {{"X-Key": "k1"}}, "user_agent": "private-agent/1"}}}}"#,
+        site.url("/private.xml")
+    );
+    let (status, answer) = request(
+        &addr,
+        "POST",
+        "/api/feeds",
+        Some(TOKEN),
+        Some(body.as_bytes()),
+    );
+    assert_eq!(status, 201, "{answer}");
+    assert!(
+        wait(30, || !site.headers_of("/private.xml").is_empty()),
+        "the feed with settings was not polled"
+    );
+    let headers = &site.headers_of("/private.xml")[0];
+    assert!(
+        headers
+            .iter()
+            .any(|(k, v)| k == "user-agent" && v == "private-agent/1"),
+        "{headers:?}"
+    );
+    let feeds = listed(&addr);
+    let private = feeds
+        .iter()
+        .find(|f| f["url"] == site.url("/private.xml").as_str())
+        .expect("listed");
+    assert!(
+        wait(10, || {
+            let f = listed(&addr);
+            f.iter()
+                .any(|f| f["url"] == site.url("/private.xml").as_str() && f["status"] == "ok")
+        }),
+        "the feed did not poll fine with its key: {private}"
+    );
+    daemon.stop().unwrap();
+}
