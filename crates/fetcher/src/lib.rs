@@ -156,6 +156,10 @@ pub struct FeedRequest {
     pub basic_auth: Option<(String, String)>,
     /// A `Cookie` header value (`name=value; other=value`).
     pub cookie: Option<String>,
+    /// An HTTP(S) or SOCKS5 proxy URL for this feed's polls, in place of the standard
+    /// `HTTP_PROXY`/`HTTPS_PROXY`/`ALL_PROXY`/`NO_PROXY` variables every other request
+    /// follows.
+    pub proxy: Option<String>,
 }
 
 impl FeedRequest {
@@ -263,6 +267,9 @@ pub struct Fetcher {
     config: FetchConfig,
     hosts: Mutex<HashMap<String, Arc<HostGate>>>,
     robots: robots::RobotsCache,
+    /// Feed clients through a feed's own proxy, by proxy URL (a client holds its
+    /// connection pool, so one per proxy rather than one per poll).
+    proxied: Mutex<HashMap<String, reqwest::Client>>,
 }
 
 impl Fetcher {
@@ -271,15 +278,7 @@ impl Fetcher {
             url: String::new(),
             reason: format!("cannot build HTTP client: {e}"),
         };
-        let base = || {
-            reqwest::Client::builder()
-                .user_agent(config.user_agent.clone())
-                .connect_timeout(config.connect_timeout)
-                .timeout(config.timeout)
-                .gzip(true)
-                .brotli(true)
-                .deflate(true)
-        };
+        let base = || client_builder(&config);
         let max_redirects = config.max_redirects;
         let guard = !config.allow_private_networks;
         let mut pages = base().redirect(reqwest::redirect::Policy::custom(move |attempt| {
@@ -303,7 +302,34 @@ impl Fetcher {
             config,
             hosts: Mutex::new(HashMap::new()),
             robots: robots::RobotsCache::default(),
+            proxied: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The feed client for `request`: the shared one, or one through its proxy.
+    fn feed_client_for(
+        &self,
+        url: &str,
+        request: &FeedRequest,
+    ) -> Result<reqwest::Client, FetchError> {
+        let Some(proxy) = request.proxy.as_deref() else {
+            return Ok(self.feed_client.clone());
+        };
+        let mut proxied = self.proxied.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(client) = proxied.get(proxy) {
+            return Ok(client.clone());
+        }
+        let invalid = |e: reqwest::Error| FetchError::InvalidRequest {
+            url: url.to_string(),
+            reason: format!("proxy {proxy:?}: {e}"),
+        };
+        let client = client_builder(&self.config)
+            .redirect(reqwest::redirect::Policy::none())
+            .proxy(reqwest::Proxy::all(proxy).map_err(invalid)?)
+            .build()
+            .map_err(invalid)?;
+        proxied.insert(proxy.to_string(), client.clone());
+        Ok(client)
     }
 
     fn gate(&self, host: &str) -> Arc<HostGate> {
@@ -534,6 +560,7 @@ impl Fetcher {
         request: &FeedRequest,
     ) -> Result<FeedPoll, FetchError> {
         let mut headers = request.headers(url)?;
+        let client = self.feed_client_for(url, request)?;
         if let Some(v) = validators.etag.as_deref().and_then(|v| v.parse().ok()) {
             headers.insert(IF_NONE_MATCH, v);
         }
@@ -548,9 +575,7 @@ impl Fetcher {
         let mut all_permanent = true;
         let mut hops = 0;
         let resp = loop {
-            let resp = self
-                .get(&self.feed_client, &current, headers.clone())
-                .await?;
+            let resp = self.get(&client, &current, headers.clone()).await?;
             if !resp.status.is_redirection() || resp.status == StatusCode::NOT_MODIFIED {
                 break resp;
             }
@@ -727,6 +752,19 @@ impl Fetcher {
             .await?
             .body)
     }
+}
+
+/// What both clients share: the agent, the time limits, the encodings. reqwest also
+/// follows the standard proxy variables (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`,
+/// `NO_PROXY`) by default, so every request goes through the proxy they name.
+fn client_builder(config: &FetchConfig) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .user_agent(config.user_agent.clone())
+        .connect_timeout(config.connect_timeout)
+        .timeout(config.timeout)
+        .gzip(true)
+        .brotli(true)
+        .deflate(true)
 }
 
 fn parse_max_age(cache_control: &str) -> Option<Duration> {

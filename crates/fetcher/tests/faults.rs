@@ -126,6 +126,10 @@ fn handle(mut stream: TcpStream, hits: &Mutex<HashMap<String, usize>>) {
                 respond("401 Unauthorized", "text/plain", b"who are you")
             }
         }
+        // Asked as a proxy is asked: the absolute URL of a host that does not exist.
+        "http://feed.invalid/via-proxy.xml" => {
+            respond("200 OK", "application/rss+xml", RSS.as_bytes())
+        }
         // The same feed on another host name (localhost, not 127.0.0.1).
         "/auth-elsewhere.xml" => {
             let port = request
@@ -481,6 +485,7 @@ async fn a_feed_polls_with_its_own_headers_and_keeps_its_credentials_on_its_host
         user_agent: Some("custom/1".into()),
         basic_auth: Some(("u".into(), "p".into())),
         cookie: Some("s=1".into()),
+        proxy: None,
     };
     let none = Validators::default();
     let polled = f
@@ -502,6 +507,20 @@ async fn a_feed_polls_with_its_own_headers_and_keeps_its_credentials_on_its_host
         matches!(elsewhere, FetchError::Status { status: 401, .. }),
         "{elsewhere}"
     );
+    // Through the feed's own proxy (this server), to a host only the proxy knows.
+    let proxied = FeedRequest {
+        proxy: Some(s.url("")),
+        ..Default::default()
+    };
+    let polled = f
+        .poll_feed_with("http://feed.invalid/via-proxy.xml", &none, &proxied)
+        .await
+        .unwrap();
+    assert_eq!(polled.feed.unwrap().items.len(), 1);
+    assert!(f
+        .poll_feed("http://feed.invalid/via-proxy.xml", &none)
+        .await
+        .is_err());
     let bad = FeedRequest {
         headers: vec![("Bad Name".into(), "v".into())],
         ..Default::default()

@@ -41,6 +41,10 @@ pub struct FeedSettings {
     /// A `Cookie` header for the feed's polls (`name=value; other=value`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cookie: Option<String>,
+    /// A proxy for the feed's polls (`http://`, `https://` or `socks5://`, credentials in
+    /// the URL if it needs them), in place of the standard proxy variables.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
     /// Bounds of the feed's adaptive poll interval, in place of `poll.min_interval_secs`
     /// and `poll.max_interval_secs`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -73,6 +77,9 @@ impl FeedSettings {
             newsriver_fetcher::FetchError::InvalidRequest { reason, .. } => reason,
             other => other.to_string(),
         })?;
+        if let Some(proxy) = &self.proxy {
+            reqwest::Proxy::all(proxy).map_err(|e| format!("proxy {proxy:?}: {e}"))?;
+        }
         if self.password.is_some() && self.username.is_none() {
             return Err("password without username".into());
         }
@@ -103,6 +110,7 @@ impl FeedSettings {
                 .clone()
                 .map(|u| (u, self.password.clone().unwrap_or_default())),
             cookie: self.cookie.clone(),
+            proxy: self.proxy.clone(),
         }
     }
 
@@ -110,9 +118,18 @@ impl FeedSettings {
     /// marker (they are credentials; the store keeps them).
     pub fn redacted(&self) -> FeedSettings {
         let hide = |v: &Option<String>| v.as_ref().map(|_| "<redacted>".to_string());
+        // A proxy's password is in its URL.
+        let proxy = self.proxy.as_ref().map(|p| match url::Url::parse(p) {
+            Ok(mut u) if u.password().is_some() => {
+                let _ = u.set_password(Some("redacted"));
+                u.to_string()
+            }
+            _ => p.clone(),
+        });
         FeedSettings {
             password: hide(&self.password),
             cookie: hide(&self.cookie),
+            proxy,
             ..self.clone()
         }
     }
@@ -438,6 +455,13 @@ mod tests {
             ..Default::default()
         };
         assert!(bounds.check().is_err());
+        let proxy = FeedSettings {
+            proxy: Some("http://user:pw@proxy.example:3128".into()),
+            ..Default::default()
+        };
+        assert_eq!(proxy.check(), Ok(()));
+        let shown = proxy.redacted().proxy.unwrap();
+        assert!(!shown.contains("pw"), "{shown}");
         let fine = FeedSettings {
             headers: [("X-Key".to_string(), "k".to_string())].into(),
             user_agent: Some("agent/1".into()),

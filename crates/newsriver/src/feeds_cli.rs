@@ -15,7 +15,7 @@ use crate::feed_admin::{self, FeedError, FeedKey, FeedView, NewFeed};
 /// One change to the feeds.
 #[derive(Debug, Clone)]
 pub enum Change {
-    Add(NewFeed),
+    Add(Box<NewFeed>),
     Remove(FeedKey),
     Pause(FeedKey),
     Resume(FeedKey),
@@ -131,7 +131,7 @@ async fn through_daemon(config: &Config, base: &str, change: &Change) -> Result<
         Change::Add(feed) => client
             .post(format!("{base}/api/feeds"))
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(serde_json::to_vec(feed)?),
+            .body(serde_json::to_vec(feed.as_ref())?),
         Change::Remove(k) => client.delete(format!("{base}/api/feeds/{}", key(k))),
         Change::Pause(k) => client.post(format!("{base}/api/feeds/{}/pause", key(k))),
         Change::Resume(k) => client.post(format!("{base}/api/feeds/{}/resume", key(k))),
@@ -177,7 +177,7 @@ fn on_state_file(config: &Config, change: &Change) -> Result<FeedView> {
     // paused before the daemon ever ran.
     queue.ensure_feeds(&configured.iter().cloned().collect::<Vec<_>>())?;
     let done = match change {
-        Change::Add(feed) => feed_admin::add(&queue, &configured, feed),
+        Change::Add(feed) => feed_admin::add(&queue, &configured, feed.as_ref()),
         Change::Remove(k) => feed_admin::remove(&queue, &configured, k),
         Change::Pause(k) => feed_admin::set_paused(&queue, &configured, k, true),
         Change::Resume(k) => feed_admin::set_paused(&queue, &configured, k, false),

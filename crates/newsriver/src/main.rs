@@ -188,6 +188,10 @@ enum FeedsAction {
         /// A Cookie header for the feed's polls ("name=value; other=value").
         #[arg(long, value_name = "COOKIE")]
         cookie: Option<String>,
+        /// A proxy for the feed's polls (http://, https:// or socks5:// URL), in place of
+        /// the HTTP_PROXY/HTTPS_PROXY/ALL_PROXY/NO_PROXY variables.
+        #[arg(long, value_name = "URL")]
+        proxy: Option<String>,
         /// Shortest poll interval for this feed, in place of poll.min_interval_secs.
         #[arg(long, value_name = "SECS")]
         min_interval: Option<u64>,
@@ -266,6 +270,7 @@ fn feed_change(action: FeedsAction) -> anyhow::Result<(Option<String>, feeds_cli
             user_agent,
             basic_auth,
             cookie,
+            proxy,
             min_interval,
             max_interval,
             languages,
@@ -295,12 +300,13 @@ fn feed_change(action: FeedsAction) -> anyhow::Result<(Option<String>, feeds_cli
                     username,
                     password,
                     cookie,
+                    proxy,
                     min_interval_secs: min_interval,
                     max_interval_secs: max_interval,
                     languages,
                 },
             };
-            (admin, Change::Add(feed))
+            (admin, Change::Add(Box::new(feed)))
         }
         FeedsAction::Remove { feed, admin } => (admin, Change::Remove(FeedKey::parse(&feed))),
         FeedsAction::Pause { feed, admin } => (admin, Change::Pause(FeedKey::parse(&feed))),
