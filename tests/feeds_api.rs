@@ -361,6 +361,19 @@ fn the_cli_changes_feeds_on_the_state_file_when_no_daemon_runs() {
         "a paused feed was polled"
     );
     assert_eq!(server.hits("/feeds/rss.xml"), 1);
+    // The listing tells added and paused feeds; the OPML export includes added ones.
+    let out = cli(&["feeds", "--config", cfg]);
+    let table = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("paused") && l.contains(&atom)),
+        "{table}"
+    );
+    assert!(table.contains(&format!("{added} (added, id ")), "{table}");
+    let out = cli(&["feeds", "export", "--config", cfg]);
+    let exported = newsriver_fetcher::parse_opml(&String::from_utf8_lossy(&out.stdout)).unwrap();
+    assert!(exported.contains(&added), "{exported:?}");
 
     let out = cli(&["feeds", "resume", &atom, "--config", cfg]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
