@@ -454,15 +454,22 @@ fn record_poll(
         }
     }
     let listed = items.len();
-    let added = lock(&src.store)
-        .queue()
-        .record_poll(&mut feed, &items, |new, feed| {
-            if let Some(floor) = adaptive_floor {
-                let next = next_interval(cfg, interval, new > 0, floor);
-                feed.interval_secs = Some(next);
-                feed.next_poll_at = Some(now + jittered(cfg, next));
-            }
-        })?;
+    let mut store = lock(&src.store);
+    let mut queue = store.queue();
+    // Removed through the API while it was being polled: recording the poll would bring
+    // its row back. What it listed before stays pending; what this poll found is not work.
+    if queue.feed(&feed.url)?.is_none() {
+        tracing::info!(feed = %feed.url, "feed removed while it was polled; poll not recorded");
+        return Ok(0);
+    }
+    let added = queue.record_poll(&mut feed, &items, |new, feed| {
+        if let Some(floor) = adaptive_floor {
+            let next = next_interval(cfg, interval, new > 0, floor);
+            feed.interval_secs = Some(next);
+            feed.next_poll_at = Some(now + jittered(cfg, next));
+        }
+    })?;
+    drop(store);
     if listed > 0 {
         tracing::info!(feed = %feed.url, listed, new = added, "polled feed");
     }
