@@ -317,7 +317,8 @@ impl WorkQueue<'_> {
     }
 
     /// Makes `url` a feed of [`FeedOrigin::Api`] with these settings, due at once. A row
-    /// the feed already had (a feed the configuration listed once) keeps its poll state.
+    /// the feed already had (a feed the configuration listed once) keeps its poll state,
+    /// except that a feed retired by a 410 is tried again: adding it asks for that.
     /// Whether the feed may be added (not a duplicate) is the caller's to decide.
     pub fn add_feed(&self, url: &str, settings: Option<&str>, paused: bool) -> Result<FeedState> {
         self.conn.execute(
@@ -325,7 +326,7 @@ impl WorkQueue<'_> {
                 "INSERT INTO feeds (url, next_poll_at, id, origin, settings, paused)
                  VALUES (?1, 0, {NEXT_FEED_ID}, 'api', ?2, ?3)
                  ON CONFLICT(url) DO UPDATE SET origin = 'api', settings = excluded.settings,
-                    paused = excluded.paused, next_poll_at = 0"
+                    paused = excluded.paused, next_poll_at = 0, retired = 0"
             ),
             params![url, settings, paused],
         )?;
@@ -679,9 +680,14 @@ mod tests {
         // Ids are not reused for the feeds that remain.
         q.ensure_feeds(&["http://d".into()]).unwrap();
         assert_eq!(q.feed("http://d").unwrap().unwrap().id, 4);
-        // Adding a feed the configuration listed once keeps its row and id.
+        // Adding a feed the configuration listed once keeps its row and id, and tries it
+        // again if it had been retired.
+        q.conn
+            .execute("UPDATE feeds SET retired = 1 WHERE url = 'http://b'", [])
+            .unwrap();
         let b = q.add_feed("http://b", None, true).unwrap();
         assert_eq!((b.id, b.origin, b.paused), (2, FeedOrigin::Api, true));
+        assert!(!b.retired);
     }
 
     #[test]
