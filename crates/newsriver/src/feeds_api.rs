@@ -113,12 +113,7 @@ fn authorize(api: &FeedsApi, headers: &HeaderMap) -> Result<(), ApiError> {
                 .into(),
         ));
     }
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    match given {
+    match bearer_token(headers) {
         Some(t) if same_secret(t.as_bytes(), api.token.expose().as_bytes()) => Ok(()),
         Some(_) => Err(ApiError(StatusCode::UNAUTHORIZED, "wrong token".into())),
         None => Err(ApiError(
@@ -126,6 +121,17 @@ fn authorize(api: &FeedsApi, headers: &HeaderMap) -> Result<(), ApiError> {
             "missing token: send Authorization: Bearer <admin.token>".into(),
         )),
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` header. The scheme's name is
+/// case-insensitive (RFC 9110), the token is not.
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
 }
 
 /// Compares without stopping at the first difference, so the answer's timing does not
@@ -270,5 +276,19 @@ mod tests {
         assert!(!same_secret(b"abc", b"abd"));
         assert!(!same_secret(b"abc", b"abcd"));
         assert!(!same_secret(b"", b"a"));
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_read_in_any_case() {
+        let with = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::AUTHORIZATION, v.parse().unwrap());
+            bearer_token(&h).map(str::to_string)
+        };
+        assert_eq!(with("Bearer abc").as_deref(), Some("abc"));
+        assert_eq!(with("bearer  abc ").as_deref(), Some("abc"));
+        assert_eq!(with("Basic abc"), None);
+        assert_eq!(with("Bearer"), None);
+        assert_eq!(bearer_token(&HeaderMap::new()), None);
     }
 }
