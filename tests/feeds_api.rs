@@ -142,7 +142,8 @@ fn the_api_adds_pauses_polls_and_removes_feeds_and_refuses_bad_requests() {
     let added = json(&body);
     assert_eq!(added["url"], atom.as_str());
     assert_eq!(added["origin"], "api");
-    assert_eq!(added["settings"]["headers"]["X-Test"], "1");
+    // Header values are often keys: shown redacted, like passwords.
+    assert_eq!(added["settings"]["headers"]["X-Test"], "<redacted>");
     let id = added["id"].as_i64().expect("an id");
     assert!(
         wait(30, || server.hits("/feeds/atom.xml") >= 1),
@@ -624,4 +625,49 @@ fn feeds_are_discovered_and_polled_with_their_own_settings() {
         "the feed did not poll fine with its key: {private}"
     );
     daemon.stop().unwrap();
+}
+
+/// SIGHUP replaces the config feeds and leaves the added ones alone, even when the file
+/// then lists no feed at all.
+#[cfg(unix)]
+#[test]
+fn added_feeds_outlive_a_sighup_reload() {
+    let server = FixtureServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &server);
+    let addr = free_loopback_addr();
+    let admin = format!("\n[admin]\nlisten = \"{addr}\"\ntoken = \"{TOKEN}\"\n");
+    let full = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, format!("{full}{admin}")).unwrap();
+    let mut daemon = spawn_daemon(cfg.to_str().unwrap());
+    assert!(wait(30, || http_get(&addr, "/healthz").is_some()));
+    let added = server.url("/feeds/added.xml");
+    let body = format!(r#"{{"url": "{added}"}}"#);
+    let (status, answer) = request(
+        &addr,
+        "POST",
+        "/api/feeds",
+        Some(TOKEN),
+        Some(body.as_bytes()),
+    );
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(listed(&addr).len(), 5);
+
+    // The file now lists no feed: the config feeds go, the added one stays.
+    let start = full.find("urls = [").expect("the feeds line");
+    let end = start + full[start..].find(']').unwrap() + 1;
+    let empty = format!("{}urls = []{}{admin}", &full[..start], &full[end..]);
+    std::fs::write(&cfg, empty).unwrap();
+    signal(&daemon, "-HUP");
+    assert!(
+        wait(10, || listed(&addr).len() == 1),
+        "the reload did not replace the config feeds: {:?}",
+        listed(&addr)
+    );
+    let feeds = listed(&addr);
+    assert_eq!(feeds[0]["url"], added.as_str());
+    assert_eq!(feeds[0]["origin"], "api");
+    assert!(daemon.try_wait().unwrap().is_none());
+    signal(&daemon, "-TERM");
+    assert_eq!(daemon.wait().unwrap().code(), Some(0));
 }

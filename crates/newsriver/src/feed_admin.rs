@@ -114,8 +114,9 @@ impl FeedSettings {
         }
     }
 
-    /// As shown by the API and the CLI: the password and the cookie are replaced by a
-    /// marker (they are credentials; the store keeps them).
+    /// As shown by the API and the CLI: the password, the cookie and the header values
+    /// (an extra header is most often an API key) are replaced by a marker; the store
+    /// keeps them. The listing is read without a token.
     pub fn redacted(&self) -> FeedSettings {
         let hide = |v: &Option<String>| v.as_ref().map(|_| "<redacted>".to_string());
         // A proxy's password is in its URL.
@@ -127,6 +128,11 @@ impl FeedSettings {
             _ => p.clone(),
         });
         FeedSettings {
+            headers: self
+                .headers
+                .keys()
+                .map(|k| (k.clone(), "<redacted>".to_string()))
+                .collect(),
             password: hide(&self.password),
             cookie: hide(&self.cookie),
             proxy,

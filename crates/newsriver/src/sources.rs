@@ -226,8 +226,17 @@ async fn poll_feeds(
 /// does not load, or lists no feed, changes nothing: the reason is logged.
 pub fn reload_feeds(file: Option<&std::path::Path>, list: &FeedList, store: &SharedStore) {
     let loaded = Config::load(file).and_then(|c| c.feed_urls());
+    // A file listing no feed is most likely a mistake, unless feeds added through the
+    // API are left to poll: then emptying the file is a choice.
+    let api_feeds = || {
+        lock(store)
+            .queue()
+            .feeds()
+            .map(|f| f.iter().any(|f| f.origin == FeedOrigin::Api))
+            .unwrap_or(false)
+    };
     let urls = match loaded {
-        Ok(urls) if urls.is_empty() => {
+        Ok(urls) if urls.is_empty() && !api_feeds() => {
             tracing::warn!("the reloaded configuration lists no feeds; keeping the current ones");
             return;
         }
