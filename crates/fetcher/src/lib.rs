@@ -156,7 +156,7 @@ pub struct FeedRequest {
     pub basic_auth: Option<(String, String)>,
     /// A `Cookie` header value (`name=value; other=value`).
     pub cookie: Option<String>,
-    /// An HTTP(S) or SOCKS5 proxy URL for this feed's polls, in place of the standard
+    /// An `http://` or `https://` proxy URL (this build has no SOCKS) for this feed's polls, in place of the standard
     /// `HTTP_PROXY`/`HTTPS_PROXY`/`ALL_PROXY`/`NO_PROXY` variables every other request
     /// follows.
     pub proxy: Option<String>,

@@ -41,7 +41,7 @@ pub struct FeedSettings {
     /// A `Cookie` header for the feed's polls (`name=value; other=value`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cookie: Option<String>,
-    /// A proxy for the feed's polls (`http://`, `https://` or `socks5://`, credentials in
+    /// A proxy for the feed's polls (`http://` or `https://`; no SOCKS; credentials in
     /// the URL if it needs them), in place of the standard proxy variables.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub proxy: Option<String>,
@@ -78,6 +78,14 @@ impl FeedSettings {
             other => other.to_string(),
         })?;
         if let Some(proxy) = &self.proxy {
+            // reqwest takes any scheme here and fails only at connect time (SOCKS is not
+            // built in): the scheme is checked now, so the feed is refused, not broken.
+            let scheme = url::Url::parse(proxy).map(|u| u.scheme().to_string());
+            if !matches!(scheme.as_deref(), Ok("http" | "https")) {
+                return Err(format!(
+                    "proxy {proxy:?}: an http:// or https:// URL is needed"
+                ));
+            }
             reqwest::Proxy::all(proxy).map_err(|e| format!("proxy {proxy:?}: {e}"))?;
         }
         if self.password.is_some() && self.username.is_none() {
@@ -468,6 +476,12 @@ mod tests {
         assert_eq!(proxy.check(), Ok(()));
         let shown = proxy.redacted().proxy.unwrap();
         assert!(!shown.contains("pw"), "{shown}");
+        // This build has no SOCKS: refused when stored, not at every poll.
+        let socks = FeedSettings {
+            proxy: Some("socks5://proxy.example:1080".into()),
+            ..Default::default()
+        };
+        assert!(socks.check().is_err());
         let fine = FeedSettings {
             headers: [("X-Key".to_string(), "k".to_string())].into(),
             user_agent: Some("agent/1".into()),

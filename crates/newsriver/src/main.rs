@@ -188,7 +188,7 @@ enum FeedsAction {
         /// A Cookie header for the feed's polls ("name=value; other=value").
         #[arg(long, value_name = "COOKIE")]
         cookie: Option<String>,
-        /// A proxy for the feed's polls (http://, https:// or socks5:// URL), in place of
+        /// A proxy for the feed's polls (an http:// or https:// URL), in place of
         /// the HTTP_PROXY/HTTPS_PROXY/ALL_PROXY/NO_PROXY variables.
         #[arg(long, value_name = "URL")]
         proxy: Option<String>,
