@@ -154,8 +154,9 @@ enum Command {
 
 #[derive(Subcommand)]
 enum FeedsAction {
-    /// Print the configured feeds as an OPML 2.0 subscription list (titles from their
-    /// last poll), for a feed reader or another newsriver.
+    /// Print the polled feeds (configured, and added with `feeds add` or the API) as an
+    /// OPML 2.0 subscription list (titles from their last poll), for a feed reader or
+    /// another newsriver.
     Export,
     /// Add a feed. It is stored in the state (not in the config file), polled at once and
     /// until removed with `feeds remove`, across restarts and SIGHUP reloads.
