@@ -460,9 +460,17 @@ pub struct InProcessDaemon {
 
 impl InProcessDaemon {
     pub fn start_with_admin(cfg: &str) -> InProcessDaemon {
+        Self::start(cfg, |_| {})
+    }
+
+    /// [`InProcessDaemon::start_with_admin`] with the configuration changed by `tweak`.
+    pub fn start(cfg: &str, tweak: impl FnOnce(&mut Config)) -> InProcessDaemon {
         let addr = free_loopback_addr();
         let listen = addr.clone();
-        let config = config(cfg, move |c| c.admin.listen = listen);
+        let config = config(cfg, move |c| {
+            c.admin.listen = listen;
+            tweak(c);
+        });
         let shutdown = tokio_util::sync::CancellationToken::new();
         let stop = shutdown.clone();
         let thread = thread::spawn(move || {

@@ -17,8 +17,8 @@ use std::time::Duration;
 use backon::{ExponentialBuilder, Retryable};
 use futures::StreamExt;
 use reqwest::header::{
-    HeaderMap, CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED,
-    LOCATION, RETRY_AFTER,
+    HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, COOKIE, ETAG,
+    IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, LOCATION, RETRY_AFTER, USER_AGENT,
 };
 use reqwest::StatusCode;
 use tokio::sync::Semaphore;
@@ -57,6 +57,8 @@ pub enum FetchError {
     RobotsDisallowed { url: String },
     #[error("{url}: the site's robots.txt could not be fetched; retrying later")]
     RobotsUnavailable { url: String },
+    #[error("{url}: {reason}")]
+    InvalidRequest { url: String, reason: String },
     #[error("{url}: more than {limit} redirects")]
     TooManyRedirects { url: String, limit: usize },
 }
@@ -142,6 +144,61 @@ impl Default for FetchConfig {
     }
 }
 
+/// One feed's own request settings for its polls, beside the fetcher's global ones.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FeedRequest {
+    /// Extra request headers (a `User-Agent`, `Cookie` or `Authorization` here wins over
+    /// the fields below).
+    pub headers: Vec<(String, String)>,
+    /// In place of `FetchConfig::user_agent`.
+    pub user_agent: Option<String>,
+    /// HTTP basic authentication: user name and password.
+    pub basic_auth: Option<(String, String)>,
+    /// A `Cookie` header value (`name=value; other=value`).
+    pub cookie: Option<String>,
+    /// An `http://` or `https://` proxy URL (this build has no SOCKS) for this feed's polls, in place of the standard
+    /// `HTTP_PROXY`/`HTTPS_PROXY`/`ALL_PROXY`/`NO_PROXY` variables every other request
+    /// follows.
+    pub proxy: Option<String>,
+}
+
+impl FeedRequest {
+    /// The headers these settings add to a request, checked: a name or value HTTP does not
+    /// allow is an error naming it, not a silently dropped header.
+    pub fn headers(&self, url: &str) -> Result<HeaderMap, FetchError> {
+        use base64::Engine as _;
+        let invalid = |what: &str| FetchError::InvalidRequest {
+            url: url.to_string(),
+            reason: what.to_string(),
+        };
+        let value = |v: &str, what: &str| {
+            HeaderValue::from_str(v).map_err(|_| invalid(&format!("invalid {what} value")))
+        };
+        let mut map = HeaderMap::new();
+        if let Some(agent) = &self.user_agent {
+            map.insert(USER_AGENT, value(agent, "user agent")?);
+        }
+        if let Some((user, password)) = &self.basic_auth {
+            let token =
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+            let mut v = value(&format!("Basic {token}"), "basic auth")?;
+            v.set_sensitive(true);
+            map.insert(AUTHORIZATION, v);
+        }
+        if let Some(cookie) = &self.cookie {
+            let mut v = value(cookie, "cookie")?;
+            v.set_sensitive(true);
+            map.insert(COOKIE, v);
+        }
+        for (name, v) in &self.headers {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| invalid(&format!("invalid header name {name:?}")))?;
+            map.insert(name.clone(), value(v, name.as_str())?);
+        }
+        Ok(map)
+    }
+}
+
 /// A fetched article page, decoded to text.
 #[derive(Debug, Clone)]
 pub struct Page {
@@ -210,6 +267,9 @@ pub struct Fetcher {
     config: FetchConfig,
     hosts: Mutex<HashMap<String, Arc<HostGate>>>,
     robots: robots::RobotsCache,
+    /// Feed clients through a feed's own proxy, by proxy URL (a client holds its
+    /// connection pool, so one per proxy rather than one per poll).
+    proxied: Mutex<HashMap<String, reqwest::Client>>,
 }
 
 impl Fetcher {
@@ -218,15 +278,7 @@ impl Fetcher {
             url: String::new(),
             reason: format!("cannot build HTTP client: {e}"),
         };
-        let base = || {
-            reqwest::Client::builder()
-                .user_agent(config.user_agent.clone())
-                .connect_timeout(config.connect_timeout)
-                .timeout(config.timeout)
-                .gzip(true)
-                .brotli(true)
-                .deflate(true)
-        };
+        let base = || client_builder(&config);
         let max_redirects = config.max_redirects;
         let guard = !config.allow_private_networks;
         let mut pages = base().redirect(reqwest::redirect::Policy::custom(move |attempt| {
@@ -250,7 +302,34 @@ impl Fetcher {
             config,
             hosts: Mutex::new(HashMap::new()),
             robots: robots::RobotsCache::default(),
+            proxied: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The feed client for `request`: the shared one, or one through its proxy.
+    fn feed_client_for(
+        &self,
+        url: &str,
+        request: &FeedRequest,
+    ) -> Result<reqwest::Client, FetchError> {
+        let Some(proxy) = request.proxy.as_deref() else {
+            return Ok(self.feed_client.clone());
+        };
+        let mut proxied = self.proxied.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(client) = proxied.get(proxy) {
+            return Ok(client.clone());
+        }
+        let invalid = |e: reqwest::Error| FetchError::InvalidRequest {
+            url: url.to_string(),
+            reason: format!("proxy {proxy:?}: {e}"),
+        };
+        let client = client_builder(&self.config)
+            .redirect(reqwest::redirect::Policy::none())
+            .proxy(reqwest::Proxy::all(proxy).map_err(invalid)?)
+            .build()
+            .map_err(invalid)?;
+        proxied.insert(proxy.to_string(), client.clone());
+        Ok(client)
     }
 
     fn gate(&self, host: &str) -> Arc<HostGate> {
@@ -469,7 +548,19 @@ impl Fetcher {
         url: &str,
         validators: &Validators,
     ) -> Result<FeedPoll, FetchError> {
-        let mut headers = HeaderMap::new();
+        self.poll_feed_with(url, validators, &FeedRequest::default())
+            .await
+    }
+
+    /// [`Fetcher::poll_feed`] with one feed's own request settings.
+    pub async fn poll_feed_with(
+        &self,
+        url: &str,
+        validators: &Validators,
+        request: &FeedRequest,
+    ) -> Result<FeedPoll, FetchError> {
+        let mut headers = request.headers(url)?;
+        let client = self.feed_client_for(url, request)?;
         if let Some(v) = validators.etag.as_deref().and_then(|v| v.parse().ok()) {
             headers.insert(IF_NONE_MATCH, v);
         }
@@ -484,9 +575,7 @@ impl Fetcher {
         let mut all_permanent = true;
         let mut hops = 0;
         let resp = loop {
-            let resp = self
-                .get(&self.feed_client, &current, headers.clone())
-                .await?;
+            let resp = self.get(&client, &current, headers.clone()).await?;
             if !resp.status.is_redirection() || resp.status == StatusCode::NOT_MODIFIED {
                 break resp;
             }
@@ -507,7 +596,14 @@ impl Fetcher {
                     reason: format!("redirect {} without a usable Location", resp.status),
                 })?;
             all_permanent &= matches!(resp.status.as_u16(), 301 | 308);
-            current = parse_http_url(location.as_str())?;
+            let next = parse_http_url(location.as_str())?;
+            // Credentials given for the feed's site are not handed to another site a
+            // redirect points at (as browsers and curl do).
+            if next.host_str() != current.host_str() || next.port() != current.port() {
+                headers.remove(AUTHORIZATION);
+                headers.remove(COOKIE);
+            }
+            current = next;
         };
         let moved_to = (hops > 0 && all_permanent).then(|| current.to_string());
         let header = |name| {
@@ -656,6 +752,19 @@ impl Fetcher {
             .await?
             .body)
     }
+}
+
+/// What both clients share: the agent, the time limits, the encodings. reqwest also
+/// follows the standard proxy variables (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`,
+/// `NO_PROXY`) by default, so every request goes through the proxy they name.
+fn client_builder(config: &FetchConfig) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .user_agent(config.user_agent.clone())
+        .connect_timeout(config.connect_timeout)
+        .timeout(config.timeout)
+        .gzip(true)
+        .brotli(true)
+        .deflate(true)
 }
 
 fn parse_max_age(cache_control: &str) -> Option<Duration> {

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use newsriver_fetcher::{FetchConfig, FetchError, Fetcher, Validators};
+use newsriver_fetcher::{FeedRequest, FetchConfig, FetchError, Fetcher, Validators};
 
 const PAGE: &str = "<html><body><article><p>Fine page with enough text to be an article.</p></article></body></html>";
 const RSS: &str = r#"<?xml version="1.0"?><rss version="2.0"><channel><title>R</title>
@@ -110,6 +110,44 @@ fn handle(mut stream: TcpStream, hits: &Mutex<HashMap<String, usize>>) {
                 thread::sleep(Duration::from_millis(300));
             }
             return;
+        }
+        // A feed behind basic auth, a cookie, a key header and an agent allow-list.
+        "/auth.xml" => {
+            let lower = request.to_ascii_lowercase();
+            let wanted = [
+                "authorization: basic dtpw", // "u:p"
+                "x-key: k1",
+                "user-agent: custom/1",
+                "cookie: s=1",
+            ];
+            if wanted.iter().all(|w| lower.contains(w)) {
+                respond("200 OK", "application/rss+xml", RSS.as_bytes())
+            } else {
+                respond("401 Unauthorized", "text/plain", b"who are you")
+            }
+        }
+        // Asked as a proxy is asked: the absolute URL of a host that does not exist.
+        "http://feed.invalid/via-proxy.xml" => {
+            respond("200 OK", "application/rss+xml", RSS.as_bytes())
+        }
+        // The same feed on another host name (localhost, not 127.0.0.1).
+        "/auth-elsewhere.xml" => {
+            let port = request
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix("host: ")
+                        .or_else(|| l.strip_prefix("Host: "))
+                })
+                .and_then(|h| h.trim().rsplit(':').next())
+                .unwrap_or("80")
+                .to_string();
+            head(
+                "301 Moved Permanently",
+                &[
+                    ("Location", format!("http://localhost:{port}/auth.xml")),
+                    ("Content-Length", "0".into()),
+                ],
+            )
         }
         "/500" => respond("500 Internal Server Error", html, b"oops"),
         "/429" if n == 1 => {
@@ -436,4 +474,63 @@ async fn a_sitemap_among_the_feeds_is_polled_as_one() {
         .await
         .expect("sitemap read");
     assert_eq!(all.len(), 3);
+}
+
+#[tokio::test]
+async fn a_feed_polls_with_its_own_headers_and_keeps_its_credentials_on_its_host() {
+    let s = start();
+    let f = fetcher(|c| c.retries = 0);
+    let request = FeedRequest {
+        headers: vec![("X-Key".into(), "k1".into())],
+        user_agent: Some("custom/1".into()),
+        basic_auth: Some(("u".into(), "p".into())),
+        cookie: Some("s=1".into()),
+        proxy: None,
+    };
+    let none = Validators::default();
+    let polled = f
+        .poll_feed_with(&s.url("/auth.xml"), &none, &request)
+        .await
+        .unwrap();
+    assert_eq!(polled.feed.unwrap().items.len(), 1);
+    let plain = f.poll_feed(&s.url("/auth.xml"), &none).await.unwrap_err();
+    assert!(
+        matches!(plain, FetchError::Status { status: 401, .. }),
+        "{plain}"
+    );
+    // A redirect to another host does not take the password and the cookie along.
+    let elsewhere = f
+        .poll_feed_with(&s.url("/auth-elsewhere.xml"), &none, &request)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(elsewhere, FetchError::Status { status: 401, .. }),
+        "{elsewhere}"
+    );
+    // Through the feed's own proxy (this server), to a host only the proxy knows.
+    let proxied = FeedRequest {
+        proxy: Some(s.url("")),
+        ..Default::default()
+    };
+    let polled = f
+        .poll_feed_with("http://feed.invalid/via-proxy.xml", &none, &proxied)
+        .await
+        .unwrap();
+    assert_eq!(polled.feed.unwrap().items.len(), 1);
+    assert!(f
+        .poll_feed("http://feed.invalid/via-proxy.xml", &none)
+        .await
+        .is_err());
+    let bad = FeedRequest {
+        headers: vec![("Bad Name".into(), "v".into())],
+        ..Default::default()
+    };
+    let refused = f
+        .poll_feed_with(&s.url("/auth.xml"), &none, &bad)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, FetchError::InvalidRequest { .. }),
+        "{refused}"
+    );
 }

@@ -1,7 +1,7 @@
 //! The optional admin listener (`[admin] listen`): a status page for people at `/`,
 //! Prometheus metrics at `/metrics`, `/healthz` (the process answers) and `/readyz` (the
 //! state store answers, no stage has failed, not shutting down) for probes and
-//! `newsriver healthcheck`.
+//! `newsriver healthcheck`, and the feeds API ([`crate::feeds_api`]) under `/api/feeds`.
 //!
 //! Counters the stages already keep for their summaries ([`Stats`]) and the state that
 //! only a query can tell (queue depths, pending items, feeds by state) are read when
@@ -281,6 +281,7 @@ fn not_answering<T>(query: newsriver_store::Result<T>) -> Option<String> {
 pub async fn serve(
     listen: &str,
     observed: Arc<Observed>,
+    api: Option<Router>,
     stop: CancellationToken,
 ) -> Result<tokio::task::JoinHandle<()>> {
     let addr: SocketAddr = listen
@@ -296,7 +297,11 @@ pub async fn serve(
         .route("/metrics", get(metrics_text))
         .route("/", get(status_page))
         .with_state((observed, handle));
-    tracing::info!(%addr, "admin listener: /metrics, /healthz, /readyz");
+    let app = match api {
+        Some(api) => app.merge(api),
+        None => app,
+    };
+    tracing::info!(%addr, "admin listener: /metrics, /healthz, /readyz, /api/feeds");
     Ok(tokio::spawn(async move {
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(async move { stop.cancelled().await })

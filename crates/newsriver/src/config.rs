@@ -174,12 +174,83 @@ pub struct SitemapsConfig {
     pub max_depth: usize,
 }
 
-/// The admin listener (metrics, health); `config/newsriver.toml` documents it.
+/// The admin listener (metrics, health, the feeds API); `config/newsriver.toml`
+/// documents it.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdminConfig {
     /// `address:port` to serve on; empty: no listener.
     pub listen: String,
+    /// The bearer token every state-changing request of the API must carry; empty: the
+    /// API only reads.
+    pub token: Secret,
+}
+
+/// A setting that must never reach a log: `Debug` and `Serialize` show only whether it is
+/// set, so printing a whole [`Config`] is safe.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+
+    /// The secret itself, for the one place that compares or sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn shown(&self) -> &'static str {
+        if self.0.is_empty() {
+            ""
+        } else {
+            "<redacted>"
+        }
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secret({:?})", self.shown())
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.shown())
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Secret, D::Error> {
+        // The environment provider reads `NEWSRIVER_ADMIN__TOKEN=123456` as a number: a
+        // token of digits is still a token.
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Secret;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<Secret, E> {
+                Ok(Secret(v.to_string()))
+            }
+            fn visit_u64<E>(self, v: u64) -> std::result::Result<Secret, E> {
+                Ok(Secret(v.to_string()))
+            }
+            fn visit_i64<E>(self, v: i64) -> std::result::Result<Secret, E> {
+                Ok(Secret(v.to_string()))
+            }
+            fn visit_bool<E>(self, v: bool) -> std::result::Result<Secret, E> {
+                Ok(Secret(v.to_string()))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -312,6 +383,23 @@ mod tests {
             assert_eq!(cfg.fetch.timeout_secs, 7);
             assert_eq!(cfg.dedup.policy, DuplicatePolicy::Flag);
             assert!(!cfg.feeds.urls.is_empty());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_admin_token_comes_from_the_environment_and_is_never_shown() {
+        figment::Jail::expect_with(|jail| {
+            assert!(Config::load(None).expect("defaults").admin.token.is_empty());
+            jail.set_env("NEWSRIVER_ADMIN__TOKEN", "123456");
+            let cfg = Config::load(None).expect("loads");
+            assert_eq!(cfg.admin.token.expose(), "123456");
+            jail.set_env("NEWSRIVER_ADMIN__TOKEN", "s3cr3t-t0ken");
+            let cfg = Config::load(None).expect("loads");
+            assert_eq!(cfg.admin.token.expose(), "s3cr3t-t0ken");
+            let shown = format!("{cfg:?} {}", serde_json::to_string(&cfg).unwrap());
+            assert!(!shown.contains("s3cr3t"), "{shown}");
+            assert!(shown.contains("<redacted>"));
             Ok(())
         });
     }

@@ -6,6 +6,10 @@
 pub mod admin;
 pub mod config;
 pub mod dead_letters;
+pub mod discover;
+pub mod feed_admin;
+pub mod feeds_api;
+pub mod feeds_cli;
 pub mod kill_switch;
 pub mod lock;
 pub mod messages;

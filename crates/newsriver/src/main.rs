@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use newsriver::config::Config;
 use newsriver::topology::{self, BackfillOptions, RunOptions};
-use newsriver::{lock, tools};
+use newsriver::{feeds_cli, lock, tools};
 
 /// Exit code when some items failed (backfill) or the pipeline stopped on an error.
 const EXIT_FAILURES: u8 = 1;
@@ -154,9 +154,169 @@ enum Command {
 
 #[derive(Subcommand)]
 enum FeedsAction {
-    /// Print the configured feeds as an OPML 2.0 subscription list (titles from their
-    /// last poll), for a feed reader or another newsriver.
+    /// Print the polled feeds (configured, and added with `feeds add` or the API) as an
+    /// OPML 2.0 subscription list (titles from their last poll), for a feed reader or
+    /// another newsriver.
     Export,
+    /// Add a feed. It is stored in the state (not in the config file), polled at once and
+    /// until removed with `feeds remove`, across restarts and SIGHUP reloads.
+    ///
+    /// Goes through the running daemon's admin API (--admin, else admin.listen, with
+    /// admin.token) when one answers; otherwise straight to the state file, which works
+    /// only while no daemon runs on it. Exit 0 added; 1 refused (already polled, or the
+    /// daemon refused the token); 2 bad input (not an http(s) URL, invalid settings);
+    /// 75 a daemon holds the state file and its admin API does not answer.
+    Add {
+        /// The feed's URL (http or https), or with --discover a page of the site.
+        url: String,
+        /// Find the feed the page announces (<link rel="alternate">) or one at a common
+        /// path (/feed, /rss, /atom.xml, /feed.xml, /rss.xml, /index.xml), and add that.
+        #[arg(long)]
+        discover: bool,
+        /// Store it paused: not polled until `feeds resume`.
+        #[arg(long)]
+        paused: bool,
+        /// An extra request header for the feed's polls, "Name: value"; repeatable.
+        #[arg(long = "header", value_name = "NAME: VALUE")]
+        headers: Vec<String>,
+        /// User-Agent for the feed's polls, in place of fetch.user_agent.
+        #[arg(long, value_name = "AGENT")]
+        user_agent: Option<String>,
+        /// HTTP basic authentication for the feed's polls, "user:password" (the password
+        /// is visible to other users in the process list: prefer the API for real ones).
+        #[arg(long, value_name = "USER:PASSWORD")]
+        basic_auth: Option<String>,
+        /// A Cookie header for the feed's polls ("name=value; other=value").
+        #[arg(long, value_name = "COOKIE")]
+        cookie: Option<String>,
+        /// A proxy for the feed's polls (an http:// or https:// URL), in place of
+        /// the HTTP_PROXY/HTTPS_PROXY/ALL_PROXY/NO_PROXY variables.
+        #[arg(long, value_name = "URL")]
+        proxy: Option<String>,
+        /// Shortest poll interval for this feed, in place of poll.min_interval_secs.
+        #[arg(long, value_name = "SECS")]
+        min_interval: Option<u64>,
+        /// Longest poll interval for this feed, in place of poll.max_interval_secs.
+        #[arg(long, value_name = "SECS")]
+        max_interval: Option<u64>,
+        /// Keep only this feed's articles in this language (ISO 639-1, e.g. "ar");
+        /// repeatable; filter.languages applies too.
+        #[arg(long = "language", value_name = "CODE")]
+        languages: Vec<String>,
+        /// The daemon's admin listener, address:port or URL (default: admin.listen).
+        #[arg(long, value_name = "ADDR")]
+        admin: Option<String>,
+    },
+    /// Remove a feed added with `feeds add` or the API (what it listed before is still
+    /// processed). A feed of the config file is refused: remove it there and reload.
+    ///
+    /// Through the daemon or on the state file as `feeds add`; exit 0 removed, 1 refused
+    /// (no such feed, a config feed), 75 state locked and no daemon answering.
+    Remove {
+        /// The feed's id (see `newsriver feeds` or GET /api/feeds) or URL.
+        feed: String,
+        /// The daemon's admin listener, address:port or URL (default: admin.listen).
+        #[arg(long, value_name = "ADDR")]
+        admin: Option<String>,
+    },
+    /// Pause a feed (of either kind): it is not polled until resumed; what it listed
+    /// before is still processed. Exit codes as `feeds remove`.
+    Pause {
+        /// The feed's id or URL.
+        feed: String,
+        /// The daemon's admin listener, address:port or URL (default: admin.listen).
+        #[arg(long, value_name = "ADDR")]
+        admin: Option<String>,
+    },
+    /// Resume a paused feed. Exit codes as `feeds remove`.
+    Resume {
+        /// The feed's id or URL.
+        feed: String,
+        /// The daemon's admin listener, address:port or URL (default: admin.listen).
+        #[arg(long, value_name = "ADDR")]
+        admin: Option<String>,
+    },
+    /// Poll a feed now instead of at its next poll time. Exit codes as `feeds remove`
+    /// (a paused or retired feed is refused).
+    Poll {
+        /// The feed's id or URL.
+        feed: String,
+        /// The daemon's admin listener, address:port or URL (default: admin.listen).
+        #[arg(long, value_name = "ADDR")]
+        admin: Option<String>,
+    },
+    /// Print the feeds a site offers, one a line: URL, how it was found (link: announced
+    /// by the page; path: a common path; page: the URL is a feed), title. Changes
+    /// nothing. Exit 0 when one was found, 1 when none was.
+    Discover {
+        /// A page of the site (its home page, an article).
+        url: String,
+    },
+}
+
+/// A `feeds` subcommand as the change it asks for, and the admin listener it names.
+fn feed_change(action: FeedsAction) -> anyhow::Result<(Option<String>, feeds_cli::Change)> {
+    use newsriver::feed_admin::{FeedKey, FeedSettings, NewFeed};
+    use newsriver::feeds_cli::Change;
+    let bad = |message: String| feeds_cli::Refused {
+        message,
+        bad_input: true,
+    };
+    Ok(match action {
+        FeedsAction::Add {
+            url,
+            discover,
+            paused,
+            headers,
+            user_agent,
+            basic_auth,
+            cookie,
+            proxy,
+            min_interval,
+            max_interval,
+            languages,
+            admin,
+        } => {
+            let mut parsed = std::collections::BTreeMap::new();
+            for h in headers {
+                let (name, value) = h
+                    .split_once(':')
+                    .ok_or_else(|| bad(format!("--header {h:?} is not \"Name: value\"")))?;
+                parsed.insert(name.trim().to_string(), value.trim().to_string());
+            }
+            let (username, password) = match basic_auth {
+                None => (None, None),
+                Some(a) => match a.split_once(':') {
+                    Some((u, p)) => (Some(u.to_string()), Some(p.to_string())),
+                    None => (Some(a), None),
+                },
+            };
+            let feed = NewFeed {
+                url,
+                paused,
+                discover,
+                settings: FeedSettings {
+                    headers: parsed,
+                    user_agent,
+                    username,
+                    password,
+                    cookie,
+                    proxy,
+                    min_interval_secs: min_interval,
+                    max_interval_secs: max_interval,
+                    languages,
+                },
+            };
+            (admin, Change::Add(Box::new(feed)))
+        }
+        FeedsAction::Remove { feed, admin } => (admin, Change::Remove(FeedKey::parse(&feed))),
+        FeedsAction::Pause { feed, admin } => (admin, Change::Pause(FeedKey::parse(&feed))),
+        FeedsAction::Resume { feed, admin } => (admin, Change::Resume(FeedKey::parse(&feed))),
+        FeedsAction::Poll { feed, admin } => (admin, Change::Poll(FeedKey::parse(&feed))),
+        FeedsAction::Export | FeedsAction::Discover { .. } => {
+            return Err(bad("not a change".into()).into())
+        }
+    })
 }
 
 fn init_logging() {
@@ -238,6 +398,38 @@ fn main() -> ExitCode {
             Command::Feeds {
                 action: Some(FeedsAction::Export),
             } => tools::export_feeds(&config).map(|()| ExitCode::SUCCESS),
+            Command::Feeds {
+                action: Some(FeedsAction::Discover { url }),
+            } => {
+                let found = feeds_cli::discover(&config, &url).await?;
+                if found == 0 {
+                    eprintln!("newsriver: no feed found at {url}");
+                }
+                Ok(if found > 0 {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(EXIT_FAILURES)
+                })
+            }
+            Command::Feeds {
+                action: Some(action),
+            } => {
+                let (admin, change) = feed_change(action)?;
+                let verb = change.done();
+                let (feed, via) = feeds_cli::change(&config, admin.as_deref(), change).await?;
+                let via = match via {
+                    feeds_cli::Via::Daemon(base) => format!("through the daemon at {base}"),
+                    feeds_cli::Via::StateFile => {
+                        format!("in {} (no daemon running)", config.state.path.display())
+                    }
+                };
+                let paused = if feed.paused { ", paused" } else { "" };
+                println!(
+                    "{verb} feed {} {} ({}{paused}) {via}",
+                    feed.id, feed.url, feed.origin
+                );
+                Ok(ExitCode::SUCCESS)
+            }
             Command::Healthcheck { listen } => {
                 let listen = listen.unwrap_or_else(|| config.admin.listen.clone());
                 if listen.is_empty() {
@@ -281,6 +473,11 @@ fn main() -> ExitCode {
             eprintln!("newsriver: {e:#}");
             if e.downcast_ref::<lock::StateLocked>().is_some() {
                 ExitCode::from(EXIT_LOCKED)
+            } else if e
+                .downcast_ref::<feeds_cli::Refused>()
+                .is_some_and(|r| r.bad_input)
+            {
+                ExitCode::from(EXIT_USAGE)
             } else {
                 ExitCode::from(EXIT_FAILURES)
             }

@@ -1,7 +1,7 @@
 //! The handles more than one stage holds, made by the topology and handed to each
 //! stage's constructor.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use newsriver_store::Store;
@@ -38,5 +38,23 @@ impl InFlight {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// Each feed's own language allow-list (per-feed settings), by feed URL: the poller
+/// writes it as it reads the feeds, the strip stage reads it for an article's `source`.
+#[derive(Clone, Default)]
+pub struct FeedLanguages(Arc<std::sync::RwLock<HashMap<String, Vec<String>>>>);
+
+impl FeedLanguages {
+    /// Replaces every list (feeds without one are left out).
+    pub fn set(&self, lists: HashMap<String, Vec<String>>) {
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = lists;
+    }
+
+    /// Runs `f` on the list of the feed `source`, if it has one.
+    pub fn with<T>(&self, source: &str, f: impl FnOnce(&[String]) -> T) -> Option<T> {
+        let lists = self.0.read().unwrap_or_else(|p| p.into_inner());
+        lists.get(source).map(|l| f(l))
     }
 }

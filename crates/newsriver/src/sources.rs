@@ -9,22 +9,24 @@ use chrono::Utc;
 use futures::StreamExt;
 use newsriver_fetcher::{FeedPoll, FetchError, Fetcher, Validators};
 use newsriver_model::{ItemHints, PageJob, BACKFILL_SOURCE};
-use newsriver_store::{FeedState, FeedStatus, Store};
+use newsriver_store::{FeedOrigin, FeedState, FeedStatus, Store};
 use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, PollConfig};
+use crate::feed_admin::FeedSettings;
 use crate::messages::Job;
-use crate::shared::{lock, InFlight, SharedStore};
+use crate::shared::{lock, FeedLanguages, InFlight, SharedStore};
 
 /// Longest the daemon sleeps between checks for due feeds.
 const MAX_IDLE: Duration = Duration::from_secs(30);
 /// How often the dispatcher looks for due retries when nothing wakes it.
 const DISPATCH_TICK: Duration = Duration::from_secs(5);
 
-/// The feeds the poller polls: replaced while it runs when the configuration is reloaded
-/// (SIGHUP). A feed taken out is no longer polled; what it listed before stays pending
-/// and is processed.
+/// The feeds of the configuration the poller polls, beside those added through the API
+/// (which live in the state store): replaced while it runs when the configuration is
+/// reloaded (SIGHUP). A feed taken out is no longer polled; what it listed before stays
+/// pending and is processed. The API wakes the poller through it after a change.
 #[derive(Clone)]
 pub struct FeedList {
     urls: Arc<std::sync::RwLock<Vec<String>>>,
@@ -43,9 +45,24 @@ impl FeedList {
         self.urls.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// The configured feeds as a set, for [`crate::feed_admin`].
+    pub fn configured(&self) -> HashSet<String> {
+        self.urls
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+
     /// Replaces the list and wakes the poller (new feeds are due at once).
     pub fn set(&self, urls: Vec<String>) {
         *self.urls.write().unwrap_or_else(|e| e.into_inner()) = urls;
+        self.changed.notify_one();
+    }
+
+    /// Wakes the poller to look at the store again (a feed added, resumed or due now).
+    pub fn wake(&self) {
         self.changed.notify_one();
     }
 }
@@ -61,6 +78,8 @@ pub struct FeedSource {
     fetcher: Arc<Fetcher>,
     store: SharedStore,
     in_flight: InFlight,
+    /// Each feed's language list, kept current for the strip stage.
+    languages: FeedLanguages,
 }
 
 impl FeedSource {
@@ -79,7 +98,14 @@ impl FeedSource {
             fetcher,
             store,
             in_flight,
+            languages: FeedLanguages::default(),
         }
+    }
+
+    /// Keeps `lists` current with the feeds' own language lists as it reads the feeds.
+    pub fn feed_languages(mut self, lists: FeedLanguages) -> FeedSource {
+        self.languages = lists;
+        self
     }
 
     /// The list it polls, to replace while it runs.
@@ -135,13 +161,22 @@ async fn poll_feeds(
         if cancel.is_cancelled() {
             break;
         }
-        let configured: HashSet<String> = src.feeds.get().into_iter().collect();
+        let configured = src.feeds.configured();
         let now = Utc::now();
-        let due: Vec<FeedState> = lock(&src.store)
-            .queue()
-            .feeds()?
+        let feeds = lock(&src.store).queue().feeds()?;
+        // Read each round, so a feed added or changed through the API is covered by the
+        // time its first items are stripped.
+        src.languages.set(
+            feeds
+                .iter()
+                .filter(|f| f.settings.is_some())
+                .map(|f| (f.url.clone(), FeedSettings::of(f).languages))
+                .filter(|(_, l)| !l.is_empty())
+                .collect(),
+        );
+        let due: Vec<FeedState> = feeds
             .into_iter()
-            .filter(|f| configured.contains(&f.url) && !f.retired)
+            .filter(|f| is_polled(f, &configured))
             .filter(|f| (once && first) || f.next_poll_at.map(|t| t <= now).unwrap_or(true))
             .collect();
         first = false;
@@ -154,7 +189,8 @@ async fn poll_feeds(
                         last_modified: feed.last_modified.clone(),
                     };
                     let target = feed.fetch_url.clone().unwrap_or_else(|| feed.url.clone());
-                    let result = fetcher.poll_feed(&target, &validators).await;
+                    let request = FeedSettings::of(&feed).request();
+                    let result = fetcher.poll_feed_with(&target, &validators, &request).await;
                     (feed, result)
                 }
             })
@@ -190,8 +226,17 @@ async fn poll_feeds(
 /// does not load, or lists no feed, changes nothing: the reason is logged.
 pub fn reload_feeds(file: Option<&std::path::Path>, list: &FeedList, store: &SharedStore) {
     let loaded = Config::load(file).and_then(|c| c.feed_urls());
+    // A file listing no feed is most likely a mistake, unless feeds added through the
+    // API are left to poll: then emptying the file is a choice.
+    let api_feeds = || {
+        lock(store)
+            .queue()
+            .feeds()
+            .map(|f| f.iter().any(|f| f.origin == FeedOrigin::Api))
+            .unwrap_or(false)
+    };
     let urls = match loaded {
-        Ok(urls) if urls.is_empty() => {
+        Ok(urls) if urls.is_empty() && !api_feeds() => {
             tracing::warn!("the reloaded configuration lists no feeds; keeping the current ones");
             return;
         }
@@ -270,13 +315,22 @@ async fn dispatch(
     }
 }
 
+/// Whether the poller polls `feed`: listed by the configuration or added through the
+/// API, and neither paused nor retired.
+fn is_polled(feed: &FeedState, configured: &HashSet<String>) -> bool {
+    (feed.origin == FeedOrigin::Api || configured.contains(&feed.url))
+        && !feed.paused
+        && !feed.retired
+}
+
 fn next_wake(src: &FeedSource) -> Result<Duration> {
     let now = Utc::now();
+    let configured = src.feeds.configured();
     let soonest = lock(&src.store)
         .queue()
         .feeds()?
         .into_iter()
-        .filter(|f| !f.retired)
+        .filter(|f| is_polled(f, &configured))
         .filter_map(|f| f.next_poll_at)
         .min();
     let wait = soonest
@@ -295,6 +349,21 @@ fn next_interval(cfg: &PollConfig, current: u64, found_new: bool, floor: u64) ->
     };
     next.max(floor)
         .clamp(cfg.min_interval_secs, cfg.max_interval_secs)
+}
+
+/// The poll settings of one feed: the global ones within the feed's own interval bounds.
+fn poll_config(global: &PollConfig, feed: &FeedSettings) -> PollConfig {
+    let min = feed.min_interval_secs.unwrap_or(global.min_interval_secs);
+    let max = feed
+        .max_interval_secs
+        .unwrap_or(global.max_interval_secs)
+        .max(min);
+    PollConfig {
+        interval_secs: global.interval_secs.clamp(min, max),
+        min_interval_secs: min,
+        max_interval_secs: max,
+        ..global.clone()
+    }
 }
 
 fn jittered(cfg: &PollConfig, secs: u64) -> chrono::Duration {
@@ -331,7 +400,7 @@ fn record_poll(
     result: Result<FeedPoll, FetchError>,
 ) -> Result<usize> {
     let now = Utc::now();
-    let cfg = &src.poll;
+    let cfg = &poll_config(&src.poll, &FeedSettings::of(&feed));
     let interval = feed.interval_secs.unwrap_or(cfg.interval_secs);
     feed.last_polled_at = Some(now);
     let mut items = Vec::new();
@@ -394,15 +463,22 @@ fn record_poll(
         }
     }
     let listed = items.len();
-    let added = lock(&src.store)
-        .queue()
-        .record_poll(&mut feed, &items, |new, feed| {
-            if let Some(floor) = adaptive_floor {
-                let next = next_interval(cfg, interval, new > 0, floor);
-                feed.interval_secs = Some(next);
-                feed.next_poll_at = Some(now + jittered(cfg, next));
-            }
-        })?;
+    let mut store = lock(&src.store);
+    let mut queue = store.queue();
+    // Removed through the API while it was being polled: recording the poll would bring
+    // its row back. What it listed before stays pending; what this poll found is not work.
+    if queue.feed(&feed.url)?.is_none() {
+        tracing::info!(feed = %feed.url, "feed removed while it was polled; poll not recorded");
+        return Ok(0);
+    }
+    let added = queue.record_poll(&mut feed, &items, |new, feed| {
+        if let Some(floor) = adaptive_floor {
+            let next = next_interval(cfg, interval, new > 0, floor);
+            feed.interval_secs = Some(next);
+            feed.next_poll_at = Some(now + jittered(cfg, next));
+        }
+    })?;
+    drop(store);
     if listed > 0 {
         tracing::info!(feed = %feed.url, listed, new = added, "polled feed");
     }
@@ -538,5 +614,34 @@ mod tests {
             let d = jittered(&c, 1000).num_seconds();
             assert!((900..=1100).contains(&d), "{d}");
         }
+    }
+
+    #[test]
+    fn a_feed_s_own_interval_bounds_replace_the_global_ones() {
+        let own = FeedSettings {
+            min_interval_secs: Some(30),
+            max_interval_secs: Some(120),
+            ..Default::default()
+        };
+        let c = poll_config(&cfg(), &own);
+        assert_eq!(
+            (c.interval_secs, c.min_interval_secs, c.max_interval_secs),
+            (120, 30, 120)
+        );
+        assert_eq!(next_interval(&c, 40, true, 0), 30);
+        assert_eq!(next_interval(&c, 100, false, 0), 120);
+        let only_min = FeedSettings {
+            min_interval_secs: Some(100_000),
+            ..Default::default()
+        };
+        let c = poll_config(&cfg(), &only_min);
+        assert_eq!(
+            (c.min_interval_secs, c.max_interval_secs),
+            (100_000, 100_000)
+        );
+        assert_eq!(
+            poll_config(&cfg(), &FeedSettings::default()).interval_secs,
+            900
+        );
     }
 }

@@ -133,6 +133,8 @@ pub fn render(s: &Snapshot) -> String {
         let (state, class) = match feed_rank(f).0 {
             0 => ("failing", "bad"),
             1 => ("retired", "warn"),
+            // Paused on purpose (the API or `feeds pause`): not a problem to look at.
+            _ if f.paused => ("paused", "warn"),
             _ => ("ok", "ok"),
         };
         let title = f.title.as_deref().unwrap_or("");
@@ -152,7 +154,7 @@ pub fn render(s: &Snapshot) -> String {
             text(&status),
             f.error_count,
             ago(s.now, f.last_success_at),
-            if f.retired {
+            if f.retired || f.paused {
                 "never".to_string()
             } else {
                 ago(s.now, f.next_poll_at)

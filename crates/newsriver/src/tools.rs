@@ -65,15 +65,24 @@ pub fn feeds(config: &Config) -> Result<()> {
     with_state(config, write_feeds)
 }
 
-/// The configured feeds as an OPML 2.0 subscription list on stdout, each under the title
-/// its last poll found (the URL before any poll). Reads the state read-only, if any.
+/// The feeds polled (configured, and added with `feeds add` or the API) as an OPML 2.0
+/// subscription list on stdout, each under the title its last poll found (the URL before
+/// any poll). Reads the state read-only, if any.
 pub fn export_feeds(config: &Config) -> Result<()> {
-    let urls = config.feed_urls()?;
+    let mut urls = config.feed_urls()?;
     let path: &Path = &config.state.path;
     let titles: std::collections::HashMap<String, String> = if path.exists() {
         let mut store = Store::open_read_only(path)
             .with_context(|| format!("opening state database {}", path.display()))?;
         let feeds = store.queue().feeds()?;
+        urls.extend(
+            feeds
+                .iter()
+                .filter(|f| f.origin == newsriver_store::FeedOrigin::Api)
+                .map(|f| f.url.clone()),
+        );
+        urls.sort();
+        urls.dedup();
         feeds
             .into_iter()
             .filter_map(|f| f.title.map(|t| (f.url, t)))
@@ -208,14 +217,19 @@ fn write_feeds(store: &mut Store, out: &mut impl std::io::Write) -> Result<()> {
         // details on the line below.
         let (status, repair) = match &f.last_status {
             _ if f.retired => ("retired", None),
+            _ if f.paused => ("paused", None),
             Some(s) => (s.word(), s.details()),
             None => ("never", None),
         };
-        let moved = f
+        let mut moved = f
             .fetch_url
             .as_deref()
             .map(|u| format!(" (moved to {u})"))
             .unwrap_or_default();
+        // Feeds added with `feeds add` or the API, and their id for remove/pause/resume.
+        if f.origin == newsriver_store::FeedOrigin::Api {
+            moved.push_str(&format!(" (added, id {})", f.id));
+        }
         writeln!(
             out,
             "{:<12} {:<20} {:<20} {:>6}  {}{}{}",

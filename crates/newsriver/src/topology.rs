@@ -36,7 +36,7 @@ use crate::config::{Config, OutputKind};
 use crate::kill_switch::KillSwitch;
 use crate::lock;
 use crate::messages::{Done, Fetched, Job, Ready, Stripped};
-use crate::shared::{self, InFlight, SharedStore};
+use crate::shared::{self, FeedLanguages, InFlight, SharedStore};
 use crate::sources::{self, FeedSource, ListSummary};
 use crate::stages::dedup::{DedupStage, RetentionClock};
 use crate::stages::fetch::FetchStage;
@@ -74,19 +74,36 @@ pub struct BackfillOptions {
 /// Returns the failing stage's error when one failed.
 pub async fn run(config: Config, options: RunOptions, shutdown: CancellationToken) -> Result<()> {
     let feeds = config.feed_urls()?;
-    if feeds.is_empty() {
-        anyhow::bail!("no feeds configured (feeds.urls or feeds.opml)");
-    }
     // Before the store is opened (and migrated); held until the pipeline has stopped.
     let _lock = lock::lock_state(&config.state.path, "newsriver run")?;
     let parts = Parts::open(&config, options.output.as_deref()).await?;
-    tracing::info!(feeds = feeds.len(), once = options.once, "starting");
+    let added = shared::lock(&parts.store)
+        .queue()
+        .feeds()?
+        .iter()
+        .filter(|f| f.origin == newsriver_store::FeedOrigin::Api)
+        .count();
+    // With the API a daemon may start empty and be given its feeds while it runs.
+    if feeds.is_empty() && added == 0 && config.admin.listen.is_empty() {
+        anyhow::bail!(
+            "no feeds configured (feeds.urls or feeds.opml) nor added (newsriver feeds add)"
+        );
+    }
+    tracing::info!(feeds = feeds.len(), added, once = options.once, "starting");
     let kill = KillSwitch::new();
     let stop_source = stop_on_kill(&shutdown, &kill);
     let (jobs_tx, jobs_rx) = mpsc::channel(config.pipeline.channel_capacity);
     // Cancelled once the pipeline has drained: the admin listener (whose readiness says
     // so meanwhile) and the SIGHUP reloader stop then.
     let drained = CancellationToken::new();
+    let source = FeedSource::new(
+        &config,
+        feeds,
+        parts.fetcher.clone(),
+        parts.store.clone(),
+        parts.in_flight.clone(),
+    )
+    .feed_languages(parts.feed_languages.clone());
     let (observed, listener) = if config.admin.listen.is_empty() {
         (None, None)
     } else {
@@ -97,17 +114,23 @@ pub async fn run(config: Config, options: RunOptions, shutdown: CancellationToke
             kill.clone(),
         ));
         observed.watch_queue("jobs", &jobs_tx);
-        let listener =
-            admin::serve(&config.admin.listen, observed.clone(), drained.clone()).await?;
+        // Changes go through the same list SIGHUP replaces, so they reach the poller
+        // between two polls and nothing in flight is touched.
+        let api = crate::feeds_api::routes(Arc::new(crate::feeds_api::FeedsApi::new(
+            parts.store.clone(),
+            source.feed_list(),
+            config.admin.token.clone(),
+            parts.fetcher.clone(),
+        )));
+        let listener = admin::serve(
+            &config.admin.listen,
+            observed.clone(),
+            Some(api),
+            drained.clone(),
+        )
+        .await?;
         (Some(observed), Some(listener))
     };
-    let source = FeedSource::new(
-        &config,
-        feeds,
-        parts.fetcher.clone(),
-        parts.store.clone(),
-        parts.in_flight.clone(),
-    );
     let reloader = reload_on_hangup(
         options.config_file.clone(),
         source.feed_list(),
@@ -306,6 +329,8 @@ struct Parts {
     sink: Sink,
     in_flight: InFlight,
     stats: Arc<Stats>,
+    /// Filled by the feed source (`run`); empty for a backfill.
+    feed_languages: FeedLanguages,
 }
 
 impl Parts {
@@ -339,6 +364,7 @@ impl Parts {
             sink,
             in_flight: InFlight::default(),
             stats: Arc::default(),
+            feed_languages: FeedLanguages::default(),
         })
     }
 }
@@ -361,9 +387,11 @@ async fn stages(
         sink,
         in_flight,
         stats,
+        feed_languages,
     } = parts;
     let fetch = FetchStage::new(&config.fetch, fetcher, stats.clone());
-    let strip = StripStage::new(&config.strip, &config.filter, stats.clone());
+    let strip = StripStage::new(&config.strip, &config.filter, stats.clone())
+        .feed_languages(feed_languages);
     let dedup = DedupStage::new(
         &config.dedup,
         &config.pipeline,

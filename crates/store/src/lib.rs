@@ -43,7 +43,8 @@ mod work_queue;
 
 pub use memory::{Listing, Memory, Remembered, StorySummary};
 pub use work_queue::{
-    Completion, FeedCounts, FeedState, FeedStatus, Outcome, OutcomeCounts, Retrying, WorkQueue,
+    Completion, FeedCounts, FeedOrigin, FeedState, FeedStatus, Outcome, OutcomeCounts, Retrying,
+    WorkQueue,
 };
 
 #[derive(Debug, thiserror::Error)]

@@ -206,7 +206,7 @@ mod tests {
 
     #[test]
     fn the_latest_version_is_the_highest_file() {
-        assert_eq!(latest_version(), 4);
+        assert_eq!(latest_version(), 5);
     }
 
     #[test]
@@ -293,6 +293,15 @@ mod tests {
                 })
                 .unwrap();
             assert_eq!((story.as_str(), title), ("a", None));
+            if version < 5 {
+                // A feed from before version 5 came from the configuration.
+                let (id, origin, paused): (i64, String, bool) = conn
+                    .query_row("SELECT id, origin, paused FROM feeds", [], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    })
+                    .unwrap();
+                assert_eq!((id, origin.as_str(), paused), (1, "config", false));
+            }
             // And once adopted, the next open has nothing to do.
             migrate(&mut conn, "test").unwrap();
             assert_eq!(schema(&conn), full);

@@ -41,6 +41,44 @@ pub struct FeedState {
     pub error_count: u32,
     /// Why the last poll failed (the fetch error, or `410 Gone`); `None` after a success.
     pub last_error: Option<String>,
+    /// A stable number for the API and the CLI (`/api/feeds/{id}`); 0 before it is stored.
+    pub id: i64,
+    /// Where the feed comes from, which decides how it is removed.
+    pub origin: FeedOrigin,
+    /// Paused feeds are not polled (what they listed before is still processed).
+    pub paused: bool,
+    /// Per-feed settings as the newsriver crate writes them (JSON); `None`: the global ones.
+    pub settings: Option<String>,
+}
+
+/// Where a feed comes from, as `feeds.origin` stores it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FeedOrigin {
+    /// Listed by the configuration (`feeds.urls`, `feeds.opml`): polled while it is listed.
+    #[default]
+    Config,
+    /// Added through the admin API or `newsriver feeds add`: polled until removed that way.
+    Api,
+}
+
+impl FeedOrigin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeedOrigin::Config => "config",
+            FeedOrigin::Api => "api",
+        }
+    }
+}
+
+impl FromSql for FeedOrigin {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        // Anything but 'api' is a config feed: the safer reading, as it is never polled
+        // unless the configuration lists it.
+        Ok(match value.as_str()? {
+            "api" => FeedOrigin::Api,
+            _ => FeedOrigin::Config,
+        })
+    }
 }
 
 /// How the last poll of a feed went, as `feeds.last_status` stores it.
@@ -201,6 +239,37 @@ pub struct Retrying {
     pub last_error: String,
 }
 
+/// The id a new feed row gets: ids are never reused while a higher one exists.
+const NEXT_FEED_ID: &str = "(SELECT COALESCE(MAX(id), 0) + 1 FROM feeds)";
+
+/// Every column of a feed, in [`feed_row`]'s order.
+const SELECT_FEEDS: &str = "SELECT url, title, etag, last_modified, next_poll_at, last_polled_at,
+        last_success_at, last_status, error_count, last_error,
+        fetch_url, interval_secs, retired, id, origin, paused, settings
+     FROM feeds";
+
+fn feed_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FeedState> {
+    Ok(FeedState {
+        url: r.get(0)?,
+        title: r.get(1)?,
+        etag: r.get(2)?,
+        last_modified: r.get(3)?,
+        next_poll_at: from_ts(r.get(4)?),
+        last_polled_at: from_ts(r.get(5)?),
+        last_success_at: from_ts(r.get(6)?),
+        last_status: r.get(7)?,
+        error_count: r.get(8)?,
+        last_error: r.get(9)?,
+        fetch_url: r.get(10)?,
+        interval_secs: r.get(11)?,
+        retired: r.get(12)?,
+        id: r.get::<_, Option<i64>>(13)?.unwrap_or(0),
+        origin: r.get(14)?,
+        paused: r.get(15)?,
+        settings: r.get(16)?,
+    })
+}
+
 /// The oldest due pending items; served by the `pending_order` index.
 pub(crate) const DUE_PENDING: &str =
     "SELECT canonical_url, url, source, hints, attempts FROM pending
@@ -215,9 +284,9 @@ pub struct WorkQueue<'a> {
 impl WorkQueue<'_> {
     /// Makes sure every configured feed has a row; new feeds are due at once.
     pub fn ensure_feeds(&self, urls: &[String]) -> Result<()> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("INSERT OR IGNORE INTO feeds (url, next_poll_at) VALUES (?1, 0)")?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "INSERT OR IGNORE INTO feeds (url, next_poll_at, id) VALUES (?1, 0, {NEXT_FEED_ID})"
+        ))?;
         for url in urls {
             stmt.execute([url])?;
         }
@@ -226,34 +295,68 @@ impl WorkQueue<'_> {
 
     /// Every feed with a row, by URL.
     pub fn feeds(&self) -> Result<Vec<FeedState>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT url, title, etag, last_modified, next_poll_at, last_polled_at,
-                    last_success_at, last_status, error_count, last_error,
-                    fetch_url, interval_secs, retired
-             FROM feeds ORDER BY url",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(FeedState {
-                url: r.get(0)?,
-                title: r.get(1)?,
-                etag: r.get(2)?,
-                last_modified: r.get(3)?,
-                next_poll_at: from_ts(r.get(4)?),
-                last_polled_at: from_ts(r.get(5)?),
-                last_success_at: from_ts(r.get(6)?),
-                last_status: r.get(7)?,
-                error_count: r.get(8)?,
-                last_error: r.get(9)?,
-                fetch_url: r.get(10)?,
-                interval_secs: r.get(11)?,
-                retired: r.get(12)?,
-            })
-        })?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("{SELECT_FEEDS} ORDER BY url"))?;
+        let rows = stmt.query_map([], feed_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     pub fn feed(&self, url: &str) -> Result<Option<FeedState>> {
-        Ok(self.feeds()?.into_iter().find(|f| f.url == url))
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("{SELECT_FEEDS} WHERE url = ?1"))?;
+        Ok(stmt.query_row([url], feed_row).optional()?)
+    }
+
+    pub fn feed_by_id(&self, id: i64) -> Result<Option<FeedState>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("{SELECT_FEEDS} WHERE id = ?1"))?;
+        Ok(stmt.query_row([id], feed_row).optional()?)
+    }
+
+    /// Makes `url` a feed of [`FeedOrigin::Api`] with these settings, due at once. A row
+    /// the feed already had (a feed the configuration listed once) keeps its poll state,
+    /// except that a feed retired by a 410 is tried again: adding it asks for that.
+    /// Whether the feed may be added (not a duplicate) is the caller's to decide.
+    pub fn add_feed(&self, url: &str, settings: Option<&str>, paused: bool) -> Result<FeedState> {
+        self.conn.execute(
+            &format!(
+                "INSERT INTO feeds (url, next_poll_at, id, origin, settings, paused)
+                 VALUES (?1, 0, {NEXT_FEED_ID}, 'api', ?2, ?3)
+                 ON CONFLICT(url) DO UPDATE SET origin = 'api', settings = excluded.settings,
+                    paused = excluded.paused, next_poll_at = 0, retired = 0"
+            ),
+            params![url, settings, paused],
+        )?;
+        self.feed(url)?
+            .ok_or_else(|| crate::StoreError::Sqlite(rusqlite::Error::QueryReturnedNoRows))
+    }
+
+    /// Forgets the feed `url` (its poll state and settings); what it listed before stays
+    /// pending and is processed. Returns whether it had a row.
+    pub fn remove_feed(&self, url: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .execute("DELETE FROM feeds WHERE url = ?1", [url])?
+            > 0)
+    }
+
+    /// Pauses or resumes the feed `url`; returns whether it had a row.
+    pub fn set_paused(&self, url: &str, paused: bool) -> Result<bool> {
+        Ok(self.conn.execute(
+            "UPDATE feeds SET paused = ?2 WHERE url = ?1",
+            params![url, paused],
+        )? > 0)
+    }
+
+    /// Makes the feed `url` due now; returns whether it had a row.
+    pub fn poll_now(&self, url: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .execute("UPDATE feeds SET next_poll_at = 0 WHERE url = ?1", [url])?
+            > 0)
     }
 
     /// Records a poll and accepts its new items, in one transaction: either both the
@@ -291,17 +394,19 @@ impl WorkQueue<'_> {
         }
         schedule(added, feed);
         tx.execute(
-            "INSERT INTO feeds (url, title, etag, last_modified, next_poll_at, last_polled_at,
+            // Origin, paused and settings are the API's: a poll never writes them, so a
+            // pause sent while the feed was being polled holds.
+            &format!("INSERT INTO feeds (url, title, etag, last_modified, next_poll_at, last_polled_at,
                                 last_success_at, last_status, error_count, last_error,
-                                fetch_url, interval_secs, retired)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                                fetch_url, interval_secs, retired, id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, {NEXT_FEED_ID})
              ON CONFLICT(url) DO UPDATE SET title = excluded.title, etag = excluded.etag,
                 fetch_url = excluded.fetch_url, interval_secs = excluded.interval_secs,
                 retired = excluded.retired,
                 last_modified = excluded.last_modified, next_poll_at = excluded.next_poll_at,
                 last_polled_at = excluded.last_polled_at, last_success_at = excluded.last_success_at,
                 last_status = excluded.last_status, error_count = excluded.error_count,
-                last_error = excluded.last_error",
+                last_error = excluded.last_error"),
             params![
                 feed.url,
                 feed.title,
@@ -548,6 +653,41 @@ mod tests {
             q.feed("f").unwrap().unwrap().last_status,
             Some(FeedStatus::NotModified)
         );
+    }
+
+    #[test]
+    fn feeds_get_stable_ids_and_api_state_survives_polls() {
+        let mut store = Store::open_in_memory().unwrap();
+        let mut q = store.queue();
+        q.ensure_feeds(&["http://a".into(), "http://b".into()])
+            .unwrap();
+        let added = q.add_feed("http://c", Some("{}"), false).unwrap();
+        assert_eq!(added.id, 3);
+        assert_eq!(added.origin, FeedOrigin::Api);
+        assert_eq!(q.feed_by_id(1).unwrap().unwrap().url, "http://a");
+        assert!(q.set_paused("http://c", true).unwrap());
+        // A poll that started before the pause writes its result without undoing it.
+        let mut polled = added.clone();
+        polled.title = Some("C".into());
+        q.record_poll(&mut polled, &[], |_, _| {}).unwrap();
+        let c = q.feed("http://c").unwrap().unwrap();
+        assert!(c.paused);
+        assert_eq!(c.origin, FeedOrigin::Api);
+        assert_eq!(c.settings.as_deref(), Some("{}"));
+        assert_eq!(c.title.as_deref(), Some("C"));
+        assert!(q.remove_feed("http://a").unwrap());
+        assert!(!q.remove_feed("http://a").unwrap());
+        // Ids are not reused for the feeds that remain.
+        q.ensure_feeds(&["http://d".into()]).unwrap();
+        assert_eq!(q.feed("http://d").unwrap().unwrap().id, 4);
+        // Adding a feed the configuration listed once keeps its row and id, and tries it
+        // again if it had been retired.
+        q.conn
+            .execute("UPDATE feeds SET retired = 1 WHERE url = 'http://b'", [])
+            .unwrap();
+        let b = q.add_feed("http://b", None, true).unwrap();
+        assert_eq!((b.id, b.origin, b.paused), (2, FeedOrigin::Api, true));
+        assert!(!b.retired);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use super::{forward, next, receiver_stream};
 use crate::config::{FilterConfig, StripSettings};
 use crate::kill_switch::KillSwitch;
 use crate::messages::{Done, Fetched, Stripped};
+use crate::shared::FeedLanguages;
 use crate::stats::Stats;
 
 /// Why a page without article text fails (and what `backfill` reports).
@@ -21,7 +22,19 @@ pub struct StripStage {
     workers: usize,
     /// Languages to keep (compared without case); empty: all.
     languages: Vec<String>,
+    /// Each feed's own languages to keep, beside `languages`.
+    feed_languages: FeedLanguages,
     stats: Arc<Stats>,
+}
+
+/// Whether an article in `language` (`en-GB`, `ar`) is kept by the list `keep`.
+fn language_kept(keep: &[String], language: &str) -> bool {
+    let primary = language.split(['-', '_']).next().unwrap_or(language);
+    keep.is_empty()
+        || keep.iter().any(|l| {
+            let l = l.trim();
+            l.eq_ignore_ascii_case(primary) || l.eq_ignore_ascii_case(language)
+        })
 }
 
 impl StripStage {
@@ -34,21 +47,29 @@ impl StripStage {
                 .iter()
                 .map(|l| l.trim().to_string())
                 .collect(),
+            feed_languages: FeedLanguages::default(),
             stats,
         }
     }
 
+    /// Also applies each feed's own language list, as the poller keeps it.
+    pub fn feed_languages(mut self, lists: FeedLanguages) -> StripStage {
+        self.feed_languages = lists;
+        self
+    }
+
     /// Why an article is left out by `filter.languages`, if it is. Its language is read
     /// from the page; one the page does not tell is kept (nothing to judge it by).
-    fn filtered_out(&self, extracted: &Extracted) -> Option<String> {
+    fn filtered_out(&self, extracted: &Extracted, source: &str) -> Option<String> {
         let language = extracted.language.as_deref()?;
-        let primary = language.split(['-', '_']).next().unwrap_or(language);
-        let kept = self.languages.is_empty()
-            || self
-                .languages
-                .iter()
-                .any(|l| l.eq_ignore_ascii_case(primary) || l.eq_ignore_ascii_case(language));
-        (!kept).then(|| format!("language {language} is not in filter.languages"))
+        if !language_kept(&self.languages, language) {
+            return Some(format!("language {language} is not in filter.languages"));
+        }
+        let feed_kept = self
+            .feed_languages
+            .with(source, |keep| language_kept(keep, language))
+            .unwrap_or(true);
+        (!feed_kept).then(|| format!("language {language} is not in the feed's languages"))
     }
 
     /// Where an extraction's result goes: an article on to dedup, or a failure (no
@@ -68,7 +89,7 @@ impl StripStage {
         match result {
             Ok(extracted) if !extracted.text.trim().is_empty() => {
                 Stats::add(&self.stats.extracted);
-                if let Some(reason) = self.filtered_out(&extracted) {
+                if let Some(reason) = self.filtered_out(&extracted, &fetched.job.page.source) {
                     Stats::add(&self.stats.filtered);
                     metrics::counter!("newsriver_articles_filtered_total", "reason" => "language")
                         .increment(1);
@@ -215,5 +236,35 @@ mod tests {
         assert!(decide(page("fr")).is_ok());
         assert!(decide(page("")).is_ok());
         assert_eq!(stage.stats.get(&stage.stats.filtered), 1);
+    }
+
+    #[test]
+    fn a_feed_s_own_languages_apply_to_its_articles_only() {
+        let settings = crate::config::Config::load(None).expect("defaults").strip;
+        let lists = FeedLanguages::default();
+        let stage = StripStage::new(&settings, &FilterConfig::default(), Arc::default())
+            .feed_languages(lists.clone());
+        let page = |lang: &str, source: &str| {
+            let mut f = fetched(&format!(
+                "<html lang=\"{lang}\"><body><article><p>Only one paragraph of body text \
+                 that is long enough to be kept by the stripper.</p></article></body></html>"
+            ));
+            f.job.page.source = source.into();
+            f
+        };
+        #[allow(clippy::result_large_err)]
+        let decide = |p: Fetched| {
+            let result = newsriver_stripper::extract_with(&p.page.html, None, &stage.options);
+            stage.outcome(p, result)
+        };
+        lists.set([("https://feed.test/ar".to_string(), vec!["ar".to_string()])].into());
+        match decide(page("en", "https://feed.test/ar")) {
+            Err(Done::Filtered { reason, .. }) => {
+                assert!(reason.contains("the feed's languages"), "{reason}")
+            }
+            _ => panic!("an English article of an Arabic-only feed must be left out"),
+        }
+        assert!(decide(page("ar", "https://feed.test/ar")).is_ok());
+        assert!(decide(page("en", "https://feed.test/other")).is_ok());
     }
 }
