@@ -365,6 +365,40 @@ mod tests {
     }
 
     #[test]
+    fn text_hidden_by_a_framework_class_is_not_text() {
+        let para = |n: usize| {
+            format!(
+                "<p>Paragraph {n} of the report: the council voted on Tuesday to extend the \
+                 tram line by four kilometres, a project its members said would cost about \
+                 forty million and open in three years, after a long public consultation.</p>"
+            )
+        };
+        let html = format!(
+            "<html><head><title>Tram line to grow</title></head><body>\
+             <div class=\"article\"><h1>Tram line to grow</h1>{}\
+             <p class=\"error hide\">An error has occurred, please try again later.</p>\
+             <p><span class=\"screen-reader-text\">Share on Facebook</span></p>\
+             <p class=\"d-none\">Thank you, this article has been sent to your friend.</p>\
+             <p class=\"lead hidden-xs\">Shown on wide screens: the line's new stations \
+             will open one by one from next spring, the first of them by the harbour.</p>\
+             {}</div></body></html>",
+            (1..=3).map(para).collect::<String>(),
+            (4..=6).map(para).collect::<String>(),
+        );
+        let got = extract(&html, Some("https://city.test/tram")).unwrap();
+        assert!(
+            got.text.contains("Paragraph 6 of the report"),
+            "{}",
+            got.text
+        );
+        for hidden in ["An error has occurred", "Share on Facebook", "Thank you"] {
+            assert!(!got.text.contains(hidden), "{hidden}: {}", got.text);
+        }
+        // A responsive class hides on some screens only: the text is the page's.
+        assert!(got.text.contains("Shown on wide screens"), "{}", got.text);
+    }
+
+    #[test]
     fn a_comment_thread_after_the_article_is_not_text() {
         // Readers' comments are long sentences, as the article is; where they sit (in an
         // element named for comments, after the article) is what gives them away.

@@ -111,6 +111,20 @@ pub(crate) fn never_text(tag: &str) -> bool {
     )
 }
 
+/// Whole class names that hide an element in the common CSS frameworks (Bootstrap,
+/// Foundation, Tailwind, WordPress themes): error messages and thank-you notes waiting
+/// for a script, screen-reader labels ("Share on Facebook").
+const HIDING_CLASSES: &[&str] = &[
+    "hide",
+    "hidden",
+    "d-none",
+    "is-hidden",
+    "sr-only",
+    "visually-hidden",
+    "screen-reader-text",
+    "invisible",
+];
+
 /// Elements whose text is never article content.
 fn is_skipped_element(el: &Element, tokens: &[TokenFacts]) -> bool {
     let skipped_tag = never_text(el.name())
@@ -132,6 +146,14 @@ fn is_skipped_element(el: &Element, tokens: &[TokenFacts]) -> bool {
     }
     // Hover cards and tooltips are hidden until the reader points at a name.
     if !matches!(el.name(), "main" | "article") && tokens.iter().any(|t| t.hides) {
+        return true;
+    }
+    // The utility classes CSS frameworks hide with (`hide`, `d-none`, `sr-only`): whole
+    // class names only, since `hidden-xs` hides on small screens and shows elsewhere.
+    if el
+        .classes()
+        .any(|c| HIDING_CLASSES.iter().any(|h| c.eq_ignore_ascii_case(h)))
+    {
         return true;
     }
     if let Some(style) = el.attr("style") {
