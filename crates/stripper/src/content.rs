@@ -781,6 +781,7 @@ pub(crate) fn render(
                     && !rules::is_term_list(l)
                     && !rules::is_end_marker(l)
                     && !rules::is_date_line(l)
+                    && !rules::is_photo_caption(l)
             })
             .collect();
         if kept.is_empty() {

@@ -802,6 +802,27 @@ pub(crate) fn is_date_line(line: &str) -> bool {
         && CLOCK.is_match(t)
 }
 
+/// A photo's caption as agencies and papers write it: ending in the credit ("(AP
+/// Photo/Evan Vucci)", "(Foto: dpa)", "(Photo : AFP)") or, in the wire services' style,
+/// opening with "In this ... photo". The credit is what tells a caption from a sentence.
+static PHOTO_CAPTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?xi)
+          [(\[]\s*(ap|afp|reuters|getty(\ images)?|epa|dpa|ansa|efe|xinhua|anadolu|upi
+                  |photo|foto|bild|image|picture|crédit|credit|фото|صورة|الصورة)
+                  [^()\[\]]{0,80}[)\]]\s*$
+        | ^in\ this\ ((\S*\d\S*|(?-i:[A-Z][a-z]{2,8}\.?,?)|file|undated|handout|aerial|video)\ ){0,6}
+          (photo|image|picture|handout)s?\b",
+    )
+    .expect("photo-caption pattern is valid")
+});
+
+/// A line that is a photo caption with its credit (see [`PHOTO_CAPTION`]): the picture's
+/// metadata, not the article's text.
+pub(crate) fn is_photo_caption(line: &str) -> bool {
+    line.chars().count() <= LONG_LINE && PHOTO_CAPTION.is_match(line)
+}
+
 /// The label a tag list prints on its own line above its links, in several languages.
 static TAG_LABEL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -965,6 +986,29 @@ mod tests {
             "He came.", "He saw.", "He won.", "He left."
         ]));
         assert!(!is_word_list(&["Politics", "Beirut", "Elections"]));
+    }
+
+    #[test]
+    fn photo_captions() {
+        for line in [
+            "President Biden speaks at the White House on Monday. (AP Photo/Evan Vucci)",
+            "Rettungskräfte am Unfallort in Köln. (Foto: dpa)",
+            "Des manifestants à Paris, samedi. (Photo : AFP)",
+            "Smoke rises over the port. [Reuters]",
+            "In this Dec. 12, 2006, file photo, made available by NASA, an astronaut works \
+             outside the station.",
+            "In this handout image released by the navy, the ship leaves port.",
+        ] {
+            assert!(is_photo_caption(line), "{line}");
+        }
+        for line in [
+            "LONDON (Reuters) - Shares fell on Monday after the bank raised its rates.",
+            "The minister said the plan (approved in March) would cost four million.",
+            "In this article we explain how the photo was taken.",
+            "In this town, the photographers' festival opens on Friday.",
+        ] {
+            assert!(!is_photo_caption(line), "{line}");
+        }
     }
 
     #[test]
