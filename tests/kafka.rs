@@ -327,11 +327,73 @@ fn daemon_killed_mid_run_delivers_everything_at_least_once() {
     assert_eq!(names.len(), 5, "lost articles after SIGKILL: {names:?}");
 }
 
+/// With Kafka output, a page that ends without an article is a message on the
+/// dead-letter topic (not a line in a file on the daemon's disk), keyed by its URL.
+fn dead_letters_go_to_their_kafka_topic() {
+    let broker = start_broker();
+    let server = FixtureServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = kafka_config(dir.path(), &server, &broker, "articles");
+    let list = format!(
+        "{}\n{}\n",
+        server.url("/news/sun-coalition.html"),
+        server.url("/news/missing-page.html"),
+    );
+    let out = newsriver(
+        &["backfill", "-", "--config", cfg.to_str().unwrap()],
+        Some(&list),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a failed URL gives exit 1: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !dir.path().join("state/dead-letters.jsonl").exists(),
+        "dead letters went to the file instead of Kafka"
+    );
+    // The same config read from the dead-letter topic (the articles' topic + suffix).
+    let letters_cfg = dir.path().join("letters.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(
+        &letters_cfg,
+        text.replace("topic = \"articles\"", "topic = \"articles.dead-letters\""),
+    )
+    .unwrap();
+    let letters = consume(
+        letters_cfg.to_str().unwrap(),
+        &[
+            "--from-beginning",
+            "--max-messages",
+            "1",
+            "--idle-timeout",
+            "20",
+        ],
+    );
+    assert_eq!(letters.len(), 1, "{letters:#?}");
+    assert!(letters[0]["url"]
+        .as_str()
+        .unwrap()
+        .ends_with("/news/missing-page.html"));
+    assert_eq!(letters[0]["source"], "backfill");
+    assert!(
+        letters[0]["reason"].as_str().unwrap().contains("404"),
+        "{letters:#?}"
+    );
+    // The article itself is on the articles' topic, and only it.
+    let articles = consume(
+        cfg.to_str().unwrap(),
+        &["--from-beginning", "--idle-timeout", "8"],
+    );
+    assert_eq!(articles.len(), 1, "{articles:#?}");
+}
+
 const INSTALL: &str = "cargo install tansu --version 0.6.0 --features dynostore,libsql --locked";
 
 fn main() -> std::process::ExitCode {
     let args = libtest_mimic::Arguments::from_args();
-    let tests: [(&str, fn()); 4] = [
+    let tests: [(&str, fn()); 5] = [
         (
             "pipeline_publishes_to_kafka_and_consume_reads_it_back",
             pipeline_publishes_to_kafka_and_consume_reads_it_back,
@@ -347,6 +409,10 @@ fn main() -> std::process::ExitCode {
         (
             "daemon_killed_mid_run_delivers_everything_at_least_once",
             daemon_killed_mid_run_delivers_everything_at_least_once,
+        ),
+        (
+            "dead_letters_go_to_their_kafka_topic",
+            dead_letters_go_to_their_kafka_topic,
         ),
     ];
     let broker = tansu();

@@ -154,6 +154,9 @@ pub struct StateConfig {
 pub struct DeadLettersConfig {
     /// A JSON-lines file, appended to; empty: `dead-letters.jsonl` beside the state file.
     pub path: String,
+    /// The Kafka topic dead letters go to when the output is Kafka; empty: the articles'
+    /// topic followed by `.dead-letters`.
+    pub topic: String,
 }
 
 /// What is left out of the river; `config/newsriver.toml` documents it.
@@ -351,6 +354,16 @@ impl Config {
                 .join("dead-letters.jsonl")
         } else {
             PathBuf::from(&self.dead_letters.path)
+        }
+    }
+
+    /// The Kafka topic of dead letters when the output is Kafka: `dead_letters.topic`, or
+    /// the articles' topic followed by `.dead-letters`.
+    pub fn dead_letters_topic(&self) -> String {
+        if self.dead_letters.topic.is_empty() {
+            format!("{}.dead-letters", self.kafka.topic)
+        } else {
+            self.dead_letters.topic.clone()
         }
     }
 

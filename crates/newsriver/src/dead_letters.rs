@@ -1,7 +1,9 @@
 //! Dead letters: every job that ends for good without an article (given up after
 //! `fetch.max_attempts`, refused by robots.txt or the address guard, a page without an
 //! article, a page the stripper refused) is written here with its reason, one JSON object
-//! a line, so nothing accepted disappears silently.
+//! a line, so nothing accepted disappears silently: to a file, or to a Kafka topic when
+//! the articles go to Kafka (consumers of the river watch one system, not a file on the
+//! daemon's disk).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -23,13 +25,49 @@ pub struct DeadLetter {
     pub failed_at: DateTime<Utc>,
 }
 
-/// The dead-letter file, appended to.
+/// Where dead letters are written: a file appended to, or a Kafka topic.
 pub struct DeadLetters {
-    path: PathBuf,
-    file: std::fs::File,
+    target: Target,
+}
+
+enum Target {
+    File {
+        path: PathBuf,
+        file: std::fs::File,
+    },
+    Kafka {
+        sink: Box<newsriver_publisher::KafkaSink>,
+        topic: String,
+        /// `write` is called from blocking code (the completion stage's commit) and
+        /// drives the producer's futures on the runtime that owns it.
+        runtime: tokio::runtime::Handle,
+    },
 }
 
 impl DeadLetters {
+    /// Dead letters to `topic` on the brokers of `config` (its other settings, topic
+    /// creation included, as for the articles). Must be called inside the runtime that
+    /// will drive the writes.
+    pub async fn kafka(
+        config: &newsriver_publisher::KafkaConfig,
+        topic: &str,
+    ) -> Result<DeadLetters> {
+        let config = newsriver_publisher::KafkaConfig {
+            topic: topic.to_string(),
+            ..config.clone()
+        };
+        let sink = newsriver_publisher::KafkaSink::open(&config)
+            .await
+            .with_context(|| format!("opening dead-letter topic {topic}"))?;
+        Ok(DeadLetters {
+            target: Target::Kafka {
+                sink: Box::new(sink),
+                topic: topic.to_string(),
+                runtime: tokio::runtime::Handle::current(),
+            },
+        })
+    }
+
     pub fn open(path: &Path) -> Result<DeadLetters> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
@@ -41,25 +79,54 @@ impl DeadLetters {
             .open(path)
             .with_context(|| format!("opening dead-letter file {}", path.display()))?;
         Ok(DeadLetters {
-            path: path.to_path_buf(),
-            file,
+            target: Target::File {
+                path: path.to_path_buf(),
+                file,
+            },
         })
     }
 
-    /// Appends `letters` and waits until they are on disk: completion records the jobs
-    /// as done only after this, so a crash can repeat a dead letter but never lose one.
+    /// Writes `letters` and waits until they are on disk, or acknowledged by the broker:
+    /// completion records the jobs as done only after this, so a crash can repeat a dead
+    /// letter but never lose one. Blocks; call it from blocking code (`block_in_place`).
     pub fn write(&mut self, letters: &[DeadLetter]) -> Result<()> {
         if letters.is_empty() {
             return Ok(());
         }
-        let mut buf = Vec::with_capacity(letters.len() * 256);
-        for letter in letters {
-            serde_json::to_writer(&mut buf, letter)?;
-            buf.push(b'\n');
+        match &mut self.target {
+            Target::File { path, file } => {
+                let mut buf = Vec::with_capacity(letters.len() * 256);
+                for letter in letters {
+                    serde_json::to_writer(&mut buf, letter)?;
+                    buf.push(b'\n');
+                }
+                file.write_all(&buf)
+                    .and_then(|()| file.sync_data())
+                    .with_context(|| format!("writing dead letters to {}", path.display()))
+            }
+            Target::Kafka {
+                sink,
+                topic,
+                runtime,
+            } => {
+                let batch = letters
+                    .iter()
+                    .map(|letter| {
+                        Ok(newsriver_publisher::Encoded {
+                            id: letter.canonical_url.clone(),
+                            story_id: String::new(),
+                            source: letter.source.clone(),
+                            json: serde_json::to_string(letter)?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                runtime
+                    .block_on(async {
+                        let pending = sink.send(batch).await?;
+                        sink.confirm(pending).await
+                    })
+                    .with_context(|| format!("writing dead letters to Kafka topic {topic}"))
+            }
         }
-        self.file
-            .write_all(&buf)
-            .and_then(|()| self.file.sync_data())
-            .with_context(|| format!("writing dead letters to {}", self.path.display()))
     }
 }

@@ -399,9 +399,16 @@ async fn stages(
         stats.clone(),
         clock,
     )?;
+    let kafka_output = matches!(sink, Sink::Kafka(_));
     let publish = PublishStage::new(&config.pipeline, sink);
     let mut completion = CompletionStage::new(&config.fetch, store, in_flight, stats);
-    let dead_letters = crate::dead_letters::DeadLetters::open(&config.dead_letters_path())?;
+    // Dead letters follow the articles: to Kafka when they go to Kafka (an `--output`
+    // file overrides both), else to the file.
+    let dead_letters = if kafka_output {
+        crate::dead_letters::DeadLetters::kafka(&config.kafka, &config.dead_letters_topic()).await?
+    } else {
+        crate::dead_letters::DeadLetters::open(&config.dead_letters_path())?
+    };
     completion = completion.dead_letters(dead_letters);
     if let Some(f) = on_done {
         completion = completion.on_done(f);
