@@ -511,8 +511,9 @@ impl Site {
                         html("<html><head><title>Plain</title></head><body>x</body></html>")
                     }
                     "/feed.rss" | "/feed.xml" => xml(rss),
-                    "/private.xml" if has_key => xml(rss),
-                    "/private.xml" => html("no key").with_status_code(401),
+                    // Members' feed: its items are on the same host, behind the same key.
+                    "/private.xml" if has_key => xml(rss.replace("/a.html", "/members/a.html")),
+                    "/private.xml" | "/members/a.html" => html("no key").with_status_code(401),
                     _ => html("not found").with_status_code(404),
                 };
                 let _ = req.respond(resp);
@@ -611,6 +612,18 @@ fn feeds_are_discovered_and_polled_with_their_own_settings() {
             .any(|(k, v)| k == "user-agent" && v == "private-agent/1"),
         "{headers:?}"
     );
+    // The article pages it lists on its own host are fetched with the same settings.
+    assert!(
+        wait(30, || !site.headers_of("/members/a.html").is_empty()),
+        "the members' article was not fetched"
+    );
+    let headers = &site.headers_of("/members/a.html")[0];
+    for (name, value) in [("x-key", "k1"), ("user-agent", "private-agent/1")] {
+        assert!(
+            headers.iter().any(|(k, v)| k == name && v == value),
+            "{name}: {headers:?}"
+        );
+    }
     let feeds = listed(&addr);
     let private = feeds
         .iter()

@@ -473,6 +473,20 @@ impl Fetcher {
 
     /// Fetches and decodes an article page (after checking robots.txt when enabled).
     pub async fn fetch_page(&self, url: &str) -> Result<Page, FetchError> {
+        self.fetch_page_with(url, &FeedRequest::default()).await
+    }
+
+    /// [`Fetcher::fetch_page`] with the headers, user agent, basic authentication and
+    /// cookie of the feed that listed the page (a paywalled site's subscriber cookie). Its
+    /// proxy is not used: article pages go through the shared client and its address
+    /// guard. The client drops `Authorization` and `Cookie` when a redirect leaves the
+    /// host.
+    pub async fn fetch_page_with(
+        &self,
+        url: &str,
+        request: &FeedRequest,
+    ) -> Result<Page, FetchError> {
+        let headers = request.headers(url)?;
         let parsed = parse_http_url(url)?;
         if !self.config.allow_private_networks && guard::literal_host_blocked(&parsed) {
             return Err(FetchError::blocked(url));
@@ -480,9 +494,7 @@ impl Fetcher {
         if self.config.obey_robots {
             self.check_robots(&parsed).await?;
         }
-        let resp = self
-            .get(&self.page_client, &parsed, HeaderMap::new())
-            .await?;
+        let resp = self.get(&self.page_client, &parsed, headers).await?;
         let content_type = resp.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
         let (html, enc) = decode(&resp.body, content_type);
         Ok(Page {

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{Config, PollConfig};
 use crate::feed_admin::FeedSettings;
 use crate::messages::Job;
-use crate::shared::{lock, FeedLanguages, InFlight, SharedStore};
+use crate::shared::{lock, FeedLanguages, FeedRequests, InFlight, SharedStore};
 
 /// Longest the daemon sleeps between checks for due feeds.
 const MAX_IDLE: Duration = Duration::from_secs(30);
@@ -80,6 +80,8 @@ pub struct FeedSource {
     in_flight: InFlight,
     /// Each feed's language list, kept current for the strip stage.
     languages: FeedLanguages,
+    /// Each feed's request settings, kept current for the fetch stage.
+    requests: FeedRequests,
 }
 
 impl FeedSource {
@@ -99,7 +101,14 @@ impl FeedSource {
             store,
             in_flight,
             languages: FeedLanguages::default(),
+            requests: FeedRequests::default(),
         }
+    }
+
+    /// Keeps `requests` current with the feeds' own request settings as it reads them.
+    pub fn feed_requests(mut self, requests: FeedRequests) -> FeedSource {
+        self.requests = requests;
+        self
     }
 
     /// Keeps `lists` current with the feeds' own language lists as it reads the feeds.
@@ -172,6 +181,20 @@ async fn poll_feeds(
                 .filter(|f| f.settings.is_some())
                 .map(|f| (f.url.clone(), FeedSettings::of(f).languages))
                 .filter(|(_, l)| !l.is_empty())
+                .collect(),
+        );
+        src.requests.set(
+            feeds
+                .iter()
+                .filter(|f| f.settings.is_some())
+                .map(|f| (f.url.clone(), FeedSettings::of(f).request()))
+                .filter(|(_, r)| {
+                    !r.headers.is_empty()
+                        || r.user_agent.is_some()
+                        || r.basic_auth.is_some()
+                        || r.cookie.is_some()
+                })
+                .map(|(url, r)| (url, Arc::new(r)))
                 .collect(),
         );
         let due: Vec<FeedState> = feeds

@@ -36,7 +36,7 @@ use crate::config::{Config, OutputKind};
 use crate::kill_switch::KillSwitch;
 use crate::lock;
 use crate::messages::{Done, Fetched, Job, Ready, Stripped};
-use crate::shared::{self, FeedLanguages, InFlight, SharedStore};
+use crate::shared::{self, FeedLanguages, FeedRequests, InFlight, SharedStore};
 use crate::sources::{self, FeedSource, ListSummary};
 use crate::stages::dedup::{DedupStage, RetentionClock};
 use crate::stages::fetch::FetchStage;
@@ -103,7 +103,8 @@ pub async fn run(config: Config, options: RunOptions, shutdown: CancellationToke
         parts.store.clone(),
         parts.in_flight.clone(),
     )
-    .feed_languages(parts.feed_languages.clone());
+    .feed_languages(parts.feed_languages.clone())
+    .feed_requests(parts.feed_requests.clone());
     let (observed, listener) = if config.admin.listen.is_empty() {
         (None, None)
     } else {
@@ -331,6 +332,8 @@ struct Parts {
     stats: Arc<Stats>,
     /// Filled by the feed source (`run`); empty for a backfill.
     feed_languages: FeedLanguages,
+    /// Likewise.
+    feed_requests: FeedRequests,
 }
 
 impl Parts {
@@ -365,6 +368,7 @@ impl Parts {
             in_flight: InFlight::default(),
             stats: Arc::default(),
             feed_languages: FeedLanguages::default(),
+            feed_requests: FeedRequests::default(),
         })
     }
 }
@@ -388,8 +392,9 @@ async fn stages(
         in_flight,
         stats,
         feed_languages,
+        feed_requests,
     } = parts;
-    let fetch = FetchStage::new(&config.fetch, fetcher, stats.clone());
+    let fetch = FetchStage::new(&config.fetch, fetcher, stats.clone()).feed_requests(feed_requests);
     let strip = StripStage::new(&config.strip, &config.filter, stats.clone())
         .feed_languages(feed_languages);
     let dedup = DedupStage::new(

@@ -13,12 +13,15 @@ use super::{forward, next, receiver_stream};
 use crate::config::FetchSettings;
 use crate::kill_switch::KillSwitch;
 use crate::messages::{Done, Fetched, Job};
+use crate::shared::FeedRequests;
 use crate::stats::Stats;
 
 pub struct FetchStage {
     fetcher: Arc<Fetcher>,
     concurrency: usize,
     stats: Arc<Stats>,
+    /// The listing feed's own request settings, for pages on its host.
+    feed_requests: FeedRequests,
 }
 
 impl FetchStage {
@@ -27,7 +30,14 @@ impl FetchStage {
             fetcher,
             concurrency: settings.concurrency,
             stats,
+            feed_requests: FeedRequests::default(),
         }
+    }
+
+    /// Fetches each page with the settings `requests` holds for the feed listing it.
+    pub fn feed_requests(mut self, requests: FeedRequests) -> FetchStage {
+        self.feed_requests = requests;
+        self
     }
 
     /// Where a fetch's result goes: the page on to strip, or a failure to completion.
@@ -69,9 +79,13 @@ impl FetchStage {
         let fetches = receiver_stream(jobs)
             .map(|job| {
                 let fetcher = self.fetcher.clone();
+                let request = self.feed_requests.for_page(&job.page.source, &job.page.url);
                 async move {
                     let started = std::time::Instant::now();
-                    let result = fetcher.fetch_page(&job.page.url).await;
+                    let result = match request {
+                        Some(request) => fetcher.fetch_page_with(&job.page.url, &request).await,
+                        None => fetcher.fetch_page(&job.page.url).await,
+                    };
                     record_fetch(&result, started.elapsed());
                     (job, result)
                 }
