@@ -671,6 +671,7 @@ const MIN_BETWEEN_PROBABILITY: f32 = 0.2;
 /// Section labels are a word or two; a standfirst or a dateline above the text is longer.
 const MAX_LABEL_CHARS: usize = 15;
 const MIN_CLOUD_CHARS: usize = 200;
+const LINKS_ONLY_DENSITY: f32 = 0.8;
 const MIN_SUBHEADING_PROBABILITY: f32 = 0.2;
 const MAX_SECTION_LEVELS: usize = 4;
 const MIN_SIBLING_SECTIONS: usize = 2;
@@ -708,9 +709,28 @@ pub(crate) fn main_text(
     // A classifier that keeps nothing on a page whose container holds text has met a
     // layout it does not know; the container is the better answer than no article.
     if text.is_empty() && model.is_some() {
+        if links_only(lin, &container) {
+            return Vec::new();
+        }
         return render(lin, &container, &container, hints.title);
     }
+    if links_only(lin, &keep) {
+        return Vec::new();
+    }
     text
+}
+
+/// Whether every kept block but the headings is a link (or nearly): a section front's
+/// list of headlines, an index page. An article says something besides pointing elsewhere, so such a page
+/// has none.
+fn links_only(lin: &Linearized, keep: &[bool]) -> bool {
+    let mut kept = lin
+        .blocks
+        .iter()
+        .zip(keep)
+        .filter(|(b, k)| **k && !matches!(b.kind, BlockKind::Heading(_)))
+        .peekable();
+    kept.peek().is_some() && kept.all(|(b, _)| b.link_density() >= LINKS_ONLY_DENSITY)
 }
 
 /// The kept blocks as paragraphs: the headline, chrome lines and repeats dropped, and

@@ -399,6 +399,32 @@ mod tests {
     }
 
     #[test]
+    fn a_section_front_of_linked_headlines_has_no_article() {
+        let item = |n: usize| {
+            format!(
+                "<li><a href=\"/news/{n}.html\">Council votes on the tram line's extension, \
+                 part {n}: what the new stations will change for the harbour district</a></li>"
+            )
+        };
+        let html = format!(
+            "<html><head><title>Politics | The Courier</title></head><body><nav><a \
+             href=\"/\">Home</a></nav><div class=\"section-list\"><h1>Politics</h1><ul>{}</ul>\
+             <div class=\"pager\"><a href=\"?page=2\">Next page</a></div></div></body></html>",
+            (1..=6).map(item).collect::<String>()
+        );
+        let got = extract(&html, Some("https://city.test/politics")).unwrap();
+        assert_eq!(got.text, "", "a list of links is not an article");
+        // One paragraph that says something makes it a page with text.
+        let with_text = html.replace(
+            "<ul>",
+            "<p>The council voted on Tuesday to extend the tram line by four kilometres, a \
+             project its members said would cost forty million and open in three years.</p><ul>",
+        );
+        let got = extract(&with_text, Some("https://city.test/politics")).unwrap();
+        assert!(got.text.contains("The council voted"), "{}", got.text);
+    }
+
+    #[test]
     fn a_comment_thread_after_the_article_is_not_text() {
         // Readers' comments are long sentences, as the article is; where they sit (in an
         // element named for comments, after the article) is what gives them away.
