@@ -366,6 +366,27 @@ fn extract_prints_article_json_and_text() {
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("Only one paragraph"));
 }
 
+/// `newsriver extract page | head` is a pipe whose reader leaves early: the output ends
+/// quietly with exit 0, as other Unix tools do, not with a panic.
+#[test]
+fn extract_into_a_closed_pipe_ends_quietly() {
+    use std::process::{Command, Stdio};
+    let page = fixtures_dir().join("site/talks-to-end-presence.html");
+    let (reader, writer) = std::io::pipe().unwrap();
+    // The reading end is closed before the page is even parsed.
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_newsriver"))
+        .args(["extract", page.to_str().unwrap()])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::from(writer))
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
 #[test]
 fn bad_usage_and_bad_config_exit_2() {
     let out = newsriver(&["backfill", "--no-such-flag"], None);

@@ -192,7 +192,12 @@ pub async fn discover(config: &Config, url: &str) -> Result<usize> {
     let fetcher = Fetcher::new(config.fetch_config())?;
     let found = crate::discover::discover(&fetcher, url).await?;
     for f in &found {
-        println!("{}\t{}\t{}", f.url, f.how, f.title.as_deref().unwrap_or(""));
+        crate::tools::print_line(&format!(
+            "{}\t{}\t{}",
+            f.url,
+            f.how,
+            f.title.as_deref().unwrap_or("")
+        ))?;
     }
     Ok(found.len())
 }

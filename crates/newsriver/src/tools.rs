@@ -10,6 +10,18 @@ use newsriver_store::{OutcomeCounts, Retrying, Store};
 use crate::config::Config;
 use crate::sources::read_input;
 
+/// Prints `text` and a newline to standard output. A reader that went away (`newsriver
+/// extract page.html | head`) ends the output quietly, as other Unix tools do, instead
+/// of the panic `println!` gives on a closed pipe.
+pub fn print_line(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("writing to standard output"),
+    }
+}
+
 /// Strips one page (a file, an http(s) URL, or "-" for standard input) and prints the
 /// result as JSON, or only its text.
 pub async fn extract(
@@ -29,9 +41,9 @@ pub async fn extract(
     let options = config.strip.options();
     let extracted = newsriver_stripper::extract_with(&html, page_url.as_deref(), &options)?;
     if text_only {
-        println!("{}", extracted.text);
+        print_line(&extracted.text)?;
     } else {
-        println!("{}", serde_json::to_string_pretty(&extracted)?);
+        print_line(&serde_json::to_string_pretty(&extracted)?)?;
     }
     Ok(())
 }
@@ -108,7 +120,7 @@ pub fn export_feeds(config: &Config) -> Result<()> {
         });
     }
     let xml = doc.to_string().context("writing OPML")?;
-    println!("{xml}");
+    print_line(&xml)?;
     Ok(())
 }
 
