@@ -20,7 +20,9 @@ pub use canonical::{canonicalize_url, use_clearurls, RulesError, UrlError};
 pub use minhash::{
     jaccard, u32s_from_bytes, u32s_to_bytes, Shingler, Signature, BANDS, BINS, SHINGLE_WORDS,
 };
-pub use normalize::{for_each_token, normalize_text, normalized_words, Token};
+pub use normalize::{
+    for_each_token, for_each_token_in_pieces, normalize_text, normalized_words, Token,
+};
 pub use stories::{Assignment, StoryConfig, StoryIndex};
 
 /// What deduplication remembers about one article.

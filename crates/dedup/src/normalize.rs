@@ -62,14 +62,21 @@ pub enum Token<'a> {
 /// takes the cheapest path that gives the same result as normalizing the whole text:
 /// plain ASCII, already-NFKC Unicode, or NFKC proper.
 pub fn for_each_token(text: &str, mut f: impl FnMut(Token<'_>)) {
+    for_each_token_in_pieces(text, |t, _| f(t));
+}
+
+/// [`for_each_token`], with each word's piece of the raw text (the run between ASCII
+/// whitespace it came from, empty for paragraph ends), for callers that look at what
+/// normalization drops: case and punctuation.
+pub fn for_each_token_in_pieces(text: &str, mut f: impl FnMut(Token<'_>, &str)) {
     let table = char_table();
     let mut buf = String::with_capacity(32);
     for (i, piece) in text.split('\n').enumerate() {
         if i > 0 {
-            flush(&mut buf, &mut f);
-            f(Token::ParagraphEnd);
+            f(Token::ParagraphEnd, "");
         }
         for chunk in piece.split_ascii_whitespace() {
+            let mut f = |t: Token<'_>| f(t, chunk);
             if chunk.is_ascii() {
                 ascii_words(chunk, &mut buf, &mut f);
             } else if chunk.chars().all(|c| table.is_simple(c)) {
@@ -84,8 +91,7 @@ pub fn for_each_token(text: &str, mut f: impl FnMut(Token<'_>)) {
             flush(&mut buf, &mut f);
         }
     }
-    flush(&mut buf, &mut f);
-    f(Token::ParagraphEnd);
+    f(Token::ParagraphEnd, "");
 }
 
 /// What normalization does to each character of the Basic Multilingual Plane, computed
