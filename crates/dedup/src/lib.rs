@@ -23,7 +23,9 @@ pub use minhash::{
 pub use normalize::{
     for_each_token, for_each_token_in_pieces, normalize_text, normalized_words, Token,
 };
-pub use stories::{Assignment, StoryConfig, StoryIndex};
+pub use stories::{
+    Assignment, Features, Scored, StoryConfig, StoryIndex, StoryScorer, FEATURES, FEATURE_COUNT,
+};
 
 /// What deduplication remembers about one article.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,16 +1,19 @@
 //! Story grouping: different articles about the same event get one story id.
 //!
 //! Online and single-pass: each article becomes a TF-IDF vector over its title (counted
-//! twice), its lead (first words of the text) and the numbers it mentions, with document
-//! frequencies learned from the stream itself (so no language's stop-word list is needed:
-//! words every article uses weigh nothing). It joins the most similar recent story when
-//! the cosine similarity to the story's centroid reaches the threshold, else starts one.
-//! Numbers are event evidence both ways: shared ones weigh as terms, and an article whose
-//! numbers (years aside) are none of a story's keeps only part of its similarity to it.
+//! twice), its lead (first words of the text) and the numbers it
+//! mentions, with document frequencies learned from the stream itself (so no language's
+//! stop-word list is needed: words every article uses weigh nothing). The recent stories
+//! that share its terms and whose centroid (up to 40 terms) has a cosine similarity with
+//! it of at least the scorer's floor are scored ([`StoryScorer`]: a linear score over
+//! similarity features, shipped as JSON); it joins the best one scoring 0 or more, else
+//! starts one. The shipped scorer is the cosine one: numbers are event evidence both
+//! ways, shared ones weigh as terms, and an article whose numbers (years aside) are none
+//! of a story's keeps only part of its similarity to it.
 
 use rustc_hash::FxHashMap as HashMap;
 
-use crate::normalize::{for_each_token, Token};
+use crate::normalize::{for_each_token, for_each_token_in_pieces, Token};
 use crate::CompactId;
 
 /// Words of the text, after the title, that describe the event.
@@ -19,25 +22,28 @@ const LEAD_WORDS: usize = 120;
 /// frequencies say little, and without the prior the first articles' shared words
 /// (the ones that make them the same story) would weigh nothing.
 const IDF_PRIOR_DOCS: f32 = 100.0;
-/// Terms kept per article vector and per story centroid.
+/// Terms kept per article vector.
 const TOP_TERMS: usize = 40;
+/// Terms kept per story centroid.
+const CENTROID_TERMS: usize = 40;
 /// Stories examined per term of a new article, the most recently active first. A term
 /// that many active stories share (templated news: weather, markets, results written
 /// from a few hundred words) has a low IDF and cannot tell them apart; walking all its
 /// stories made each article cost time in proportion to the window, and a burst the
 /// square. A story still active is reached through its rarer terms.
 const POSTINGS_PER_TERM: usize = 16;
-/// What a story's similarity keeps when the article and the story both name numbers
-/// (other than years) and share none of them: two reports of one event agree on its
-/// counts (dead, injured, scores, sums), while two events of one kind (two earthquakes,
-/// two trials, two fights) written in the same words do not. Years are left out:
-/// background ("the 2017 draft") differs between reports of one event.
-const CONFLICTING_NUMBERS: f32 = 0.6;
+/// What a story's similarity loses in the cosine scorer when the article and the story
+/// both name numbers (other than years) and share none of them (0.4 of it: it keeps
+/// 0.6): two reports of one event agree on its counts (dead, injured, scores, sums),
+/// while two events of one kind (two earthquakes, two trials, two fights) written in the
+/// same words do not. Years are left out: background ("the 2017 draft") differs between
+/// reports of one event.
+const CONFLICTING_NUMBERS: f32 = 0.4;
 
 #[derive(Debug, Clone)]
 pub struct StoryConfig {
-    /// Cosine similarity at which an article joins a story.
-    pub threshold: f32,
+    /// How an article and a story are compared: the shipped learned scorer by default.
+    pub scorer: StoryScorer,
     /// Stories idle longer than this (seconds) take no new articles.
     pub window_secs: i64,
 }
@@ -45,9 +51,119 @@ pub struct StoryConfig {
 impl Default for StoryConfig {
     fn default() -> Self {
         Self {
-            threshold: 0.3,
+            scorer: StoryScorer::shipped(),
             window_secs: 3 * 24 * 3600,
         }
+    }
+}
+
+/// What the scorer reads of an article and a candidate story, in [`FEATURES`]' order.
+pub type Features = [f32; FEATURE_COUNT];
+
+pub const FEATURE_COUNT: usize = 4;
+
+/// The scorer's features, by name (the names of the scorer's JSON):
+/// - `cosine`: of the article's vector and the story's centroid;
+/// - `cosine_conflicting_numbers`: the cosine again when both name numbers (years
+///   aside) and share none, else 0 (see [`CONFLICTING_NUMBERS`]);
+/// - `shared_number`: 1 when they share a number that is not a year;
+/// - `entities_unmatched`: the share of the article's entity-like terms (words written
+///   with a capital inside a sentence of the lead: names of people, places,
+///   organisations, also weekdays and months), by squared weight, that the story's
+///   centroid does not hold; 0 without entity-like terms.
+pub const FEATURES: [&str; FEATURE_COUNT] = [
+    "cosine",
+    "cosine_conflicting_numbers",
+    "shared_number",
+    "entities_unmatched",
+];
+
+/// A linear score over [`Features`]: an article joins the best-scoring story whose score
+/// is at least 0 (the bias holds the decision threshold), among those whose cosine
+/// reaches `floor`; a logistic regression's logit when learned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoryScorer {
+    /// Cosine a story needs to be scored at all: stories below it are never read (the
+    /// cost bound) and never joined.
+    pub floor: f32,
+    pub bias: f32,
+    pub weights: Features,
+}
+
+/// The shipped scorer (see README, "Stories"): fitted by the stories bench
+/// (`--fit-scorer`) on the ECB+ development set.
+const SHIPPED_SCORER: &str = include_str!("story_scorer.json");
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ScorerFile {
+    floor: f32,
+    bias: f32,
+    weights: std::collections::BTreeMap<String, f32>,
+    /// How it was made (free text, ignored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
+}
+
+impl StoryScorer {
+    /// Cosine similarity alone (with the conflicting-numbers penalty), joining at
+    /// `threshold`: the scorer before the learned one.
+    pub fn cosine(threshold: f32) -> Self {
+        let mut weights = [0.0; FEATURE_COUNT];
+        weights[0] = 1.0;
+        weights[1] = -CONFLICTING_NUMBERS;
+        Self {
+            floor: threshold,
+            bias: -threshold,
+            weights,
+        }
+    }
+
+    /// The scorer built into the binary.
+    pub fn shipped() -> Self {
+        Self::from_json(SHIPPED_SCORER).expect("the shipped story scorer parses")
+    }
+
+    /// A scorer from its JSON: `{"floor", "bias", "weights": {feature name: weight}}`,
+    /// every feature of [`FEATURES`] named once.
+    pub fn from_json(json: &str) -> Result<Self, String> {
+        let file: ScorerFile = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        let mut weights = [0.0; FEATURE_COUNT];
+        for (name, w) in &file.weights {
+            let i = FEATURES
+                .iter()
+                .position(|f| f == name)
+                .ok_or_else(|| format!("unknown feature {name:?}"))?;
+            weights[i] = *w;
+        }
+        if let Some(missing) = FEATURES.iter().find(|f| !file.weights.contains_key(**f)) {
+            return Err(format!("no weight for {missing:?}"));
+        }
+        Ok(Self {
+            floor: file.floor,
+            bias: file.bias,
+            weights,
+        })
+    }
+
+    pub fn to_json(&self, note: Option<String>) -> String {
+        let file = ScorerFile {
+            floor: self.floor,
+            bias: self.bias,
+            weights: FEATURES
+                .iter()
+                .zip(self.weights)
+                .map(|(f, w)| (f.to_string(), w))
+                .collect(),
+            note,
+        };
+        serde_json::to_string_pretty(&file).unwrap_or_default() + "\n"
+    }
+
+    pub fn score(&self, features: &Features) -> f32 {
+        self.weights
+            .iter()
+            .zip(features)
+            .fold(self.bias, |acc, (w, f)| acc + w * f)
     }
 }
 
@@ -158,6 +274,20 @@ struct Buffers {
     /// The article's terms by their in-memory keys, and a centroid summed with them.
     terms: Vec<(Term, f32)>,
     sum: Vec<(Term, f32)>,
+    /// Full keys of the lead's entity-like words; the article vector's entity-like terms.
+    entity_keys: Vec<u64>,
+    entities: Vec<(Term, f32)>,
+    /// The stories the scorer read.
+    scored: Vec<Scored>,
+}
+
+/// A story the scorer read, for [`StoryIndex::assign_choosing`].
+#[derive(Debug, Clone)]
+pub struct Scored {
+    slot: u32,
+    pub features: Features,
+    /// [`StoryScorer::score`] of the features: the story can be joined at 0 or more.
+    pub score: f32,
 }
 
 #[derive(Clone)]
@@ -195,43 +325,69 @@ fn term_key(word: &str) -> u64 {
     }
 }
 
+/// The scorer's [`Features`] of the article (`vector`, its entity-like terms and their
+/// squared weight) and a story it shares terms with at cosine `similarity`.
+fn features(
+    vector: &[(u64, f32)],
+    entities: &[(Term, f32)],
+    entity_square: f32,
+    story: &Story,
+    similarity: f32,
+) -> Features {
+    let centroid = &story.centroid;
+    let held = |k: Term| centroid.binary_search_by_key(&k, |(t, _)| *t).ok();
+    let mut article_numbers = false;
+    let mut shared_number = false;
+    for (k, _) in vector {
+        let k = short(*k);
+        if is_number(k) {
+            article_numbers = true;
+            if held(k).is_some() {
+                shared_number = true;
+                break;
+            }
+        }
+    }
+    let story_numbers = centroid.iter().any(|(t, _)| is_number(*t));
+    let conflict = article_numbers && story_numbers && !shared_number;
+    let mut matched_square = 0.0;
+    for &(k, w) in entities {
+        if held(k).is_some() {
+            matched_square += w * w;
+        }
+    }
+    let entities_unmatched = if entity_square > 0.0 {
+        (1.0 - matched_square / entity_square).max(0.0)
+    } else {
+        0.0
+    };
+    [
+        similarity,
+        if conflict { similarity } else { 0.0 },
+        f32::from(u8::from(shared_number)),
+        entities_unmatched,
+    ]
+}
+
 fn is_number(k: Term) -> bool {
     u64::from(k) & NUMBER_BIT != 0
 }
 
-/// Whether the article (`vector`) and a story's `centroid` both hold numbers and share
-/// none.
-fn numbers_conflict(vector: &[(u64, f32)], centroid: &[(Term, f32)]) -> bool {
-    let mut article_numbers = vector
-        .iter()
-        .map(|(k, _)| short(*k))
-        .filter(|k| is_number(*k));
-    let Some(first) = article_numbers.next() else {
-        return false;
-    };
-    if !centroid.iter().any(|(t, _)| is_number(*t)) {
-        return false;
-    }
-    let held = |k: Term| centroid.binary_search_by_key(&k, |(t, _)| *t).is_ok();
-    !held(first) && !article_numbers.any(held)
-}
-
 /// Term counts of an article: title twice, lead once, numbers once more; into `counts`,
-/// sorted by the in-memory key (then the full one), one entry a term.
-fn term_counts(title: &str, text: &str, counts: &mut Vec<(u64, f32)>) {
+/// sorted by the in-memory key (then the full one), one entry a term. The full keys of
+/// the lead's entity-like words (see [`is_entity_like`]) go to `entities`, sorted.
+fn term_counts(title: &str, text: &str, counts: &mut Vec<(u64, f32)>, entities: &mut Vec<u64>) {
     counts.clear();
+    entities.clear();
     let mut add = |w: &str, weight: f32| {
         // Single letters and one-digit numbers carry no event.
-        if w.chars().nth(1).is_none() {
-            return;
-        }
+        w.chars().nth(1)?;
         // An ASCII digit byte is only ever an ASCII digit character in UTF-8.
-        let boost = if w.bytes().any(|b| b.is_ascii_digit()) {
-            1.0
-        } else {
-            0.0
-        };
-        counts.push((term_key(w), weight + boost));
+        let number = w.bytes().any(|b| b.is_ascii_digit());
+        let boost = if number { 1.0 } else { 0.0 };
+        let key = term_key(w);
+        counts.push((key, weight + boost));
+        Some(key)
     };
     for_each_token(title, |t| {
         if let Token::Word(w) = t {
@@ -243,6 +399,11 @@ fn term_counts(title: &str, text: &str, counts: &mut Vec<(u64, f32)>) {
     // tokenizer cuts anyway, so they give the words the whole text gives.
     let mut n = 0;
     let mut rest = text;
+    // Where the last piece with a word began and where its last letter or digit ended
+    // (offsets in `text`): what lies between that and the next piece says whether a
+    // sentence starts there (in tokenized text the full stop is a piece of its own).
+    let mut last_piece = usize::MAX;
+    let mut last_end: Option<usize> = None;
     while n < LEAD_WORDS && !rest.is_empty() {
         // Room for the words still wanted at 8 bytes each (a word and its space take
         // about 7 in Latin text and 11 in Arabic); a short piece just means another.
@@ -255,14 +416,26 @@ fn term_counts(title: &str, text: &str, counts: &mut Vec<(u64, f32)>) {
                 .position(u8::is_ascii_whitespace)
                 .map_or(rest.len(), |p| want + p)
         };
-        let (piece, after) = rest.split_at(cut);
-        for_each_token(piece, |t| {
-            if let Token::Word(w) = t {
-                if n < LEAD_WORDS {
-                    add(w, 1.0);
-                }
-                n += 1;
+        let (part, after) = rest.split_at(cut);
+        for_each_token_in_pieces(part, |t, piece| {
+            let Token::Word(w) = t else { return };
+            let at = piece.as_ptr() as usize - text.as_ptr() as usize;
+            let first_of_piece = at != last_piece;
+            let mut entity = false;
+            if first_of_piece {
+                let sentence_start =
+                    last_end.is_none_or(|end| text[end..at].contains(SENTENCE_ENDS));
+                entity = !sentence_start && is_entity_like(piece);
+                last_piece = at;
+                last_end = Some(at + piece.trim_end_matches(|c: char| !c.is_alphanumeric()).len());
             }
+            if n < LEAD_WORDS {
+                let key = add(w, 1.0);
+                if entity {
+                    entities.extend(key);
+                }
+            }
+            n += 1;
         });
         rest = after;
     }
@@ -276,7 +449,23 @@ fn term_counts(title: &str, text: &str, counts: &mut Vec<(u64, f32)>) {
         }
         same
     });
+    entities.sort_unstable();
+    entities.dedup();
 }
+
+/// A piece of raw text (between whitespace) whose first letter is a capital: inside a
+/// sentence, a name (of a person, place, organisation; also weekdays and months, which
+/// place an event in time). Scripts without case (Arabic) have none.
+fn is_entity_like(piece: &str) -> bool {
+    piece
+        .chars()
+        .find(|c| c.is_alphanumeric())
+        .is_some_and(char::is_uppercase)
+}
+
+/// What ends a sentence (after it, a capital says nothing): full stops, question and
+/// exclamation marks (Arabic's too), colons, semicolons and line breaks.
+const SENTENCE_ENDS: [char; 7] = ['.', '!', '?', ':', ';', '\n', '\u{061F}'];
 
 /// Heaviest first, ties broken by term, so that the result does not depend on the order
 /// terms came in.
@@ -284,15 +473,15 @@ fn heavier<K: Ord>(a: &(K, f32), b: &(K, f32)) -> std::cmp::Ordering {
     b.1.total_cmp(&a.1).then(a.0.cmp(&b.0))
 }
 
-/// The `TOP_TERMS` heaviest terms of `v` (distinct terms), normalized to unit length,
+/// The `top` heaviest terms of `v` (distinct terms), normalized to unit length,
 /// sorted by term; in place.
-fn top_normalized<K: Copy + Ord>(v: &mut Vec<(K, f32)>) {
+fn top_normalized<K: Copy + Ord>(v: &mut Vec<(K, f32)>, top: usize) {
     // Selecting the top before sorting them sorts 40 terms instead of all of an
     // article's; the order (a total one, terms being distinct) and the norm's summation
     // order are those of sorting everything.
-    if v.len() > TOP_TERMS {
-        v.select_nth_unstable_by(TOP_TERMS - 1, heavier);
-        v.truncate(TOP_TERMS);
+    if v.len() > top {
+        v.select_nth_unstable_by(top - 1, heavier);
+        v.truncate(top);
     }
     v.sort_unstable_by(heavier);
     let norm = v.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
@@ -331,6 +520,32 @@ impl StoryIndex {
     /// `article_id` when it starts a new one; with the article's term vector, which
     /// [`StoryIndex::restore`] takes back after a restart.
     pub fn assign(&mut self, article_id: &str, title: &str, text: &str, at: i64) -> Assignment {
+        self.assign_choosing(article_id, title, text, at, |scored, _| {
+            // The best score; of equals, the lowest slot (they come in slot order).
+            scored
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.score >= 0.0)
+                .fold(None, |best: Option<(usize, f32)>, (i, c)| match best {
+                    Some((_, b)) if b >= c.score => best,
+                    _ => Some((i, c.score)),
+                })
+                .map(|(i, _)| i)
+        })
+    }
+
+    /// [`StoryIndex::assign`] with the choice left to `choose`: it gets every story that
+    /// reached the scorer's floor (in slot order), and what gives a scored story's id,
+    /// and returns the place of the one to join, or `None` to start a story. For fitting
+    /// a scorer (the stories bench lets the labels choose).
+    pub fn assign_choosing(
+        &mut self,
+        article_id: &str,
+        title: &str,
+        text: &str,
+        at: i64,
+        choose: impl FnOnce(&[Scored], &dyn Fn(&Scored) -> String) -> Option<usize>,
+    ) -> Assignment {
         if !self.by_id.is_empty() {
             self.by_id = HashMap::default();
         }
@@ -349,9 +564,12 @@ impl StoryIndex {
             candidates,
             places,
             shared,
+            entity_keys,
+            entities,
+            scored,
             ..
         } = buffers;
-        term_counts(title, text, counts);
+        term_counts(title, text, counts, entity_keys);
         *docs += 1;
         let n = *docs as f32;
         // One lookup a term: counts are sorted by in-memory key, so terms sharing one
@@ -379,8 +597,16 @@ impl StoryIndex {
         for ((_, weight), (_, tf)) in weighted.iter_mut().zip(counts.iter()) {
             *weight = (1.0 + tf.ln()) * ((n + IDF_PRIOR_DOCS) / (*weight + 1.0)).ln();
         }
-        top_normalized(weighted);
+        top_normalized(weighted, TOP_TERMS);
         let vector = weighted.as_slice();
+        entities.clear();
+        entities.extend(
+            vector
+                .iter()
+                .filter(|(k, _)| entity_keys.binary_search(k).is_ok())
+                .map(|(k, w)| (short(*k), *w)),
+        );
+        let entity_square: f32 = entities.iter().map(|(_, w)| w * w).sum();
 
         // Which stories each term reaches, without reading the stories: the postings of
         // 40 terms reach up to 640 stories, each a cache miss or more in a full window
@@ -436,7 +662,8 @@ impl StoryIndex {
         // that shares only light terms cannot reach the threshold and is never read:
         // the same decisions, with a margin for rounding. Not when two of the article's
         // terms share an in-memory key (one centroid weight would count twice).
-        let threshold = config.threshold;
+        let scorer = &config.scorer;
+        let threshold = scorer.floor;
         let floor = threshold * threshold * (1.0 - 1e-4);
         let prune = threshold > 0.0 && !collision;
         let window = config.window_secs;
@@ -463,23 +690,27 @@ impl StoryIndex {
                 c.similarity += w * cw;
             }
         }
-        let mut best: Option<(usize, f32)> = None;
+        // Only the stories that reach the floor are scored, in slot order.
+        scored.clear();
         for c in candidates.iter().filter(|c| c.scored) {
-            let (s, mut sim) = (c.story as usize, c.similarity);
-            // Only a story that could join is checked: the penalty only lowers.
-            if sim >= threshold && numbers_conflict(vector, &stories[s].centroid) {
-                sim *= CONFLICTING_NUMBERS;
+            let (s, sim) = (c.story as usize, c.similarity);
+            if sim < threshold || sim <= 0.0 {
+                continue;
             }
-            // The most similar; of equals, the lowest slot.
-            if sim >= threshold
-                && best.is_none_or(|(bs, bsim)| sim.total_cmp(&bsim).then(bs.cmp(&s)).is_gt())
-            {
-                best = Some((s, sim));
-            }
+            let story = &stories[s];
+            let features = features(vector, entities, entity_square, story, sim);
+            scored.push(Scored {
+                slot: c.story,
+                score: scorer.score(&features),
+                features,
+            });
         }
+        scored.sort_unstable_by_key(|c| c.slot);
+        let id_of = |c: &Scored| stories[c.slot as usize].id.to_text();
+        let best = choose(scored, &id_of).map(|i| scored[i].slot as usize);
         let vector = vector.to_vec();
         let s = match best {
-            Some((s, _)) => s,
+            Some(s) => s,
             None => self.new_story(article_id, at),
         };
         self.merge(s, &vector, at, unix_now());
@@ -569,7 +800,7 @@ impl StoryIndex {
             }
         }
         sum.extend(centroid[i..].iter().map(|(k, w)| (*k, w * m)));
-        top_normalized(sum);
+        top_normalized(sum, CENTROID_TERMS);
         if story.centroid.len() == sum.len() {
             story.centroid.copy_from_slice(sum);
         } else {
@@ -652,6 +883,23 @@ impl StoryIndex {
 mod tests {
     use super::*;
 
+    /// Whether the article (`vector`) and a story's `centroid` both hold numbers and share
+    /// none.
+    fn numbers_conflict(vector: &[(u64, f32)], centroid: &[(Term, f32)]) -> bool {
+        let mut article_numbers = vector
+            .iter()
+            .map(|(k, _)| short(*k))
+            .filter(|k| is_number(*k));
+        let Some(first) = article_numbers.next() else {
+            return false;
+        };
+        if !centroid.iter().any(|(t, _)| is_number(*t)) {
+            return false;
+        }
+        let held = |k: Term| centroid.binary_search_by_key(&k, |(t, _)| *t).is_ok();
+        !held(first) && !article_numbers.any(held)
+    }
+
     /// An index that already holds three unrelated stories, so that term frequencies mean
     /// something.
     fn index_of_other_news() -> StoryIndex {
@@ -665,6 +913,117 @@ mod tests {
             idx.assign(&format!("f{i}"), t, x, 0);
         }
         idx
+    }
+
+    #[test]
+    fn the_shipped_scorer_loads_and_decides_as_its_weights_say() {
+        let shipped = StoryScorer::shipped();
+        assert_eq!(shipped, StoryScorer::cosine(0.3));
+        // Its JSON round-trips.
+        assert_eq!(
+            StoryScorer::from_json(&shipped.to_json(None)).unwrap(),
+            shipped
+        );
+        // A story at cosine 0.35 is joined; with conflicting numbers (0.6 of it) it is not.
+        assert!(shipped.score(&[0.35, 0.0, 0.0, 0.0]) >= 0.0);
+        assert!(shipped.score(&[0.35, 0.35, 0.0, 0.0]) < 0.0);
+        // And the index follows it: see `same_words_with_conflicting_counts_stay_apart`.
+    }
+
+    #[test]
+    fn a_scorer_names_every_feature_once() {
+        let json =
+            |weights: &str| format!(r#"{{"floor": 0.1, "bias": -1, "weights": {{{weights}}}}}"#);
+        let all = r#""cosine": 5, "cosine_conflicting_numbers": -1, "shared_number": 0.5, "entities_unmatched": -2"#;
+        let scorer = StoryScorer::from_json(&json(all)).unwrap();
+        assert_eq!(scorer.weights, [5.0, -1.0, 0.5, -2.0]);
+        assert_eq!(scorer.score(&[0.4, 0.0, 1.0, 0.5]), -1.0 + 2.0 + 0.5 - 1.0);
+        let missing = r#""cosine": 5, "cosine_conflicting_numbers": -1, "shared_number": 0.5"#;
+        assert!(StoryScorer::from_json(&json(missing))
+            .unwrap_err()
+            .contains("entities_unmatched"));
+        let unknown = format!(r#"{all}, "title_cosine": 1"#);
+        assert!(StoryScorer::from_json(&json(&unknown))
+            .unwrap_err()
+            .contains("title_cosine"));
+    }
+
+    #[test]
+    fn capitalized_words_inside_sentences_are_entity_like() {
+        let (mut counts, mut entities) = (Vec::new(), Vec::new());
+        term_counts(
+            "Police Arrest Two Men",
+            "Police said John Smith was arrested in Memphis on Tuesday. Officers found \"Smith's\" car.\nWitnesses told WMC the men ran.",
+            &mut counts,
+            &mut entities,
+        );
+        let is_entity = |w: &str| entities.contains(&term_key(w));
+        // Inside a sentence: names, places, days, acronyms.
+        for w in ["john", "smith", "memphis", "tuesday", "wmc"] {
+            assert!(is_entity(w), "{w}");
+        }
+        // At a sentence's or a paragraph's start, or lower case; the title's Title Case
+        // says nothing.
+        for w in [
+            "police",
+            "officers",
+            "witnesses",
+            "arrested",
+            "men",
+            "arrest",
+        ] {
+            assert!(!is_entity(w), "{w}");
+        }
+    }
+
+    #[test]
+    fn entities_the_story_lacks_are_counted_against_it() {
+        let mut idx = StoryIndex::new(StoryConfig {
+            scorer: StoryScorer::cosine(0.05),
+            ..StoryConfig::default()
+        });
+        idx.assign(
+            "miami",
+            "Shooting at holiday event",
+            "Gunfire broke out at a holiday celebration in Miami on Monday, police said, and five were hurt at the park.",
+            0,
+        );
+        let features_against_it = |idx: &mut StoryIndex, text: &str| {
+            let mut got = None;
+            idx.assign_choosing(
+                "x",
+                "Shooting at holiday event",
+                text,
+                0,
+                |scored, id_of| {
+                    got = scored
+                        .iter()
+                        .find(|c| id_of(c) == "miami")
+                        .map(|c| c.features);
+                    None
+                },
+            );
+            got.expect("the story was scored")
+        };
+        // Same event: its only name (Miami) is the story's.
+        let same = features_against_it(
+            &mut idx,
+            "Five were hurt when gunfire broke out at the park celebration in Miami, police said.",
+        );
+        assert_eq!(same[3], 0.0);
+        // Same kind of event elsewhere: Houston is not the story's.
+        let other = features_against_it(
+            &mut idx,
+            "Five were hurt when gunfire broke out at the park celebration in Houston, police said.",
+        );
+        assert_eq!(other[3], 1.0);
+        // Neither names numbers: no conflict, nothing shared.
+        assert_eq!((other[1], other[2]), (0.0, 0.0));
+        let numbers = features_against_it(
+            &mut idx,
+            "Police in Miami said 14 shots were fired at the holiday celebration in the park.",
+        );
+        assert_eq!(numbers[2], 0.0);
     }
 
     #[test]
@@ -716,7 +1075,7 @@ mod tests {
             20,
         );
         // Without the numbers it would have joined.
-        assert!(cosine(&a.terms, &b.terms) >= idx.config.threshold);
+        assert!(cosine(&a.terms, &b.terms) >= 0.3);
         assert_eq!(b.story_id, "b", "conflicting counts should stay apart");
         // A report of the first one, with its counts, joins it.
         let c = idx.assign(
@@ -769,16 +1128,18 @@ mod tests {
                 }
             }
         }
+        let scorer = &idx.config.scorer;
         scores
             .into_iter()
+            .filter(|(_, (sim, _))| *sim >= scorer.floor && *sim > 0.0)
             .map(|(s, (sim, _))| {
-                if numbers_conflict(vector, &idx.stories[s].centroid) {
-                    (s, sim * CONFLICTING_NUMBERS)
-                } else {
-                    (s, sim)
-                }
+                let conflict = numbers_conflict(vector, &idx.stories[s].centroid);
+                (
+                    s,
+                    scorer.score(&[sim, if conflict { sim } else { 0.0 }, 0.0, 0.0]),
+                )
             })
-            .filter(|(_, sim)| *sim >= idx.config.threshold)
+            .filter(|(_, score)| *score >= 0.0)
             .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
             .map(|(s, _)| s)
     }
@@ -787,7 +1148,10 @@ mod tests {
     fn skipping_stories_below_the_bound_changes_no_decision() {
         // At the bound itself: a story of one term, and an article sharing only that
         // term, whose weight in it (0.32) just reaches the threshold.
-        let mut idx = StoryIndex::new(StoryConfig::default());
+        let mut idx = StoryIndex::new(StoryConfig {
+            scorer: StoryScorer::cosine(0.3),
+            ..StoryConfig::default()
+        });
         idx.assign("one", "", "zeta", 0);
         let text = "zeta alpha bravo charlie delta echo foxtrot golf";
         let before = idx.clone();
@@ -809,7 +1173,7 @@ mod tests {
         };
         for threshold in [0.3, 0.15] {
             let mut idx = StoryIndex::new(StoryConfig {
-                threshold,
+                scorer: StoryScorer::cosine(threshold),
                 window_secs: 400,
             });
             let (mut joined, mut started) = (0, 0);

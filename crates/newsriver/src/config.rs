@@ -119,7 +119,10 @@ pub struct DedupSettings {
     pub policy: DuplicatePolicy,
     pub near_threshold: f64,
     pub window_days: u32,
-    pub story_threshold: f32,
+    /// Cosine similarity at which an article joins a story, with the cosine scorer
+    /// instead of the learned one built in; unset for the built-in one.
+    #[serde(default)]
+    pub story_threshold: Option<f32>,
     pub story_window_hours: u32,
     /// Also apply the ClearURLs rules (needs a build with `--features clearurls`).
     pub clearurls: bool,

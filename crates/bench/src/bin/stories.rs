@@ -16,7 +16,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use newsriver_dedup::{StoryConfig, StoryIndex};
+use newsriver_dedup::{Features, StoryConfig, StoryIndex, StoryScorer, FEATURE_COUNT};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -27,9 +27,13 @@ struct Args {
     data: PathBuf,
     #[arg(long, default_value = "tests/fixtures")]
     fixtures: PathBuf,
-    /// Similarity at which an article joins a story.
-    #[arg(long, default_value_t = StoryConfig::default().threshold)]
-    threshold: f32,
+    /// Cosine similarity at which an article joins a story: the cosine scorer instead of
+    /// the shipped one.
+    #[arg(long)]
+    threshold: Option<f32>,
+    /// A scorer's JSON (as `--fit-scorer` writes it) instead of the shipped one.
+    #[arg(long)]
+    scorer: Option<PathBuf>,
     /// Evaluate this labelled JSON-lines file alone instead of the built-in set.
     #[arg(long)]
     jsonl: Option<PathBuf>,
@@ -39,11 +43,49 @@ struct Args {
     /// Write `id<TAB>story id` for every article of `--jsonl` to this file.
     #[arg(long)]
     assignments: Option<PathBuf>,
-    /// Also report the threshold chosen out of fold: the file's `topic` field split into
-    /// this many folds; each fold is scored with the threshold that does best on the
-    /// others (grid 0.05..0.60), and the folds' results are pooled.
+    /// Also report the scorer fitted out of fold: the file's `topic` field split into
+    /// this many folds; each fold is scored with a scorer fitted on the others (the
+    /// logistic regression, then its decision threshold: the bias that does best on the
+    /// others), and the folds' results are pooled. With `--threshold`, the cosine
+    /// threshold that does best on the others (grid 0.05..0.60).
     #[arg(long)]
     cv_topics: Option<usize>,
+    /// Fit the scorer on the whole `--jsonl` file and write its JSON here (what
+    /// crates/dedup/src/story_scorer.json holds).
+    #[arg(long)]
+    fit_scorer: Option<PathBuf>,
+    /// Cosine a story needs to be scored by a fitted scorer (not fitted: the cost bound).
+    #[arg(long, default_value_t = 0.1)]
+    floor: f32,
+    /// L2 penalty of the logistic regression (on the weights, not the bias).
+    #[arg(long, default_value_t = 1.0)]
+    l2: f64,
+    /// Fit only these features (comma-separated names; the others weigh 0).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// Rounds of fitting: after the first (examples of the labels' choices), each adds
+    /// the examples of the last round's scorer's own choices and fits again.
+    #[arg(long, default_value_t = 2)]
+    rounds: usize,
+}
+
+impl Args {
+    fn scorer(&self) -> Result<StoryScorer> {
+        Ok(match (&self.scorer, self.threshold) {
+            (Some(path), _) => StoryScorer::from_json(&std::fs::read_to_string(path)?)
+                .map_err(anyhow::Error::msg)?,
+            (None, Some(t)) => StoryScorer::cosine(t),
+            (None, None) => StoryScorer::shipped(),
+        })
+    }
+
+    fn describe(&self) -> String {
+        match (&self.scorer, self.threshold) {
+            (Some(path), _) => format!("scorer {}", path.display()),
+            (None, Some(t)) => format!("cosine threshold {t}"),
+            (None, None) => "shipped scorer".to_string(),
+        }
+    }
 }
 
 /// One labelled article of a `--jsonl` file.
@@ -152,18 +194,217 @@ impl Scores {
     }
 }
 
-/// Streams `docs` (already in arrival order) through a fresh index.
-fn assign_all(docs: &[&Labelled], at: &[i64], threshold: f32) -> (Vec<String>, usize) {
+/// Streams `docs` (already in arrival order) through a fresh index; the predicted story
+/// of each, the stories formed, and each article's assignment time in µs.
+fn assign_all(
+    docs: &[&Labelled],
+    at: &[i64],
+    scorer: &StoryScorer,
+) -> (Vec<String>, usize, Vec<f64>) {
     let mut index = StoryIndex::new(StoryConfig {
-        threshold,
+        scorer: scorer.clone(),
         ..StoryConfig::default()
     });
+    let mut micros = Vec::with_capacity(docs.len());
     let pred = docs
         .iter()
         .zip(at)
-        .map(|(d, &at)| index.assign(&d.id, &d.title, &d.text, at).story_id)
+        .map(|(d, &at)| {
+            let started = std::time::Instant::now();
+            let id = index.assign(&d.id, &d.title, &d.text, at).story_id;
+            micros.push(started.elapsed().as_secs_f64() * 1e6);
+            id
+        })
         .collect();
-    (pred, index.stories())
+    (pred, index.stories(), micros)
+}
+
+/// The scorer's training examples: `docs` streamed through an index whose choices the
+/// labels make (an article joins the story its label's first article started, when the
+/// index reaches it; so stories stay pure), one example per story scored: its
+/// features, and whether it is the article's story.
+fn examples(
+    docs: &[&Labelled],
+    at: &[i64],
+    floor: f32,
+    own: Option<&StoryScorer>,
+) -> (Vec<Features>, Vec<bool>) {
+    let mut scorer = StoryScorer::cosine(floor);
+    scorer.weights = [0.0; FEATURE_COUNT];
+    let mut index = StoryIndex::new(StoryConfig {
+        scorer,
+        ..StoryConfig::default()
+    });
+    let label: HashMap<&str, &str> = docs
+        .iter()
+        .map(|d| (d.id.as_str(), d.story.as_str()))
+        .collect();
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    for (d, &at) in docs.iter().zip(at) {
+        index.assign_choosing(&d.id, &d.title, &d.text, at, |scored, id_of| {
+            let mut join = None;
+            let mut best: Option<(usize, f32)> = None;
+            for (i, c) in scored.iter().enumerate() {
+                let same = label.get(id_of(c).as_str()) == Some(&d.story.as_str());
+                if same {
+                    join = Some(i);
+                }
+                if let Some(own) = own {
+                    let score = own.score(&c.features);
+                    if score >= 0.0 && best.is_none_or(|(_, b)| score > b) {
+                        best = Some((i, score));
+                    }
+                }
+                x.push(c.features);
+                y.push(same);
+            }
+            match own {
+                Some(_) => best.map(|(i, _)| i),
+                None => join,
+            }
+        });
+    }
+    (x, y)
+}
+
+/// L2-penalized logistic regression by Newton's method: (bias, weights).
+#[allow(clippy::needless_range_loop)]
+fn logistic(x: &[Features], y: &[bool], l2: f64) -> (f64, [f64; FEATURE_COUNT]) {
+    const D: usize = FEATURE_COUNT + 1;
+    let mut beta = [0.0f64; D];
+    let row = |f: &Features| {
+        let mut r = [1.0f64; D];
+        for (i, v) in f.iter().enumerate() {
+            r[i + 1] = f64::from(*v);
+        }
+        r
+    };
+    for _ in 0..50 {
+        let mut grad = [0.0f64; D];
+        let mut hess = [[0.0f64; D]; D];
+        for (f, &yi) in x.iter().zip(y) {
+            let r = row(f);
+            let z: f64 = r.iter().zip(&beta).map(|(a, b)| a * b).sum();
+            let p = 1.0 / (1.0 + (-z).exp());
+            let e = p - f64::from(u8::from(yi));
+            let w = (p * (1.0 - p)).max(1e-9);
+            for i in 0..D {
+                grad[i] += e * r[i];
+                for j in 0..D {
+                    hess[i][j] += w * r[i] * r[j];
+                }
+            }
+        }
+        for i in 1..D {
+            grad[i] += l2 * beta[i];
+            hess[i][i] += l2;
+        }
+        hess[0][0] += 1e-9;
+        let step = solve(hess, grad);
+        let mut change = 0.0f64;
+        for i in 0..D {
+            beta[i] -= step[i];
+            change = change.max(step[i].abs());
+        }
+        if change < 1e-9 {
+            break;
+        }
+    }
+    let mut w = [0.0; FEATURE_COUNT];
+    w.copy_from_slice(&beta[1..]);
+    (beta[0], w)
+}
+
+/// Solves `a x = b` by Gaussian elimination with partial pivoting.
+#[allow(clippy::needless_range_loop)] // matrix code reads best indexed
+fn solve<const D: usize>(mut a: [[f64; D]; D], mut b: [f64; D]) -> [f64; D] {
+    for col in 0..D {
+        let pivot = (col..D)
+            .max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))
+            .unwrap_or(col);
+        a.swap(col, pivot);
+        b.swap(col, pivot);
+        let p = a[col][col];
+        if p.abs() < 1e-300 {
+            continue;
+        }
+        for r in 0..D {
+            if r != col {
+                let f = a[r][col] / p;
+                if f != 0.0 {
+                    for c in col..D {
+                        a[r][c] -= f * a[col][c];
+                    }
+                    b[r] -= f * b[col];
+                }
+            }
+        }
+    }
+    let mut x = [0.0; D];
+    for i in 0..D {
+        x[i] = if a[i][i].abs() < 1e-300 {
+            0.0
+        } else {
+            b[i] / a[i][i]
+        };
+    }
+    x
+}
+
+/// Fits a scorer on `docs`: the logistic regression on the labels' examples, then the
+/// decision threshold (a shift of the bias, grid -3..3 in logits, steps of 0.05) that gives the best
+/// pairwise F1 when `docs` are streamed through it.
+fn fit(docs: &[&Labelled], at: &[i64], args: &Args) -> (StoryScorer, f64) {
+    let (mut x, mut y) = examples(docs, at, args.floor, None);
+    let mut fitted = fit_round(docs, at, args, &x, &y);
+    for _ in 1..args.rounds {
+        let (x2, y2) = examples(docs, at, args.floor, Some(&fitted.0));
+        x.extend(x2);
+        y.extend(y2);
+        fitted = fit_round(docs, at, args, &x, &y);
+    }
+    fitted
+}
+
+fn fit_round(
+    docs: &[&Labelled],
+    at: &[i64],
+    args: &Args,
+    x: &[Features],
+    y: &[bool],
+) -> (StoryScorer, f64) {
+    let (floor, l2) = (args.floor, args.l2);
+    let mut x = x.to_vec();
+    if !args.only.is_empty() {
+        for f in x.iter_mut() {
+            for (v, name) in f.iter_mut().zip(newsriver_dedup::FEATURES) {
+                if !args.only.iter().any(|o| o == name) {
+                    *v = 0.0;
+                }
+            }
+        }
+    }
+    let (bias, weights) = logistic(&x, y, l2);
+    let mut scorer = StoryScorer::cosine(floor);
+    for (s, w) in scorer.weights.iter_mut().zip(weights) {
+        *s = w as f32;
+    }
+    let truth: Vec<String> = docs.iter().map(|d| d.story.clone()).collect();
+    let (shift, _) = (-60..=60)
+        .map(|i| f64::from(i) * 0.05)
+        .map(|shift| {
+            scorer.bias = (bias + shift) as f32;
+            (
+                shift,
+                Scores::of(&truth, &assign_all(docs, at, &scorer).0).pair_f1(),
+            )
+        })
+        .fold(
+            (0.0, f64::MIN),
+            |best, c| if c.1 > best.1 { c } else { best },
+        );
+    scorer.bias = (bias + shift) as f32;
+    (scorer, shift)
 }
 
 fn run_jsonl(args: &Args, path: &std::path::Path) -> Result<()> {
@@ -188,17 +429,16 @@ fn run_jsonl(args: &Args, path: &std::path::Path) -> Result<()> {
     let at: Vec<i64> = docs.iter().map(|d| d.0).collect();
     let docs: Vec<&Labelled> = docs.iter().map(|d| &d.1).collect();
     let truth: Vec<String> = docs.iter().map(|d| d.story.clone()).collect();
-    let started = std::time::Instant::now();
-    let (pred, predicted) = assign_all(&docs, &at, args.threshold);
-    let elapsed = started.elapsed();
+    let scorer = args.scorer()?;
+    let (pred, predicted, mut micros) = assign_all(&docs, &at, &scorer);
     let true_stories: std::collections::HashSet<&String> = truth.iter().collect();
     println!(
-        "{}: {} articles, {} true stories, {} predicted (threshold {}, {})",
+        "{}: {} articles, {} true stories, {} predicted ({}, {})",
         path.display(),
         docs.len(),
         true_stories.len(),
         predicted,
-        args.threshold,
+        args.describe(),
         if args.no_time {
             "no times"
         } else {
@@ -206,10 +446,7 @@ fn run_jsonl(args: &Args, path: &std::path::Path) -> Result<()> {
         }
     );
     Scores::of(&truth, &pred).print("in one run");
-    println!(
-        "assignment: {:.1} µs per article (mean)",
-        elapsed.as_secs_f64() * 1e6 / docs.len().max(1) as f64
-    );
+    print_cost(&mut micros);
     if let Some(out) = &args.assignments {
         let mut tsv = String::new();
         for (d, p) in docs.iter().zip(&pred) {
@@ -218,13 +455,42 @@ fn run_jsonl(args: &Args, path: &std::path::Path) -> Result<()> {
         std::fs::write(out, tsv).with_context(|| format!("writing {}", out.display()))?;
     }
     if let Some(k) = args.cv_topics {
-        cross_validate(&docs, &at, k.max(2))?;
+        cross_validate(args, &docs, &at, k.max(2))?;
+    }
+    if let Some(out) = &args.fit_scorer {
+        let (scorer, shift) = fit(&docs, &at, args);
+        let note = format!(
+            "fitted by `stories --jsonl {} {}--fit-scorer` (floor {}, l2 {}, threshold shift {shift}) on {} articles",
+            path.file_name().and_then(|n| n.to_str()).unwrap_or_default(),
+            if args.no_time { "--no-time " } else { "" },
+            args.floor,
+            args.l2,
+            docs.len()
+        );
+        std::fs::write(out, scorer.to_json(Some(note)))
+            .with_context(|| format!("writing {}", out.display()))?;
+        println!("scorer written to {}", out.display());
     }
     Ok(())
 }
 
-/// Out-of-fold threshold choice, folds by topic (see `Args::cv_topics`).
-fn cross_validate(docs: &[&Labelled], at: &[i64], k: usize) -> Result<()> {
+/// Median, p99 and mean of per-article assignment times.
+fn print_cost(micros: &mut [f64]) {
+    if micros.is_empty() {
+        return;
+    }
+    micros.sort_by(f64::total_cmp);
+    let at = |q: f64| micros[((micros.len() - 1) as f64 * q).round() as usize];
+    println!(
+        "assignment: median {:.1} µs, p99 {:.1} µs, mean {:.1} µs per article",
+        at(0.5),
+        at(0.99),
+        micros.iter().sum::<f64>() / micros.len() as f64
+    );
+}
+
+/// Out-of-fold scorer, folds by topic (see `Args::cv_topics`).
+fn cross_validate(args: &Args, docs: &[&Labelled], at: &[i64], k: usize) -> Result<()> {
     let mut topics: Vec<&str> = docs
         .iter()
         .map(|d| {
@@ -255,25 +521,33 @@ fn cross_validate(docs: &[&Labelled], at: &[i64], k: usize) -> Result<()> {
         };
         let (train, train_at) = part(false);
         let (test, test_at) = part(true);
-        let train_truth: Vec<String> = train.iter().map(|d| d.story.clone()).collect();
-        let best = grid
-            .iter()
-            .map(|&t| {
-                (
-                    t,
-                    Scores::of(&train_truth, &assign_all(&train, &train_at, t).0).pair_f1(),
-                )
-            })
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(t, _)| t)
-            .unwrap_or(0.3);
-        chosen.push(best);
-        let (p, _) = assign_all(&test, &test_at, best);
+        let scorer = if args.threshold.is_some() {
+            let train_truth: Vec<String> = train.iter().map(|d| d.story.clone()).collect();
+            let best = grid
+                .iter()
+                .map(|&t| {
+                    let scorer = StoryScorer::cosine(t);
+                    let f1 = Scores::of(&train_truth, &assign_all(&train, &train_at, &scorer).0)
+                        .pair_f1();
+                    (t, f1)
+                })
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+                .map(|(t, _)| t)
+                .unwrap_or(0.3);
+            chosen.push(format!("{best}"));
+            StoryScorer::cosine(best)
+        } else {
+            let (scorer, shift) = fit(&train, &train_at, args);
+            chosen.push(format!("shift {shift}"));
+            scorer
+        };
+        let (p, _, _) = assign_all(&test, &test_at, &scorer);
         truth.extend(test.iter().map(|d| format!("{fold}/{}", d.story)));
         pred.extend(p.into_iter().map(|s| format!("{fold}/{s}")));
     }
     Scores::of(&truth, &pred).print(&format!(
-        "out of fold ({k} folds by topic, thresholds {chosen:?})"
+        "out of fold ({k} folds by topic, {})",
+        chosen.join(", ")
     ));
     Ok(())
 }
@@ -343,7 +617,7 @@ fn main() -> Result<()> {
             .unwrap_or_else(|| url.to_string())
     };
     let mut index = StoryIndex::new(StoryConfig {
-        threshold: args.threshold,
+        scorer: args.scorer()?,
         ..StoryConfig::default()
     });
     let assigned: Vec<(String, String)> = docs
@@ -376,11 +650,11 @@ fn main() -> Result<()> {
     let true_stories: std::collections::HashSet<&String> =
         assigned.iter().map(|(t, _)| t).collect();
     println!(
-        "{} articles, {} true stories, {} predicted (threshold {})",
+        "{} articles, {} true stories, {} predicted ({})",
         docs.len(),
         true_stories.len(),
         index.stories(),
-        args.threshold
+        args.describe()
     );
     println!(
         "pairs: precision {p:.3}  recall {r:.3}  F1 {:.3}  (TP {tp}, FP {fp}, FN {fn_})",

@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
-use newsriver_dedup::{DedupConfig, Deduper, Fingerprint, ShingleSource, StoryConfig, StoryIndex};
+use newsriver_dedup::{
+    DedupConfig, Deduper, Fingerprint, ShingleSource, StoryConfig, StoryIndex, StoryScorer,
+};
 use newsriver_model::{
     article_id, Article, DedupInfo, DedupStatus, DuplicateReason, SCHEMA_VERSION,
 };
@@ -89,7 +91,9 @@ impl DedupStage {
                 .max(4096),
         });
         let mut stories = StoryIndex::new(StoryConfig {
-            threshold: settings.story_threshold,
+            scorer: settings
+                .story_threshold
+                .map_or_else(StoryScorer::shipped, StoryScorer::cosine),
             window_secs: i64::from(settings.story_window_hours) * 3600,
         });
         let cutoff = match clock {
