@@ -10,6 +10,22 @@ use support::*;
 
 const TOKEN: &str = "t0ken-for-tests";
 
+/// Adds a feed through the API with the token: (status, body).
+fn add_feed(addr: &str, body: &str) -> (u16, String) {
+    request(
+        addr,
+        "POST",
+        "/api/feeds",
+        Some(TOKEN),
+        Some(body.as_bytes()),
+    )
+}
+
+/// A POST without a body, with the token (pause, resume, poll): (status, body).
+fn post_with_token(addr: &str, path: &str) -> (u16, String) {
+    request(addr, "POST", path, Some(TOKEN), None)
+}
+
 /// One request to the listener at `addr`: (status, body). The body is sent whole with its
 /// length; a server answering before reading it all is fine (the answer is read anyway).
 fn request(
@@ -154,13 +170,10 @@ fn the_api_adds_pauses_polls_and_removes_feeds_and_refuses_bad_requests() {
 
     // Paused: no longer polled (a poll in flight may still finish), then resumed.
     let by_url = format!("/api/feeds/{}", encoded(&rss));
-    let (status, body) = request(&addr, "POST", &format!("{by_url}/pause"), Some(TOKEN), None);
+    let (status, body) = post_with_token(&addr, &format!("{by_url}/pause"));
     assert_eq!(status, 200, "{body}");
     assert_eq!(json(&body)["paused"], true);
-    assert_eq!(
-        request(&addr, "POST", &format!("{by_url}/poll"), Some(TOKEN), None).0,
-        409
-    );
+    assert_eq!(post_with_token(&addr, &format!("{by_url}/poll")).0, 409);
     std::thread::sleep(Duration::from_millis(1500));
     let before = server.hits("/feeds/rss.xml");
     std::thread::sleep(Duration::from_secs(4));
@@ -179,25 +192,13 @@ fn the_api_adds_pauses_polls_and_removes_feeds_and_refuses_bad_requests() {
         request(&addr, "POST", &format!("{by_url}/resume"), None, None).0,
         401
     );
-    let (status, body) = request(
-        &addr,
-        "POST",
-        &format!("{by_url}/resume"),
-        Some(TOKEN),
-        None,
-    );
+    let (status, body) = post_with_token(&addr, &format!("{by_url}/resume"));
     assert_eq!(status, 200, "{body}");
     assert!(
         wait(10, || server.hits("/feeds/rss.xml") > before),
         "a resumed feed was not polled"
     );
-    let (status, _) = request(
-        &addr,
-        "POST",
-        &format!("/api/feeds/{id}/poll"),
-        Some(TOKEN),
-        None,
-    );
+    let (status, _) = post_with_token(&addr, &format!("/api/feeds/{id}/poll"));
     assert_eq!(status, 202);
 
     // Removed: a config feed is refused, an API feed is gone.
@@ -245,13 +246,7 @@ fn added_feeds_survive_a_restart_and_changes_need_a_token_to_be_configured() {
     let body = format!(
         r#"{{"url": "{atom}", "paused": true, "settings": {{"username": "u", "password": "hunter2"}}}}"#
     );
-    let (status, answer) = request(
-        &addr,
-        "POST",
-        "/api/feeds",
-        Some(TOKEN),
-        Some(body.as_bytes()),
-    );
+    let (status, answer) = add_feed(&addr, &body);
     assert_eq!(status, 201, "{answer}");
     assert!(
         !answer.contains("hunter2"),
@@ -278,13 +273,7 @@ fn added_feeds_survive_a_restart_and_changes_need_a_token_to_be_configured() {
         0,
         "a paused feed was polled"
     );
-    let (status, body) = request(
-        &addr,
-        "POST",
-        &format!("/api/feeds/{}/resume", kept["id"]),
-        Some(TOKEN),
-        None,
-    );
+    let (status, body) = post_with_token(&addr, &format!("/api/feeds/{}/resume", kept["id"]));
     assert_eq!(status, 403, "{body}");
     assert!(body.contains("admin.token"), "{body}");
     daemon.stop().unwrap();
@@ -578,13 +567,7 @@ fn feeds_are_discovered_and_polled_with_their_own_settings() {
     let addr = daemon.addr.clone();
     assert!(wait(30, || http_get(&addr, "/healthz").is_some()));
     let body = format!(r#"{{"url": "{}", "discover": true}}"#, site.url("/"));
-    let (status, answer) = request(
-        &addr,
-        "POST",
-        "/api/feeds",
-        Some(TOKEN),
-        Some(body.as_bytes()),
-    );
+    let (status, answer) = add_feed(&addr, &body);
     assert_eq!(status, 201, "{answer}");
     assert_eq!(json(&answer)["url"], site.url("/feed.rss").as_str());
 
@@ -593,13 +576,7 @@ fn feeds_are_discovered_and_polled_with_their_own_settings() {
         r#"{{"url": "{}", "settings": {{"headers": {{"X-Key": "k1"}}, "user_agent": "private-agent/1"}}}}"#,
         site.url("/private.xml")
     );
-    let (status, answer) = request(
-        &addr,
-        "POST",
-        "/api/feeds",
-        Some(TOKEN),
-        Some(body.as_bytes()),
-    );
+    let (status, answer) = add_feed(&addr, &body);
     assert_eq!(status, 201, "{answer}");
     assert!(
         wait(30, || !site.headers_of("/private.xml").is_empty()),
@@ -656,13 +633,7 @@ fn added_feeds_outlive_a_sighup_reload() {
     assert!(wait(30, || http_get(&addr, "/healthz").is_some()));
     let added = server.url("/feeds/added.xml");
     let body = format!(r#"{{"url": "{added}"}}"#);
-    let (status, answer) = request(
-        &addr,
-        "POST",
-        "/api/feeds",
-        Some(TOKEN),
-        Some(body.as_bytes()),
-    );
+    let (status, answer) = add_feed(&addr, &body);
     assert_eq!(status, 201, "{answer}");
     assert_eq!(listed(&addr).len(), 5);
 
