@@ -14,7 +14,7 @@ use std::collections::{HashMap, VecDeque};
 
 use index::KeyIndex;
 use newsriver_model::DuplicateReason;
-use xxhash_rust::xxh3::Xxh3;
+use xxhash_rust::xxh3::{xxh3_64, Xxh3};
 
 pub use canonical::{canonicalize_url, use_clearurls, RulesError, UrlError};
 pub use minhash::{
@@ -24,7 +24,8 @@ pub use normalize::{
     for_each_token, for_each_token_in_pieces, normalize_text, normalized_words, Token,
 };
 pub use stories::{
-    Assignment, Features, Scored, StoryConfig, StoryIndex, StoryScorer, FEATURES, FEATURE_COUNT,
+    Assignment, Features, Scored, StoryConfig, StoryIndex, StoryLead, StoryScorer, FEATURES,
+    FEATURE_COUNT,
 };
 
 /// What deduplication remembers about one article.
@@ -42,20 +43,36 @@ pub struct Fingerprint {
 
 impl Fingerprint {
     pub fn new(canonical_url: &str, text: &str) -> Fingerprint {
-        // One pass over the text feeds both the exact hash (words joined by single
-        // spaces, paragraph breaks ignored) and the shingles.
+        Self::of(canonical_url, text, None)
+    }
+
+    /// [`Fingerprint::new`], and the text's [`StoryLead`] from the same pass over the
+    /// text, for [`StoryIndex::assign_lead`].
+    pub fn with_story_lead(canonical_url: &str, text: &str) -> (Fingerprint, StoryLead) {
+        let mut lead = StoryLead::start();
+        let fingerprint = Self::of(canonical_url, text, Some(&mut lead));
+        (fingerprint, lead)
+    }
+
+    fn of(canonical_url: &str, text: &str, mut lead: Option<&mut StoryLead>) -> Fingerprint {
+        // One pass over the text feeds the exact hash (words joined by single spaces,
+        // paragraph breaks ignored), the shingles and, when asked, the story lead.
         let mut exact = Xxh3::new();
         let mut words = 0usize;
         let mut shingler = Shingler::default();
         let mut hashes = Vec::with_capacity(text.len() / 5);
-        for_each_token(text, |token| match token {
+        for_each_token_in_pieces(text, |token, piece| match token {
             Token::Word(w) => {
                 if words > 0 {
                     exact.update(b" ");
                 }
                 exact.update(w.as_bytes());
                 words += 1;
-                shingler.word(w, &mut hashes);
+                let hash = xxh3_64(w.as_bytes());
+                shingler.word_hash(hash, &mut hashes);
+                if let Some(lead) = lead.as_deref_mut() {
+                    lead.word(text, w, hash, piece);
+                }
             }
             Token::ParagraphEnd => shingler.paragraph_end(&mut hashes),
         });
@@ -169,7 +186,7 @@ impl CompactId {
 }
 
 fn key(s: &str) -> u64 {
-    xxhash_rust::xxh3::xxh3_64(s.as_bytes())
+    xxh3_64(s.as_bytes())
 }
 
 struct Entry {
@@ -442,6 +459,29 @@ impl Deduper {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The story lead gathered while fingerprinting is the one the text gives on its own,
+    /// so the daemon's stories are those `StoryIndex::assign` makes from the text.
+    #[test]
+    fn the_story_lead_from_fingerprinting_is_the_texts_own() {
+        let long: String = (0..300).map(|i| format!("Word{i} and More{i}. ")).collect();
+        let texts = [
+            TEXT.to_string(),
+            long,
+            "Police said John Smith was arrested in Memphis on Tuesday. Officers found \"Smith's\" car.\nWitnesses told WMC the men ran.".to_string(),
+            "قالت الشرطة إن 3 أشخاص أصيبوا، وإن سعيد حسن نُقل إلى المستشفى.\n\nوأضافت: «التحقيق مستمر».".to_string(),
+            "  a\n\n  b 7 x   ".to_string(),
+            String::new(),
+        ];
+        for text in &texts {
+            let (fp, lead) = Fingerprint::with_story_lead("https://a.test/1", text);
+            assert_eq!(fp, Fingerprint::new("https://a.test/1", text));
+            assert_eq!(lead, StoryLead::of(text), "{text}");
+        }
+        // A real difference shows: another text's lead is not this one's.
+        let (_, lead) = Fingerprint::with_story_lead("https://a.test/1", &texts[0]);
+        assert_ne!(lead, StoryLead::of(&texts[2]));
+    }
 
     const TEXT: &str = "The United States and Iraq said in a joint statement on Friday that the \
         military mission of the US-led coalition in Iraq will end by September 2025, with a \

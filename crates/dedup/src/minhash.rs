@@ -146,7 +146,11 @@ impl Shingler {
     }
 
     pub fn word(&mut self, word: &str, out: &mut Vec<u64>) {
-        let h = xxh3_64(word.as_bytes());
+        self.word_hash(xxh3_64(word.as_bytes()), out);
+    }
+
+    /// [`Shingler::word`] from the word's xxh3 hash, for a caller that needs it as well.
+    pub fn word_hash(&mut self, h: u64, out: &mut Vec<u64>) {
         if self.filled < SHINGLE_WORDS {
             self.window[self.filled] = h;
             self.filled += 1;

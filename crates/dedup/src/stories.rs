@@ -311,8 +311,14 @@ type Postings = smallvec::SmallVec<[u32; 3]>;
 /// stored vector tell their numbers without the words.
 const NUMBER_BIT: u64 = 1;
 
+#[cfg(test)]
 fn term_key(word: &str) -> u64 {
-    let hash = xxhash_rust::xxh3::xxh3_64(word.as_bytes()) & !NUMBER_BIT;
+    term_key_of_hash(word, xxhash_rust::xxh3::xxh3_64(word.as_bytes()))
+}
+
+/// [`term_key`] from the word's xxh3 hash, which fingerprinting computed already.
+fn term_key_of_hash(word: &str, hash: u64) -> u64 {
+    let hash = hash & !NUMBER_BIT;
     // An ASCII digit byte is only ever an ASCII digit character in UTF-8.
     let number = word.bytes().any(|b| b.is_ascii_digit());
     let year = word.len() == 4
@@ -373,72 +379,125 @@ fn is_number(k: Term) -> bool {
     u64::from(k) & NUMBER_BIT != 0
 }
 
+/// One word's count: the key, and its weight (numbers count once more); `None` for single
+/// letters and one-digit numbers, which carry no event.
+fn word_count(w: &str, hash: u64, weight: f32) -> Option<(u64, f32)> {
+    w.chars().nth(1)?;
+    // An ASCII digit byte is only ever an ASCII digit character in UTF-8.
+    let number = w.bytes().any(|b| b.is_ascii_digit());
+    let boost = if number { 1.0 } else { 0.0 };
+    Some((term_key_of_hash(w, hash), weight + boost))
+}
+
+/// What story grouping reads of an article's text: the terms of its lead (the first
+/// [`LEAD_WORDS`] words) and which of them look like names. Gathered word by word, so that
+/// [`crate::Fingerprint::with_story_lead`] builds it in the pass that fingerprints the text
+/// (tokenizing was a third of the dedup stage's time, and the lead was tokenized twice).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoryLead {
+    /// (term key, count) of each word, in text order, not summed.
+    counts: Vec<(u64, f32)>,
+    /// Full keys of the entity-like words (see [`is_entity_like`]), in text order.
+    entities: Vec<u64>,
+    words: usize,
+    /// Where the last piece with a word began and where its last letter or digit ended
+    /// (offsets in the text): what lies between that and the next piece says whether a
+    /// sentence starts there (in tokenized text the full stop is a piece of its own).
+    last_piece: usize,
+    last_end: Option<usize>,
+}
+
+impl StoryLead {
+    /// The lead of `text`, tokenized on its own.
+    pub fn of(text: &str) -> StoryLead {
+        let mut lead = StoryLead::start();
+        // Only the lead counts, so the text is tokenized a piece at a time until it is
+        // read: a long article cost its whole length. Pieces end at ASCII whitespace,
+        // where the tokenizer cuts anyway, so they give the words the whole text gives.
+        let mut rest = text;
+        while lead.wants_words() && !rest.is_empty() {
+            // Room for the words still wanted at 8 bytes each (a word and its space take
+            // about 7 in Latin text and 11 in Arabic); a short piece just means another.
+            let want = 8 * (LEAD_WORDS - lead.words);
+            let cut = if rest.len() <= want {
+                rest.len()
+            } else {
+                rest.as_bytes()[want..]
+                    .iter()
+                    .position(u8::is_ascii_whitespace)
+                    .map_or(rest.len(), |p| want + p)
+            };
+            let (part, after) = rest.split_at(cut);
+            for_each_token_in_pieces(part, |t, piece| {
+                if let Token::Word(w) = t {
+                    let hash = xxhash_rust::xxh3::xxh3_64(w.as_bytes());
+                    lead.word(text, w, hash, piece);
+                }
+            });
+            rest = after;
+        }
+        lead
+    }
+
+    /// An empty lead, for [`StoryLead::word`] to fill.
+    pub(crate) fn start() -> StoryLead {
+        StoryLead {
+            counts: Vec::with_capacity(LEAD_WORDS),
+            entities: Vec::new(),
+            words: 0,
+            last_piece: usize::MAX,
+            last_end: None,
+        }
+    }
+
+    pub(crate) fn wants_words(&self) -> bool {
+        self.words < LEAD_WORDS
+    }
+
+    /// The next word `w` of `text` (its xxh3 `hash`), from `piece`, the run of `text`
+    /// between ASCII whitespace it came from; ignored once the lead is full.
+    pub(crate) fn word(&mut self, text: &str, w: &str, hash: u64, piece: &str) {
+        if !self.wants_words() {
+            return;
+        }
+        let at = piece.as_ptr() as usize - text.as_ptr() as usize;
+        let mut entity = false;
+        if at != self.last_piece {
+            let sentence_start = self
+                .last_end
+                .is_none_or(|end| text[end..at].contains(SENTENCE_ENDS));
+            entity = !sentence_start && is_entity_like(piece);
+            self.last_piece = at;
+            self.last_end = Some(at + piece.trim_end_matches(|c: char| !c.is_alphanumeric()).len());
+        }
+        if let Some(count) = word_count(w, hash, 1.0) {
+            self.counts.push(count);
+            if entity {
+                self.entities.push(count.0);
+            }
+        }
+        self.words += 1;
+    }
+}
+
 /// Term counts of an article: title twice, lead once, numbers once more; into `counts`,
 /// sorted by the in-memory key (then the full one), one entry a term. The full keys of
 /// the lead's entity-like words (see [`is_entity_like`]) go to `entities`, sorted.
-fn term_counts(title: &str, text: &str, counts: &mut Vec<(u64, f32)>, entities: &mut Vec<u64>) {
+fn term_counts(
+    title: &str,
+    lead: &StoryLead,
+    counts: &mut Vec<(u64, f32)>,
+    entities: &mut Vec<u64>,
+) {
     counts.clear();
     entities.clear();
-    let mut add = |w: &str, weight: f32| {
-        // Single letters and one-digit numbers carry no event.
-        w.chars().nth(1)?;
-        // An ASCII digit byte is only ever an ASCII digit character in UTF-8.
-        let number = w.bytes().any(|b| b.is_ascii_digit());
-        let boost = if number { 1.0 } else { 0.0 };
-        let key = term_key(w);
-        counts.push((key, weight + boost));
-        Some(key)
-    };
     for_each_token(title, |t| {
         if let Token::Word(w) = t {
-            add(w, 2.0);
+            counts.extend(word_count(w, xxhash_rust::xxh3::xxh3_64(w.as_bytes()), 2.0));
         }
     });
-    // Only the lead counts, so the text is tokenized a piece at a time until it is read:
-    // a long article cost its whole length. Pieces end at ASCII whitespace, where the
-    // tokenizer cuts anyway, so they give the words the whole text gives.
-    let mut n = 0;
-    let mut rest = text;
-    // Where the last piece with a word began and where its last letter or digit ended
-    // (offsets in `text`): what lies between that and the next piece says whether a
-    // sentence starts there (in tokenized text the full stop is a piece of its own).
-    let mut last_piece = usize::MAX;
-    let mut last_end: Option<usize> = None;
-    while n < LEAD_WORDS && !rest.is_empty() {
-        // Room for the words still wanted at 8 bytes each (a word and its space take
-        // about 7 in Latin text and 11 in Arabic); a short piece just means another.
-        let want = 8 * (LEAD_WORDS - n);
-        let cut = if rest.len() <= want {
-            rest.len()
-        } else {
-            rest.as_bytes()[want..]
-                .iter()
-                .position(u8::is_ascii_whitespace)
-                .map_or(rest.len(), |p| want + p)
-        };
-        let (part, after) = rest.split_at(cut);
-        for_each_token_in_pieces(part, |t, piece| {
-            let Token::Word(w) = t else { return };
-            let at = piece.as_ptr() as usize - text.as_ptr() as usize;
-            let first_of_piece = at != last_piece;
-            let mut entity = false;
-            if first_of_piece {
-                let sentence_start =
-                    last_end.is_none_or(|end| text[end..at].contains(SENTENCE_ENDS));
-                entity = !sentence_start && is_entity_like(piece);
-                last_piece = at;
-                last_end = Some(at + piece.trim_end_matches(|c: char| !c.is_alphanumeric()).len());
-            }
-            if n < LEAD_WORDS {
-                let key = add(w, 1.0);
-                if entity {
-                    entities.extend(key);
-                }
-            }
-            n += 1;
-        });
-        rest = after;
-    }
+    counts.extend_from_slice(&lead.counts);
+    entities.extend_from_slice(&lead.entities);
     // Counts are sums of small whole numbers, exact in any order, so the unstable sort
     // gives what a map summed in text order gave.
     counts.sort_unstable_by_key(|(k, _)| (short(*k), *k));
@@ -520,7 +579,20 @@ impl StoryIndex {
     /// `article_id` when it starts a new one; with the article's term vector, which
     /// [`StoryIndex::restore`] takes back after a restart.
     pub fn assign(&mut self, article_id: &str, title: &str, text: &str, at: i64) -> Assignment {
-        self.assign_choosing(article_id, title, text, at, |scored, _| {
+        self.assign_lead(article_id, title, &StoryLead::of(text), at)
+    }
+
+    /// [`StoryIndex::assign`] from the text's lead, gathered beforehand (by
+    /// [`crate::Fingerprint::with_story_lead`]): the same decision, without tokenizing the
+    /// text again.
+    pub fn assign_lead(
+        &mut self,
+        article_id: &str,
+        title: &str,
+        lead: &StoryLead,
+        at: i64,
+    ) -> Assignment {
+        self.assign_choosing_lead(article_id, title, lead, at, |scored, _| {
             // The best score; of equals, the lowest slot (they come in slot order).
             scored
                 .iter()
@@ -543,6 +615,17 @@ impl StoryIndex {
         article_id: &str,
         title: &str,
         text: &str,
+        at: i64,
+        choose: impl FnOnce(&[Scored], &dyn Fn(&Scored) -> String) -> Option<usize>,
+    ) -> Assignment {
+        self.assign_choosing_lead(article_id, title, &StoryLead::of(text), at, choose)
+    }
+
+    fn assign_choosing_lead(
+        &mut self,
+        article_id: &str,
+        title: &str,
+        lead: &StoryLead,
         at: i64,
         choose: impl FnOnce(&[Scored], &dyn Fn(&Scored) -> String) -> Option<usize>,
     ) -> Assignment {
@@ -569,7 +652,7 @@ impl StoryIndex {
             scored,
             ..
         } = buffers;
-        term_counts(title, text, counts, entity_keys);
+        term_counts(title, lead, counts, entity_keys);
         *docs += 1;
         let n = *docs as f32;
         // One lookup a term: counts are sorted by in-memory key, so terms sharing one
@@ -953,7 +1036,7 @@ mod tests {
         let (mut counts, mut entities) = (Vec::new(), Vec::new());
         term_counts(
             "Police Arrest Two Men",
-            "Police said John Smith was arrested in Memphis on Tuesday. Officers found \"Smith's\" car.\nWitnesses told WMC the men ran.",
+            &StoryLead::of("Police said John Smith was arrested in Memphis on Tuesday. Officers found \"Smith's\" car.\nWitnesses told WMC the men ran."),
             &mut counts,
             &mut entities,
         );

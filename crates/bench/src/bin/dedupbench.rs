@@ -442,13 +442,13 @@ fn stage_with_stories(
         let at = start + (i as i64 * window) / n as i64;
         let url = format!("https://site{}.test/article/{i}", i % 500);
         let t = Instant::now();
-        let fp = Fingerprint::new(&url, &text);
+        let (fp, lead) = Fingerprint::with_story_lead(&url, &text);
         if deduper.find(&fp, &mut NoStore).is_some() {
             duplicates += 1;
         } else {
             let id = format!("{i:032x}");
             deduper.insert(&id, &id, &fp);
-            std::hint::black_box(stories.assign(&id, &title, &text, at));
+            std::hint::black_box(stories.assign_lead(&id, &title, &lead, at));
         }
         let us = t.elapsed().as_secs_f64() * 1e6;
         busy += us;

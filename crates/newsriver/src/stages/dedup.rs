@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 use newsriver_dedup::{
-    DedupConfig, Deduper, Fingerprint, ShingleSource, StoryConfig, StoryIndex, StoryScorer,
+    DedupConfig, Deduper, Fingerprint, ShingleSource, StoryConfig, StoryIndex, StoryLead,
+    StoryScorer,
 };
 use newsriver_model::{
     article_id, Article, DedupInfo, DedupStatus, DuplicateReason, SCHEMA_VERSION,
@@ -186,7 +187,7 @@ impl DedupStage {
             page.extracted.canonical_url.as_deref(),
         );
         let id = article_id(&canonical);
-        let fp = Fingerprint::new(&canonical, &page.extracted.text);
+        let (fp, lead) = Fingerprint::with_story_lead(&canonical, &page.extracted.text);
         let found = self.deduper.find(&fp, &mut StoredShingles(&self.store));
         if let Some(m) = &found {
             metrics::counter!("newsriver_duplicates_total", "reason" => reason_label(m.reason))
@@ -222,7 +223,7 @@ impl DedupStage {
                 (info, None)
             }
             None => {
-                let remembered = self.remember(&page, &id, fp, now);
+                let remembered = self.remember(&page, &id, fp, &lead, now);
                 let info = DedupInfo {
                     status: DedupStatus::Unique,
                     duplicate_of: None,
@@ -258,6 +259,7 @@ impl DedupStage {
         page: &Stripped,
         id: &str,
         fingerprint: Fingerprint,
+        lead: &StoryLead,
         now: DateTime<Utc>,
     ) -> Remembered {
         let hints = &page.job.page.hints;
@@ -272,12 +274,9 @@ impl DedupStage {
         // Events are placed in time by publication, so a backfilled report from months
         // ago does not join today's story on the same topic.
         let when = published.unwrap_or(now);
-        let assigned = self.stories.assign(
-            id,
-            title.unwrap_or_default(),
-            &page.extracted.text,
-            when.timestamp(),
-        );
+        let assigned =
+            self.stories
+                .assign_lead(id, title.unwrap_or_default(), lead, when.timestamp());
         self.deduper.insert_at(
             id,
             &assigned.story_id,
