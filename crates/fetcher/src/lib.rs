@@ -9,6 +9,7 @@ mod feed_repair;
 mod guard;
 mod robots;
 pub mod sitemap;
+pub mod warc;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
