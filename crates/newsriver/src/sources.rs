@@ -457,6 +457,7 @@ fn record_poll(
                                 },
                                 canonical_url: c.to_string(),
                                 attempts: 0,
+                                warc: None,
                             }),
                             Err(e) => {
                                 tracing::warn!(feed = %feed.url, error = %e, "skipping feed item")
@@ -585,6 +586,7 @@ pub fn listed_jobs(
                     },
                     canonical_url: canonical,
                     attempts: 0,
+                    warc: None,
                 });
             }
             Err(e) => {
