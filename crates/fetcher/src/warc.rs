@@ -368,7 +368,7 @@ enum Mode {
         resyncing: bool,
     },
     InMember {
-        member: Member,
+        member: Box<Member>,
         offset: u64,
     },
     Done,
@@ -500,7 +500,7 @@ impl WarcReader {
                     match decoder.fill_buf() {
                         Ok(_) => {
                             self.mode = Mode::InMember {
-                                member: Pushback::new(decoder, 0),
+                                member: Box::new(Pushback::new(decoder, 0)),
                                 offset,
                             };
                         }
@@ -540,7 +540,7 @@ impl WarcReader {
                     }
                 }
                 Mode::InMember { mut member, offset } => {
-                    match read_record(&mut member, self.max_block) {
+                    match read_record(&mut *member, self.max_block) {
                         Ok(mut record) => {
                             record.offset = offset;
                             self.mode = Mode::InMember { member, offset };
@@ -586,7 +586,7 @@ impl WarcReader {
                             return Some(Err(error));
                         }
                         Err(bad) => {
-                            let error = self.resync(&mut member, offset, bad);
+                            let error = self.resync(&mut *member, offset, bad);
                             self.mode = Mode::InMember { member, offset };
                             return Some(Err(error));
                         }
@@ -845,22 +845,34 @@ fn dechunk(mut body: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
+/// One WARC/1.1 `response` record holding `http` (an HTTP response as it came over the
+/// wire), uncompressed: gzip it alone for a per-record member. For tests and benchmarks
+/// that need WARC files of their own.
+pub fn response_record(uri: &str, record_id: &str, date: &str, http: &[u8]) -> Vec<u8> {
+    let mut r = format!(
+        "WARC/1.1\r\nWARC-Type: response\r\nWARC-Record-ID: {record_id}\r\n\
+         WARC-Date: {date}\r\nWARC-Target-URI: {uri}\r\n\
+         Content-Type: application/http; msgtype=response\r\nContent-Length: {}\r\n\r\n",
+        http.len()
+    )
+    .into_bytes();
+    r.extend_from_slice(http);
+    r.extend_from_slice(b"\r\n\r\n");
+    r
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::io::Write;
 
     fn response(uri: &str, id: &str, http: &[u8]) -> Vec<u8> {
-        let mut r = format!(
-            "WARC/1.1\r\nWARC-Type: response\r\nWARC-Record-ID: <urn:uuid:{id}>\r\n\
-             WARC-Date: 2024-09-27T10:30:00Z\r\nWARC-Target-URI: {uri}\r\n\
-             Content-Type: application/http; msgtype=response\r\nContent-Length: {}\r\n\r\n",
-            http.len()
+        response_record(
+            uri,
+            &format!("<urn:uuid:{id}>"),
+            "2024-09-27T10:30:00Z",
+            http,
         )
-        .into_bytes();
-        r.extend_from_slice(http);
-        r.extend_from_slice(b"\r\n\r\n");
-        r
     }
 
     fn page(body: &str) -> Vec<u8> {

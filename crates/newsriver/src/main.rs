@@ -28,7 +28,8 @@ strips them to clean text and metadata, drops duplicates, and publishes JSON lin
 Configuration: embedded defaults (see config/newsriver.toml), merged with --config FILE, \
 then NEWSRIVER_<SECTION>__<KEY> environment variables. Logs go to stderr; RUST_LOG sets the \
 level (default info).\n\n\
-Exit codes: 0 success; 1 some items failed or the pipeline stopped on an error; \
+Exit codes: 0 success; 1 some items failed (backfill: or a WARC file could not be read \
+to its end) or the pipeline stopped on an error; \
 2 bad usage or configuration; 75 the state file is locked by another run or backfill \
 (nothing was changed); 130 stopped by a second interrupt."
 )]
@@ -75,6 +76,14 @@ enum Command {
         /// gzip or not); repeatable.
         #[arg(long, value_name = "URL")]
         sitemap: Vec<String>,
+        /// Instead of URLs, the archived responses of these WARC files (WARC/1.0 or 1.1,
+        /// gzip per record as Common Crawl stores them, or uncompressed; "-" for standard
+        /// input): status 200 HTML pages are stripped, deduplicated and published without
+        /// fetching anything. Records done by an earlier run (by WARC-Record-ID) are
+        /// skipped, so an interrupted backfill resumes. Exit 1 when a file could not be
+        /// read to its end (each bad record is logged with its file and offset).
+        #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["input", "sitemap"])]
+        warc: Vec<String>,
         /// Write JSON lines here instead of the configured output ("-" for stdout).
         #[arg(long, short, value_name = "FILE")]
         output: Option<String>,
@@ -366,10 +375,31 @@ fn main() -> ExitCode {
                 Ok(ExitCode::SUCCESS)
             }
             Command::Backfill {
+                warc,
+                output,
+                no_progress,
+                ..
+            } if !warc.is_empty() => {
+                let options = BackfillOptions {
+                    output,
+                    progress: !no_progress,
+                    sitemaps: Vec::new(),
+                };
+                let shutdown = topology::shutdown_on_signals();
+                let report = topology::backfill_warc(config, warc, options, shutdown).await?;
+                eprintln!("{report}");
+                Ok(if report.all_handled() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(EXIT_FAILURES)
+                })
+            }
+            Command::Backfill {
                 input,
                 sitemap,
                 output,
                 no_progress,
+                ..
             } => {
                 let input = match (input, sitemap.is_empty()) {
                     (Some(input), _) => Some(input),
