@@ -33,9 +33,10 @@ once:
 
 ## Unit and integration tests (integration tests start their own servers on 127.0.0.1).
 ## Ends with one summary line, "tests: N passed, N failed, N skipped": a test whose
-## component (tansu, the shared dev sets) is missing reports itself ignored in cargo's own
+## component (tansu, chromium, wget, the shared dev sets) is missing reports itself ignored in cargo's own
 ## "test result:" line (tests/kafka.rs and crates/bench/tests/accuracy.rs decide at run
-## time, with libtest-mimic), and skipped sums those ignored counts.
+## time, with libtest-mimic; so do tests/status_page.rs and tests/warc.rs), and skipped
+## sums those ignored counts.
 test: deps
 	set -o pipefail; { $(CARGO) test --workspace --locked -- --show-output && \
 	  $(CARGO) test -p newsriver-dedup --features clearurls --locked --lib; } 2>&1 | awk '{ print } \

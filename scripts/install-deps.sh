@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages newsriver builds with, when they are missing: a C
 # toolchain, make, cmake and the curl/zlib headers (librdkafka is built from source);
-# with --test also chromium, which the status page's browser test drives.
+# with --test also chromium, which the status page's browser test drives, and wget, whose
+# --warc-file writes the WARC the backfill --warc test reads.
 # Used by `make` and by CI; safe to run again (it installs nothing that is present).
 set -euo pipefail
 
@@ -18,6 +19,7 @@ command -v kill >/dev/null || missing+=(procps)
 if [ "${1:-}" = "--test" ]; then
   command -v chromium >/dev/null || command -v chromium-browser >/dev/null || missing+=(chromium)
   [ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
+  command -v wget >/dev/null || missing+=(wget)
 fi
 ((${#missing[@]})) || exit 0
 
