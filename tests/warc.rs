@@ -499,6 +499,128 @@ fn a_warc_written_by_wget_is_backfilled(wget: PathBuf) {
     );
 }
 
+/// What newsriver's reader reads of `file`, in the form the warcio script prints.
+fn records_as_newsriver_reads_them(file: &Path) -> Vec<serde_json::Value> {
+    use newsriver_fetcher::warc::{HttpResponse, WarcReader};
+    let input = std::io::BufReader::new(std::fs::File::open(file).unwrap());
+    let name = file.display().to_string();
+    let mut reader = WarcReader::new(&name, Box::new(input), u64::MAX);
+    let mut out = Vec::new();
+    while let Some(record) = reader.next() {
+        let record = record.unwrap_or_else(|e| panic!("{e}"));
+        let mut v = serde_json::json!({
+            "file": name,
+            "offset": record.offset,
+            "type": record.warc_type(),
+            "id": record.record_id(),
+            "uri": record.target_uri(),
+            "length": record.content_length,
+        });
+        if record.warc_type() == Some("response") {
+            if let Ok(http) = HttpResponse::parse(record.block.as_deref().unwrap()) {
+                let body = http.decoded_body(usize::MAX - 1).unwrap();
+                v["status"] = http.status.into();
+                v["body"] = body
+                    .iter()
+                    .map(|&b| char::from(b))
+                    .collect::<String>()
+                    .into();
+            }
+        }
+        out.push(v);
+    }
+    out
+}
+
+/// Every record, its offset, headers, HTTP status and decoded body as warcio reads them,
+/// in WARC files of three shapes: gzip per record with chunked and gzip-coded payloads,
+/// uncompressed, and (with wget) a real crawl.
+fn records_read_the_same_as_warcio_reads_them(python: PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut records = vec![other_record(
+        "warcinfo",
+        "info",
+        b"software: test\r\nformat: WARC File Format 1.1\r\n",
+    )];
+    records.extend(generated_warc(3, 0));
+    let chunked =
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n\
+        6\r\n<html>\r\nf\r\n<p>chunked body\r\n8\r\n</p></ht\r\n3\r\nml>\r\n0\r\n\r\n";
+    records.push(record("/chunked.html", "chunked", chunked));
+    let mut zipped =
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Encoding: gzip\r\n\r\n"
+            .to_vec();
+    zipped.extend_from_slice(&gz("<html><p>gzip coded, é</p></html>".as_bytes()));
+    records.push(record("/zipped.html", "zipped", &zipped));
+    records.push(record(
+        "/gone.html",
+        "gone",
+        &http("404 Not Found", "text/html", b"<html>gone</html>"),
+    ));
+    records.push(other_record("metadata", "meta", b"outlinks: none\r\n"));
+    let gzipped = dir.path().join("shapes.warc.gz");
+    std::fs::write(&gzipped, per_record_gzip(&records)).unwrap();
+    let plain = dir.path().join("shapes.warc");
+    std::fs::write(&plain, records.concat()).unwrap();
+    let mut files = vec![gzipped, plain];
+    if let Some(wget) = find_program("WGET", &["wget"], None) {
+        let server = FixtureServer::start();
+        let prefix = dir.path().join("crawl");
+        let status = Command::new(wget)
+            .args(["--quiet", "--no-proxy", "--tries=1", "--delete-after"])
+            .arg(format!("--warc-file={}", prefix.display()))
+            .arg("--directory-prefix")
+            .arg(dir.path().join("pages"))
+            .arg(server.url("/news/sun-coalition.html"))
+            .arg(server.url("/news/missing.html"))
+            .arg(server.url("/feeds/rss.xml"))
+            .status()
+            .expect("run wget");
+        assert!(matches!(status.code(), Some(0 | 8)), "wget: {status}");
+        files.push(dir.path().join("crawl.warc.gz"));
+    }
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/scripts/warcio_records.py");
+    let out = Command::new(&python)
+        .arg(script)
+        .args(&files)
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "warcio: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let theirs: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ours: Vec<serde_json::Value> = files
+        .iter()
+        .flat_map(|f| records_as_newsriver_reads_them(f))
+        .collect();
+    assert!(theirs.len() >= 18, "{} records", theirs.len());
+    assert_eq!(ours.len(), theirs.len());
+    for (o, t) in ours.iter().zip(&theirs) {
+        assert_eq!(o, t);
+    }
+}
+
+/// The python of a venv with warcio (`scripts/install-deps.sh --test` makes one): `$var`
+/// when set, else the default venv's, when it imports warcio.
+fn warcio_python() -> Option<PathBuf> {
+    let default = std::env::var_os("HOME")
+        .map(|h| PathBuf::from(h).join(".cache/newsriver/test-venv/bin/python"));
+    let python = find_program("WARCIO_PYTHON", &[], default)?;
+    let imports = Command::new(&python)
+        .args(["-c", "import warcio"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    imports.then_some(python)
+}
+
 fn main() -> std::process::ExitCode {
     let args = libtest_mimic::Arguments::from_args();
     let wget = find_program("WGET", &["wget"], None);
@@ -532,6 +654,15 @@ fn main() -> std::process::ExitCode {
             WGET_INSTALL,
             "WGET",
             a_warc_written_by_wget_is_backfilled,
+        ),
+        trial_needing(
+            "records_read_the_same_as_warcio_reads_them",
+            &warcio_python(),
+            "a python with warcio",
+            "NEWSRIVER_REQUIRE_WARCIO",
+            "scripts/install-deps.sh --test makes ~/.cache/newsriver/test-venv with warcio",
+            "WARCIO_PYTHON",
+            records_read_the_same_as_warcio_reads_them,
         ),
     ];
     libtest_mimic::run(&args, tests).exit_code()
