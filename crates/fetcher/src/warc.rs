@@ -11,6 +11,7 @@
 //! boundary, `\r\n\r\nWARC/1.`). It streams: one record's block in memory at a time, and
 //! blocks over the caller's limit are read past, not kept.
 
+use std::borrow::Cow;
 use std::io::{self, BufRead, BufReader, Read};
 
 use chrono::{DateTime, Utc};
@@ -728,16 +729,17 @@ pub fn archived_page(record: &Record, max_body: usize) -> Result<ArchivedPage, S
     })
 }
 
-/// The HTTP response a `response` record holds (status line, headers, body as stored).
+/// The HTTP response a `response` record holds (status line, headers, body as stored),
+/// borrowing the body from the record: pages are not copied more than decoding needs.
 #[derive(Debug, Clone)]
-pub struct HttpResponse {
+pub struct HttpResponse<'a> {
     pub status: u16,
     pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
+    pub body: &'a [u8],
 }
 
-impl HttpResponse {
-    pub fn parse(block: &[u8]) -> Result<HttpResponse, String> {
+impl<'a> HttpResponse<'a> {
+    pub fn parse(block: &'a [u8]) -> Result<HttpResponse<'a>, String> {
         let end = memchr::memmem::find(block, b"\r\n\r\n")
             .map(|i| (i, i + 4))
             .or_else(|| memchr::memmem::find(block, b"\n\n").map(|i| (i, i + 2)))
@@ -762,7 +764,7 @@ impl HttpResponse {
         Ok(HttpResponse {
             status,
             headers,
-            body: block[end.1..].to_vec(),
+            body: &block[end.1..],
         })
     }
 
@@ -776,15 +778,15 @@ impl HttpResponse {
     /// The body as the server meant it: chunked transfer coding undone (archives keep
     /// what came over the wire), then gzip or deflate content coding, at most `max`
     /// bytes.
-    pub fn decoded_body(&self, max: usize) -> Result<Vec<u8>, Skipped> {
+    pub fn decoded_body(&self, max: usize) -> Result<Cow<'a, [u8]>, Skipped> {
         let chunked = self
             .header("Transfer-Encoding")
             .is_some_and(|t| t.to_ascii_lowercase().contains("chunked"));
         let body = if chunked {
             // A body whose chunking is broken is kept as it is: better than nothing.
-            dechunk(&self.body).unwrap_or_else(|| self.body.clone())
+            dechunk(self.body).map_or(Cow::Borrowed(self.body), Cow::Owned)
         } else {
-            self.body.clone()
+            Cow::Borrowed(self.body)
         };
         let coding = self
             .header("Content-Encoding")
@@ -799,7 +801,7 @@ impl HttpResponse {
                     .take(limit)
                     .read_to_end(&mut out)
                     .map_err(|e| Skipped::Encoding(format!("gzip ({e})")))?;
-                out
+                Cow::Owned(out)
             }
             "deflate" => {
                 let mut out = Vec::new();
@@ -814,7 +816,7 @@ impl HttpResponse {
                         .read_to_end(&mut out)
                         .map_err(|e| Skipped::Encoding(format!("deflate ({e})")))?;
                 }
-                out
+                Cow::Owned(out)
             }
             other => return Err(Skipped::Encoding(other.to_string())),
         };
