@@ -663,6 +663,28 @@ impl Fetcher {
 }
 
 impl Fetcher {
+    /// The sitemaps the robots.txt of `url`'s site lists (its `Sitemap:` lines); none
+    /// when it has no robots.txt.
+    pub async fn robots_sitemaps(&self, url: &str) -> Result<Vec<String>, FetchError> {
+        let parsed = parse_http_url(url)?;
+        let robots_url = parsed
+            .join("/robots.txt")
+            .map_err(|e| FetchError::InvalidUrl {
+                url: url.to_string(),
+                reason: e.to_string(),
+            })?;
+        match self
+            .get(&self.page_client, &robots_url, HeaderMap::new())
+            .await
+        {
+            Ok(resp) => Ok(robots::sitemaps(&resp.body)),
+            Err(FetchError::Status { status, .. }) if (400..500).contains(&status) => {
+                Ok(Vec::new())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// The article URLs of the sitemap at `url` (following sitemap indexes), with the
     /// Google News hints; entries older than `max_age` are left out.
     pub async fn read_sitemap(

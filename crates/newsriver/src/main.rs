@@ -73,7 +73,8 @@ enum Command {
         #[arg(value_name = "FILE|-")]
         input: Option<String>,
         /// Also backfill every entry of this sitemap (urlset or sitemapindex, followed;
-        /// gzip or not); repeatable.
+        /// gzip or not); repeatable. A site's root (https://site.example/) stands for the
+        /// sitemaps its robots.txt lists.
         #[arg(long, value_name = "URL")]
         sitemap: Vec<String>,
         /// Instead of URLs, the archived responses of these WARC files (WARC/1.0 or 1.1,
@@ -179,7 +180,8 @@ enum FeedsAction {
         /// The feed's URL (http or https), or with --discover a page of the site.
         url: String,
         /// Find the feed the page announces (<link rel="alternate">) or one at a common
-        /// path (/feed, /rss, /atom.xml, /feed.xml, /rss.xml, /index.xml), and add that.
+        /// path (/feed, /rss, /atom.xml, /feed.xml, /rss.xml, /index.xml), else a
+        /// sitemap the site's robots.txt lists, and add that.
         #[arg(long)]
         discover: bool,
         /// Store it paused: not polled until `feeds resume`.
@@ -255,8 +257,9 @@ enum FeedsAction {
         admin: Option<String>,
     },
     /// Print the feeds a site offers, one a line: URL, how it was found (link: announced
-    /// by the page; path: a common path; page: the URL is a feed), title. Changes
-    /// nothing. Exit 0 when one was found, 1 when none was.
+    /// by the page; path: a common path; robots: a sitemap its robots.txt lists, when it
+    /// has no feed; page: the URL is a feed), title. Changes nothing. Exit 0 when one was
+    /// found, 1 when none was.
     Discover {
         /// A page of the site (its home page, an article).
         url: String,

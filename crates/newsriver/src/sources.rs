@@ -509,6 +509,14 @@ fn record_poll(
     Ok(added)
 }
 
+/// Whether `url` names a site rather than a document: an http(s) URL with the path `/`
+/// and no query (`https://site.example/`), whose sitemaps its robots.txt lists.
+pub fn site_root(url: &str) -> bool {
+    url::Url::parse(url.trim()).is_ok_and(|u| {
+        matches!(u.scheme(), "http" | "https") && u.path() == "/" && u.query().is_none()
+    })
+}
+
 /// Outcome of reading a URL list.
 #[derive(Debug, Default)]
 pub struct ListSummary {
@@ -601,6 +609,15 @@ pub fn listed_jobs(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_site_root_is_told_from_a_sitemap() {
+        assert!(site_root("https://site.example/"));
+        assert!(site_root("http://site.example"));
+        assert!(!site_root("https://site.example/sitemap.xml"));
+        assert!(!site_root("https://site.example/?page=2"));
+        assert!(!site_root("not a url"));
+    }
 
     #[test]
     fn repaired_feeds_say_so() {

@@ -245,19 +245,41 @@ pub async fn backfill(
     };
     let parts = Parts::open(&config, options.output.as_deref()).await?;
     let mut pages: Vec<newsriver_model::PageJob> = sources::url_list_pages(lines).collect();
-    for sitemap in &options.sitemaps {
-        // A backfill wants the whole sitemap, not the last days of it.
-        let items = parts
-            .fetcher
-            .read_sitemap(sitemap, None)
-            .await
-            .with_context(|| format!("reading sitemap {sitemap}"))?;
-        tracing::info!(sitemap, entries = items.len(), "sitemap read");
-        pages.extend(items.into_iter().map(|item| newsriver_model::PageJob {
-            url: item.url,
-            source: sitemap.clone(),
-            hints: item.hints,
-        }));
+    for given in &options.sitemaps {
+        // A site's root stands for the sitemaps its robots.txt lists.
+        let (sitemaps, from_robots) = match sources::site_root(given) {
+            true => {
+                let listed = parts
+                    .fetcher
+                    .robots_sitemaps(given)
+                    .await
+                    .with_context(|| format!("reading the robots.txt of {given}"))?;
+                if listed.is_empty() {
+                    anyhow::bail!("the robots.txt of {given} lists no sitemap (Sitemap: lines)");
+                }
+                tracing::info!(site = %given, sitemaps = listed.len(), "sitemaps listed in robots.txt");
+                (listed, true)
+            }
+            false => (vec![given.clone()], false),
+        };
+        for sitemap in &sitemaps {
+            // A backfill wants the whole sitemap, not the last days of it.
+            let items = match parts.fetcher.read_sitemap(sitemap, None).await {
+                Ok(items) => items,
+                // One of several a site lists: the others are still read.
+                Err(e) if from_robots => {
+                    tracing::warn!(sitemap = %sitemap, error = %e, "skipping a sitemap robots.txt lists");
+                    continue;
+                }
+                Err(e) => return Err(e).with_context(|| format!("reading sitemap {sitemap}")),
+            };
+            tracing::info!(sitemap, entries = items.len(), "sitemap read");
+            pages.extend(items.into_iter().map(|item| newsriver_model::PageJob {
+                url: item.url,
+                source: sitemap.clone(),
+                hints: item.hints,
+            }));
+        }
     }
     let (jobs, listed) = sources::listed_jobs(&mut shared::lock(&parts.store), pages)?;
     let bar = progress_bar(options.progress, jobs.len() as u64);
