@@ -121,6 +121,9 @@ pub struct FetchConfig {
     pub sitemap_max_age: Option<Duration>,
     /// How deep sitemap indexes are followed.
     pub sitemap_max_depth: usize,
+    /// A polled sitemap takes only entries newer than the feed's last successful poll
+    /// ([`Validators::last_success`]) less this much (late indexing, clocks).
+    pub sitemap_overlap: Duration,
 }
 
 impl Default for FetchConfig {
@@ -141,6 +144,7 @@ impl Default for FetchConfig {
             max_crawl_delay: Duration::from_secs(30),
             sitemap_max_age: Some(Duration::from_secs(2 * 86_400)),
             sitemap_max_depth: 3,
+            sitemap_overlap: Duration::from_secs(3600),
         }
     }
 }
@@ -209,11 +213,14 @@ pub struct Page {
     pub encoding: &'static str,
 }
 
-/// Conditional-GET validators remembered between polls.
+/// What a poll remembers of the one before: the conditional-GET validators, and when the
+/// feed last answered (a polled sitemap takes only entries newer than that).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Validators {
     pub etag: Option<String>,
     pub last_modified: Option<String>,
+    /// The feed's last successful poll; not sent, and not given back by a poll.
+    pub last_success: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -637,9 +644,14 @@ impl Fetcher {
         let content_type = header(CONTENT_TYPE);
         // A sitemap listed among the feeds is recognized by its content.
         let feed = if sitemap::looks_like_sitemap(&resp.body) {
-            let max_age = self.config.sitemap_max_age;
+            let cutoff = sitemap_cutoff(
+                chrono::Utc::now(),
+                self.config.sitemap_max_age,
+                validators.last_success,
+                self.config.sitemap_overlap,
+            );
             let items = self
-                .sitemap_items(&resp.body, &resp.final_url, max_age)
+                .sitemap_items(&resp.body, &resp.final_url, cutoff)
                 .await?;
             ParsedFeed {
                 title: None,
@@ -655,6 +667,7 @@ impl Fetcher {
             validators: Validators {
                 etag: header(ETAG),
                 last_modified: header(LAST_MODIFIED),
+                last_success: None,
             },
             moved_to,
             max_age,
@@ -696,7 +709,8 @@ impl Fetcher {
         let resp = self
             .get(&self.feed_client, &parsed, HeaderMap::new())
             .await?;
-        self.sitemap_items(&resp.body, &resp.final_url, max_age)
+        let cutoff = sitemap_cutoff(chrono::Utc::now(), max_age, None, Duration::ZERO);
+        self.sitemap_items(&resp.body, &resp.final_url, cutoff)
             .await
     }
 
@@ -708,12 +722,9 @@ impl Fetcher {
         &self,
         body: &[u8],
         url: &str,
-        max_age: Option<Duration>,
+        cutoff: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<Vec<FeedItem>, FetchError> {
         use sitemap::{parse_sitemap, Sitemap};
-        let cutoff = max_age
-            .and_then(|a| chrono::Duration::from_std(a).ok())
-            .map(|a| chrono::Utc::now() - a);
         let too_old = |t: Option<chrono::DateTime<chrono::Utc>>| {
             cutoff.is_some_and(|c| t.is_some_and(|t| t < c))
         };
@@ -789,6 +800,25 @@ impl Fetcher {
     }
 }
 
+/// The oldest time a polled sitemap's entry (or child sitemap) may carry to be taken: the
+/// later of `now - max_age` and the last successful poll less `overlap`, so each poll
+/// takes what appeared since the one before rather than re-listing days of entries.
+/// Entries without a date are always taken (the work queue knows which it has seen).
+pub fn sitemap_cutoff(
+    now: chrono::DateTime<chrono::Utc>,
+    max_age: Option<Duration>,
+    last_success: Option<chrono::DateTime<chrono::Utc>>,
+    overlap: Duration,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    let by_age = max_age
+        .and_then(|a| chrono::Duration::from_std(a).ok())
+        .map(|a| now - a);
+    let overlap = chrono::Duration::from_std(overlap).unwrap_or(chrono::Duration::zero());
+    // A last success in the future (a clock set back) says nothing.
+    let by_poll = last_success.filter(|t| *t <= now).map(|t| t - overlap);
+    by_age.max(by_poll)
+}
+
 /// What both clients share: the agent, the time limits, the encodings. reqwest also
 /// follows the standard proxy variables (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`,
 /// `NO_PROXY`) by default, so every request goes through the proxy they name.
@@ -846,4 +876,36 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         cur = inner.source();
     }
     s
+}
+
+#[cfg(test)]
+mod sitemap_cutoff_tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn the_later_of_max_age_and_the_last_poll_less_the_overlap() {
+        let now = chrono::Utc.with_ymd_and_hms(2024, 9, 27, 12, 0, 0).unwrap();
+        let hour = Duration::from_secs(3600);
+        let two_days = Some(Duration::from_secs(2 * 86_400));
+        let at = |h: i64| now - chrono::Duration::hours(h);
+        assert_eq!(sitemap_cutoff(now, two_days, None, hour), Some(at(48)));
+        assert_eq!(
+            sitemap_cutoff(now, two_days, Some(at(3)), hour),
+            Some(at(4))
+        );
+        // A last poll before the window, or none and no window.
+        assert_eq!(
+            sitemap_cutoff(now, two_days, Some(at(100)), hour),
+            Some(at(48))
+        );
+        assert_eq!(sitemap_cutoff(now, None, None, hour), None);
+        assert_eq!(sitemap_cutoff(now, None, Some(at(2)), hour), Some(at(3)));
+        // A last success ahead of the clock is ignored.
+        let ahead = now + chrono::Duration::hours(5);
+        assert_eq!(
+            sitemap_cutoff(now, two_days, Some(ahead), hour),
+            Some(at(48))
+        );
+    }
 }

@@ -178,6 +178,9 @@ pub struct SitemapsConfig {
     pub max_age_days: u32,
     /// How deep sitemap indexes are followed.
     pub max_depth: usize,
+    /// A polled sitemap takes only entries newer than its last successful poll less this
+    /// many minutes.
+    pub overlap_minutes: u32,
 }
 
 /// The admin listener (metrics, health, the feeds API); `config/newsriver.toml`
@@ -343,6 +346,7 @@ impl Config {
             sitemap_max_age: (self.sitemaps.max_age_days > 0)
                 .then(|| Duration::from_secs(u64::from(self.sitemaps.max_age_days) * 86_400)),
             sitemap_max_depth: self.sitemaps.max_depth,
+            sitemap_overlap: Duration::from_secs(u64::from(self.sitemaps.overlap_minutes) * 60),
             ..Default::default()
         }
     }

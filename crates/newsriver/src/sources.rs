@@ -210,6 +210,7 @@ async fn poll_feeds(
                     let validators = Validators {
                         etag: feed.etag.clone(),
                         last_modified: feed.last_modified.clone(),
+                        last_success: feed.last_success_at,
                     };
                     let target = feed.fetch_url.clone().unwrap_or_else(|| feed.url.clone());
                     let request = FeedSettings::of(&feed).request();
