@@ -499,6 +499,96 @@ fn a_warc_written_by_wget_is_backfilled(wget: PathBuf) {
     );
 }
 
+/// Serves a CC-NEWS month on 127.0.0.1: its `warc.paths.gz` listing three WARC files,
+/// and the files; counts the requests for each path.
+fn cc_news_server() -> (
+    std::sync::Arc<tiny_http::Server>,
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    let server = std::sync::Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
+    let base = format!(
+        "http://127.0.0.1:{}/",
+        server.server_addr().to_ip().unwrap().port()
+    );
+    let seen: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let (srv, log) = (server.clone(), seen.clone());
+    std::thread::spawn(move || {
+        let dir = "crawl-data/CC-NEWS/2024/09";
+        let name = |k: usize| format!("{dir}/CC-NEWS-20240901-{k:05}.warc.gz");
+        for req in srv.incoming_requests() {
+            let path = req.url().trim_start_matches('/').to_string();
+            log.lock().unwrap().push(path.clone());
+            let body = if path == format!("{dir}/warc.paths.gz") {
+                Some(gz((0..3)
+                    .map(|k| name(k) + "\n")
+                    .collect::<String>()
+                    .as_bytes()))
+            } else {
+                (0..3)
+                    .find(|&k| path == name(k))
+                    .map(|k| per_record_gzip(&generated_warc(3, 100 + 10 * k)))
+            };
+            let resp = match body {
+                Some(b) => tiny_http::Response::from_data(b),
+                None => tiny_http::Response::from_data(b"not found".to_vec()).with_status_code(404),
+            };
+            let _ = req.respond(resp);
+        }
+    });
+    (server, base, seen)
+}
+
+fn a_cc_news_month_is_streamed_from_its_list_and_resumed() {
+    let (server, base, seen) = cc_news_server();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = warc_config(dir.path());
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text.push_str(&format!(
+        "\n[fetch]\nallow_private_networks = true\n\n[cc_news]\nbase_url = \"{base}\"\n"
+    ));
+    std::fs::write(&cfg, text).unwrap();
+    let backfill = |extra: &[&str]| {
+        newsriver_cmd(&cfg)
+            .args(["backfill", "--no-progress", "--cc-news", "2024-09"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let first = backfill(&["--limit", "2"]);
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert_eq!(first.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("CC-NEWS 2024-09: 2 WARC files"), "{stderr}");
+    assert!(stderr.contains("backfill: 6 records"), "{stderr}");
+    assert!(
+        !seen
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|p| p.ends_with("-00002.warc.gz")),
+        "the third file is past the limit"
+    );
+    let second = backfill(&[]);
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("9 records"), "{stderr}");
+    assert!(
+        stderr.contains("done before 6, extracted 3, published 3"),
+        "{stderr}"
+    );
+    let out = read_jsonl(&dir.path().join("articles.jsonl"));
+    assert_eq!(out.len(), 9);
+    assert_each_once(&out);
+    let bad = backfill(&["--limit", "x"]);
+    assert_eq!(bad.status.code(), Some(2));
+    let month = newsriver_cmd(&cfg)
+        .args(["backfill", "--cc-news", "2024-13"])
+        .output()
+        .unwrap();
+    assert_eq!(month.status.code(), Some(2), "not a month");
+    server.unblock();
+}
+
 /// What newsriver's reader reads of `file`, in the form the warcio script prints.
 fn records_as_newsriver_reads_them(file: &Path) -> Vec<serde_json::Value> {
     use newsriver_fetcher::warc::{HttpResponse, WarcReader};
@@ -643,6 +733,13 @@ fn main() -> std::process::ExitCode {
             "bad_files_are_named_with_offsets_and_the_rest_is_read",
             || {
                 bad_files_are_named_with_offsets_and_the_rest_is_read();
+                Ok(())
+            },
+        ),
+        libtest_mimic::Trial::test(
+            "a_cc_news_month_is_streamed_from_its_list_and_resumed",
+            || {
+                a_cc_news_month_is_streamed_from_its_list_and_resumed();
                 Ok(())
             },
         ),

@@ -272,6 +272,10 @@ pub struct Fetcher {
     page_client: reqwest::Client,
     /// Feeds (configured by the operator): redirects handled by hand to notice moves.
     feed_client: reqwest::Client,
+    /// Archives streamed whole (`backfill --warc URL`, CC-NEWS): no limit on the whole
+    /// response, a gigabyte WARC takes minutes, only on each read; bodies as sent (a
+    /// `.warc.gz` is read member by member, not decoded by the client); guarded as pages.
+    archive_client: reqwest::Client,
     config: FetchConfig,
     hosts: Mutex<HashMap<String, Arc<HostGate>>>,
     robots: robots::RobotsCache,
@@ -298,11 +302,26 @@ impl Fetcher {
                 attempt.follow()
             }
         }));
+        let mut archives = reqwest::Client::builder()
+            .user_agent(config.user_agent.clone())
+            .connect_timeout(config.connect_timeout)
+            .read_timeout(config.timeout)
+            .redirect(reqwest::redirect::Policy::custom(move |attempt| {
+                if attempt.previous().len() > max_redirects {
+                    attempt.error(format!("more than {max_redirects} redirects"))
+                } else if guard && guard::literal_host_blocked(attempt.url()) {
+                    attempt.error(guard::BLOCKED_MARKER)
+                } else {
+                    attempt.follow()
+                }
+            }));
         if guard {
             pages = pages.dns_resolver(Arc::new(guard::PublicOnlyResolver));
+            archives = archives.dns_resolver(Arc::new(guard::PublicOnlyResolver));
         }
         Ok(Fetcher {
             page_client: pages.build().map_err(build_err)?,
+            archive_client: archives.build().map_err(build_err)?,
             feed_client: base()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
@@ -676,6 +695,74 @@ impl Fetcher {
 }
 
 impl Fetcher {
+    /// A GET whose body is read as it arrives (a WARC file of any size), after its
+    /// status said 200.
+    pub async fn open_archive(&self, url: &str) -> Result<reqwest::Response, FetchError> {
+        let parsed = parse_http_url(url)?;
+        if !self.config.allow_private_networks && guard::literal_host_blocked(&parsed) {
+            return Err(FetchError::blocked(url));
+        }
+        let resp =
+            self.archive_client
+                .get(parsed)
+                .send()
+                .await
+                .map_err(|e| FetchError::Network {
+                    url: url.to_string(),
+                    reason: e.to_string(),
+                })?;
+        if !resp.status().is_success() {
+            return Err(FetchError::Status {
+                url: url.to_string(),
+                status: resp.status().as_u16(),
+                retry_after: None,
+            });
+        }
+        Ok(resp)
+    }
+
+    /// The WARC files of a month of Common Crawl's CC-NEWS (`month` as `YYYY-MM`), as
+    /// URLs under `base` (`https://data.commoncrawl.org/`), from its `warc.paths.gz`.
+    pub async fn cc_news_warcs(&self, base: &str, month: &str) -> Result<Vec<String>, FetchError> {
+        let (year, mm) = month
+            .split_once('-')
+            .ok_or_else(|| FetchError::InvalidUrl {
+                url: month.to_string(),
+                reason: "not a YYYY-MM month".into(),
+            })?;
+        let base = parse_http_url(base)?;
+        let join = |path: &str| {
+            base.join(path).map_err(|e| FetchError::InvalidUrl {
+                url: path.to_string(),
+                reason: e.to_string(),
+            })
+        };
+        let paths_url = join(&format!("crawl-data/CC-NEWS/{year}/{mm}/warc.paths.gz"))?;
+        let resp = self
+            .get(&self.page_client, &paths_url, HeaderMap::new())
+            .await?;
+        // Served as a gzip file; a client or proxy may have decoded it already.
+        let text = if resp.body.starts_with(&[0x1f, 0x8b]) {
+            let mut out = String::new();
+            std::io::Read::read_to_string(
+                &mut flate2::read::MultiGzDecoder::new(&resp.body[..]),
+                &mut out,
+            )
+            .map_err(|e| FetchError::Feed {
+                url: paths_url.to_string(),
+                reason: format!("warc.paths.gz: {e}"),
+            })?;
+            out
+        } else {
+            String::from_utf8_lossy(&resp.body).into_owned()
+        };
+        text.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(|l| join(l).map(|u| u.to_string()))
+            .collect()
+    }
+
     /// The sitemaps the robots.txt of `url`'s site lists (its `Sitemap:` lines); none
     /// when it has no robots.txt.
     pub async fn robots_sitemaps(&self, url: &str) -> Result<Vec<String>, FetchError> {

@@ -25,6 +25,7 @@ pub struct Config {
     pub pipeline: PipelineConfig,
     pub admin: AdminConfig,
     pub sitemaps: SitemapsConfig,
+    pub cc_news: CcNewsConfig,
     pub filter: FilterConfig,
     pub dead_letters: DeadLettersConfig,
 }
@@ -168,6 +169,15 @@ pub struct DeadLettersConfig {
 pub struct FilterConfig {
     /// Languages (ISO 639-1, as `language` is published) to keep; empty: all.
     pub languages: Vec<String>,
+}
+
+/// Common Crawl's CC-NEWS as a source (`backfill --cc-news`); `config/newsriver.toml`
+/// documents it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CcNewsConfig {
+    /// Where `crawl-data/CC-NEWS/YYYY/MM/warc.paths.gz` and the WARC files are.
+    pub base_url: String,
 }
 
 /// Sitemaps as sources; `config/newsriver.toml` documents it.

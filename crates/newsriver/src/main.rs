@@ -85,6 +85,15 @@ enum Command {
         /// read to its end (each bad record is logged with its file and offset).
         #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["input", "sitemap"])]
         warc: Vec<String>,
+        /// Instead of URLs, the WARC files of a month of Common Crawl's CC-NEWS
+        /// (YYYY-MM), streamed from cc_news.base_url and read as --warc reads files.
+        #[arg(long, value_name = "YYYY-MM", value_parser = parse_month,
+              conflicts_with_all = ["input", "sitemap", "warc"])]
+        cc_news: Option<String>,
+        /// With --cc-news: at most this many of the month's WARC files (in its list's
+        /// order).
+        #[arg(long, value_name = "N", requires = "cc_news")]
+        limit: Option<usize>,
         /// Write JSON lines here instead of the configured output ("-" for stdout).
         #[arg(long, short, value_name = "FILE")]
         output: Option<String>,
@@ -331,6 +340,19 @@ fn feed_change(action: FeedsAction) -> anyhow::Result<(Option<String>, feeds_cli
     })
 }
 
+/// A `YYYY-MM` month, as CC-NEWS names its folders.
+fn parse_month(s: &str) -> Result<String, String> {
+    let ok = s.len() == 7
+        && s.as_bytes()[4] == b'-'
+        && s[..4].bytes().all(|b| b.is_ascii_digit())
+        && s[5..].parse::<u8>().is_ok_and(|m| (1..=12).contains(&m));
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(format!("{s:?} is not a YYYY-MM month"))
+    }
+}
+
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         // html5ever reports every parse quirk of real-world markup as a warning; refinery
@@ -379,14 +401,28 @@ fn main() -> ExitCode {
             }
             Command::Backfill {
                 warc,
+                cc_news,
+                limit,
                 output,
                 no_progress,
                 ..
-            } if !warc.is_empty() => {
+            } if !warc.is_empty() || cc_news.is_some() => {
                 let options = BackfillOptions {
                     output,
                     progress: !no_progress,
                     sitemaps: Vec::new(),
+                };
+                let warc = match cc_news {
+                    Some(month) => {
+                        let files = topology::cc_news_warcs(&config, &month).await?;
+                        let files: Vec<String> = files
+                            .into_iter()
+                            .take(limit.unwrap_or(usize::MAX))
+                            .collect();
+                        eprintln!("newsriver: CC-NEWS {month}: {} WARC files", files.len());
+                        files
+                    }
+                    None => warc,
                 };
                 let shutdown = topology::shutdown_on_signals();
                 let report = topology::backfill_warc(config, warc, options, shutdown).await?;

@@ -398,6 +398,7 @@ pub async fn backfill_warc(
     let counts = Arc::new(crate::warc_source::WarcCounts::default());
     let reader = crate::warc_source::WarcSource {
         files,
+        fetcher: parts.fetcher.clone(),
         max_body: config.fetch.max_body_bytes,
         store: parts.store.clone(),
         counts: counts.clone(),
@@ -448,6 +449,15 @@ pub async fn backfill_warc(
         files_unfinished: c.get(&c.files_unfinished),
         unfinished: c.get(&c.sent).saturating_sub(handled),
     })
+}
+
+/// The URLs of a month's CC-NEWS WARC files (`YYYY-MM`), from `cc_news.base_url`.
+pub async fn cc_news_warcs(config: &Config, month: &str) -> Result<Vec<String>> {
+    let fetcher = Fetcher::new(config.fetch_config())?;
+    fetcher
+        .cc_news_warcs(&config.cc_news.base_url, month)
+        .await
+        .with_context(|| format!("listing the CC-NEWS WARC files of {month}"))
 }
 
 /// A bar without an end (records are counted as they are read): records done and their

@@ -1,5 +1,6 @@
-//! Where a WARC backfill's pages come from: the archived HTTP responses of WARC files,
-//! read one record at a time on a blocking thread and handed to the strip stage as pages
+//! Where a WARC backfill's pages come from: the archived HTTP responses of WARC files
+//! (local, standard input, or streamed from an http(s) URL as CC-NEWS serves them), read
+//! one record at a time on a blocking thread and handed to the strip stage as pages
 //! already fetched (nothing is fetched again).
 
 use std::io::BufRead;
@@ -10,7 +11,7 @@ use anyhow::Result;
 use chrono::Utc;
 use indicatif::ProgressBar;
 use newsriver_fetcher::warc::{archived_page, Record, WarcError, WarcReader};
-use newsriver_fetcher::Page;
+use newsriver_fetcher::{Fetcher, Page};
 use newsriver_model::{ItemHints, Job, PageJob, WarcOrigin, BACKFILL_SOURCE};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -54,7 +55,10 @@ impl WarcCounts {
 
 /// Reads WARC files and sends their pages on.
 pub struct WarcSource {
+    /// Paths, "-", or http(s) URLs.
     pub files: Vec<String>,
+    /// Streams the files given as URLs.
+    pub fetcher: Arc<Fetcher>,
     /// A page's body limit (`fetch.max_body_bytes`), as for fetched pages.
     pub max_body: usize,
     pub store: SharedStore,
@@ -102,21 +106,41 @@ impl WarcSource {
         stop: &CancellationToken,
     ) -> Result<FileEnd> {
         let c = &self.counts;
-        let input: Box<dyn BufRead + Send> = if file == "-" {
-            Box::new(std::io::BufReader::with_capacity(
-                256 * 1024,
-                std::io::stdin(),
-            ))
-        } else {
-            match std::fs::File::open(file) {
-                Ok(f) => Box::new(std::io::BufReader::with_capacity(256 * 1024, f)),
-                Err(e) => {
-                    WarcCounts::add(&c.read_errors);
-                    tracing::error!("{file}: cannot open: {e}");
-                    return Ok(FileEnd::WithErrors(1));
+        let input: Box<dyn BufRead + Send> =
+            if file.starts_with("http://") || file.starts_with("https://") {
+                // This thread is the runtime's (spawn_blocking): its handle drives the stream.
+                let handle = tokio::runtime::Handle::current();
+                match handle.block_on(self.fetcher.open_archive(file)) {
+                    Ok(response) => Box::new(std::io::BufReader::with_capacity(
+                        256 * 1024,
+                        HttpBody {
+                            handle,
+                            response,
+                            chunk: Vec::new(),
+                            at: 0,
+                        },
+                    )),
+                    Err(e) => {
+                        WarcCounts::add(&c.read_errors);
+                        tracing::error!("{file}: cannot open: {e}");
+                        return Ok(FileEnd::WithErrors(1));
+                    }
                 }
-            }
-        };
+            } else if file == "-" {
+                Box::new(std::io::BufReader::with_capacity(
+                    256 * 1024,
+                    std::io::stdin(),
+                ))
+            } else {
+                match std::fs::File::open(file) {
+                    Ok(f) => Box::new(std::io::BufReader::with_capacity(256 * 1024, f)),
+                    Err(e) => {
+                        WarcCounts::add(&c.read_errors);
+                        tracing::error!("{file}: cannot open: {e}");
+                        return Ok(FileEnd::WithErrors(1));
+                    }
+                }
+            };
         let mut reader = WarcReader::new(file, input, self.max_body as u64 + HTTP_HEADER_ROOM);
         let mut errors = 0;
         loop {
@@ -217,6 +241,35 @@ impl WarcSource {
             // When the archive fetched it.
             fetched_at: page.captured_at.unwrap_or_else(Utc::now),
         }))
+    }
+}
+
+/// A streamed response body as a blocking reader, for the reader thread.
+struct HttpBody {
+    handle: tokio::runtime::Handle,
+    response: reqwest::Response,
+    /// The last chunk, and how much of it was read.
+    chunk: Vec<u8>,
+    at: usize,
+}
+
+impl std::io::Read for HttpBody {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.at == self.chunk.len() {
+            match self.handle.block_on(self.response.chunk()) {
+                Ok(Some(bytes)) => {
+                    self.chunk.clear();
+                    self.chunk.extend_from_slice(&bytes);
+                    self.at = 0;
+                }
+                Ok(None) => return Ok(0),
+                Err(e) => return Err(std::io::Error::other(e)),
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.at);
+        buf[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
     }
 }
 
