@@ -131,9 +131,30 @@ fn write_warc(path: &Path, records: usize) -> Result<u64> {
     Ok(std::fs::metadata(path)?.len())
 }
 
+/// Busy CPU seconds of the whole machine so far (every CPU, /proc/stat at 100 ticks a
+/// second): what other processes took during a run is this less newsriver's own.
+fn machine_busy_secs() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/stat") else {
+        return 0.0;
+    };
+    let Some(line) = stat.lines().find(|l| l.starts_with("cpu ")) else {
+        return 0.0;
+    };
+    let v: Vec<f64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    // user nice system (idle iowait) irq softirq steal
+    let busy: f64 = [0, 1, 2, 5, 6, 7].iter().filter_map(|&i| v.get(i)).sum();
+    busy / 100.0
+}
+
 struct Run {
     secs: f64,
     cpu_secs: f64,
+    /// Cores other processes kept busy on average during the run.
+    others: f64,
     peak_rss_kib: u64,
     records: u64,
     pages: u64,
@@ -173,6 +194,7 @@ fn run(bin: &Path, dir: &Path, warc: &Path, one_core: bool) -> Result<Run> {
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     let started = Instant::now();
+    let machine_before = machine_busy_secs();
     let mut child = cmd.spawn().context("starting newsriver")?;
     // With taskset, newsriver is taskset's child: it execs, so the pid is the same.
     let pid = child.id().to_string();
@@ -197,6 +219,7 @@ fn run(bin: &Path, dir: &Path, warc: &Path, one_core: bool) -> Result<Run> {
         std::thread::sleep(Duration::from_millis(50));
     };
     let secs = started.elapsed().as_secs_f64();
+    let others = ((machine_busy_secs() - machine_before - cpu) / secs).max(0.0);
     let summary = stderr
         .lines()
         .find(|l| l.starts_with("backfill:"))
@@ -207,6 +230,7 @@ fn run(bin: &Path, dir: &Path, warc: &Path, one_core: bool) -> Result<Run> {
     Ok(Run {
         secs,
         cpu_secs: cpu,
+        others,
         peak_rss_kib: peak,
         records,
         pages: records - skipped,
@@ -217,13 +241,14 @@ fn run(bin: &Path, dir: &Path, warc: &Path, one_core: bool) -> Result<Run> {
 
 fn print(name: &str, r: &Run) {
     println!(
-        "  {name}: {:.1} s, {:.0} records/s, {:.0} pages/s, {:.0} articles/s, CPU {:.1} s ({:.2} cores busy), peak RSS {:.0} MB",
+        "  {name}: {:.1} s, {:.0} records/s, {:.0} pages/s, {:.0} articles/s, CPU {:.1} s ({:.2} cores busy; other processes {:.2}), peak RSS {:.0} MB",
         r.secs,
         r.records as f64 / r.secs,
         r.pages as f64 / r.secs,
         r.published as f64 / r.secs,
         r.cpu_secs,
         r.cpu_secs / r.secs,
+        r.others,
         r.peak_rss_kib as f64 / 1024.0
     );
     println!("    {}", r.summary);
@@ -268,6 +293,12 @@ fn main() -> Result<()> {
             "  pages/s on {cores} cores / on one: {speedup:.2} (floor 0.8 x {cores} = {floor:.2}): {}",
             if speedup >= floor { "met" } else { "NOT met" }
         );
+        if all.others > 0.2 || one.others > 0.2 {
+            println!(
+                "  (other processes kept {:.2} / {:.2} cores busy during the runs: measure on a quiet machine)",
+                one.others, all.others
+            );
+        }
     }
     if args.keep {
         println!("  kept {}", dir.display());
