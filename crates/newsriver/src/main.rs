@@ -63,7 +63,8 @@ enum Command {
         output: Option<String>,
     },
     /// Fetch, strip, dedup and publish a list of article URLs (one per line; blank lines
-    /// and lines starting with # are skipped).
+    /// and lines starting with # are skipped), or with --warc / --cc-news the pages
+    /// archived in WARC files, without fetching them.
     ///
     /// Prints a summary on stderr. Exit 0 when every URL was handled (published, or
     /// recognized as a duplicate), 1 when some failed.
@@ -79,7 +80,7 @@ enum Command {
         sitemap: Vec<String>,
         /// Instead of URLs, the archived responses of these WARC files (WARC/1.0 or 1.1,
         /// gzip per record as Common Crawl stores them, or uncompressed; "-" for standard
-        /// input): status 200 HTML pages are stripped, deduplicated and published without
+        /// input, an http(s) URL to stream): status 200 HTML pages are stripped, deduplicated and published without
         /// fetching anything. Records done by an earlier run (by WARC-Record-ID) are
         /// skipped, so an interrupted backfill resumes. Exit 1 when a file could not be
         /// read to its end (each bad record is logged with its file and offset).
