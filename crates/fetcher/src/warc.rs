@@ -206,6 +206,8 @@ enum Bad {
     Length {
         what: String,
         swallowed: Vec<u8>,
+        /// The source ended before the block did: a lie, or a cut file.
+        short: bool,
     },
     Io(io::Error),
 }
@@ -302,6 +304,7 @@ fn read_record(src: &mut impl BufRead, max_block: u64) -> Result<Record, Bad> {
                 "its Content-Length is {content_length} but only {got} bytes follow its header"
             ),
             swallowed: block.unwrap_or_default(),
+            short: true,
         });
     }
     let mut end = Vec::with_capacity(4);
@@ -315,6 +318,7 @@ fn read_record(src: &mut impl BufRead, max_block: u64) -> Result<Record, Bad> {
                 "its block does not end where its Content-Length ({content_length}) says"
             ),
             swallowed,
+            short: false,
         });
     }
     Ok(Record {
@@ -609,15 +613,32 @@ impl WarcReader {
             },
             _ => self.named(offset, Bad::Malformed(String::new())),
         };
-        if let Bad::Length { swallowed, .. } = bad {
-            if let Some(i) = memchr::memmem::find(&swallowed, BOUNDARY) {
+        let mut short = false;
+        if let Bad::Length {
+            swallowed,
+            short: cut,
+            ..
+        } = &bad
+        {
+            if let Some(i) = memchr::memmem::find(swallowed, BOUNDARY) {
                 // The next record starts at i + 4, inside what was read as this block.
                 src.unread(&swallowed[i + 4..]);
                 return error;
             }
+            short = *cut;
         }
         match skip_to_boundary(src) {
             Ok(true) => src.unread(&BOUNDARY[4..]),
+            // Nothing after a block cut short: the file itself is truncated.
+            Ok(false) if short => {
+                if let WarcError::Record { file, offset, what } = error {
+                    return WarcError::Truncated {
+                        file,
+                        offset,
+                        what: format!("ends early: {what}"),
+                    };
+                }
+            }
             Ok(false) => {}
             Err(e) => tracing::warn!(file = %self.file, error = %e, "reading past a bad record"),
         }
@@ -952,7 +973,9 @@ mod tests {
         let err = read.last().unwrap().as_ref().unwrap_err().to_string();
         let third_at = records[0].len() + records[1].len();
         assert!(
-            err.contains("cut.warc") && err.contains(&format!("offset {third_at}")),
+            err.contains(&format!(
+                "cut.warc: truncated: the record at offset {third_at}"
+            )),
             "{err}"
         );
 
