@@ -5,7 +5,7 @@ CONFIG ?=
 RUN_ARGS ?=
 
 
-.PHONY: deps all build run once test lint fmt eval eval-cv eval-stories train bench-compare bench-feeds bench-e2e bench-soak bench-stress fuzz clean
+.PHONY: deps all build run once test lint fmt eval eval-cv eval-stories train bench-compare bench-feeds bench-e2e bench-warc bench-soak bench-stress fuzz clean
 
 # The development sets (see ../shared/eval/*/README.md), where `make eval` keeps its
 # outputs, and the venv of the peer extractors it compares against.
@@ -33,9 +33,10 @@ once:
 
 ## Unit and integration tests (integration tests start their own servers on 127.0.0.1).
 ## Ends with one summary line, "tests: N passed, N failed, N skipped": a test whose
-## component (tansu, the shared dev sets) is missing reports itself ignored in cargo's own
+## component (tansu, chromium, wget, the shared dev sets) is missing reports itself ignored in cargo's own
 ## "test result:" line (tests/kafka.rs and crates/bench/tests/accuracy.rs decide at run
-## time, with libtest-mimic), and skipped sums those ignored counts.
+## time, with libtest-mimic; so do tests/status_page.rs and tests/warc.rs), and skipped
+## sums those ignored counts.
 test: deps
 	set -o pipefail; { $(CARGO) test --workspace --locked -- --show-output && \
 	  $(CARGO) test -p newsriver-dedup --features clearurls --locked --lib; } 2>&1 | awk '{ print } \
@@ -100,6 +101,14 @@ bench-feeds: deps
 ## articles/s, the first and last tenth, CPU per article. E2E_ITEMS=5000 is a quick check.
 E2E_ITEMS ?= 200000
 E2E_CPU ?= 1
+## WARC backfill speed: a WARC of WARC_RECORDS archived news pages (about 40 KB each, gzip
+## per record) to JSON lines, on one core with one strip worker and on every core; prints
+## records/s, pages/s, articles/s, CPU and peak RSS, and the every-core/one-core ratio.
+WARC_RECORDS ?= 5000
+bench-warc: deps
+	$(CARGO) build --release --locked -p newsriver -p newsriver-bench
+	$${CARGO_TARGET_DIR:-target}/release/warcbench --records $(WARC_RECORDS)
+
 bench-e2e: deps
 	$(CARGO) build --release --locked -p newsriver -p newsriver-bench
 	taskset -c $(E2E_CPU) $${CARGO_TARGET_DIR:-target}/release/e2ebench feed --items $(E2E_ITEMS)

@@ -823,6 +823,50 @@ fn backfill_reads_a_sitemap_index_and_its_news_sitemap() {
 }
 
 #[test]
+fn a_site_s_root_stands_for_the_sitemaps_its_robots_txt_lists() {
+    let server = FixtureServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &server);
+    let out_path = dir.path().join("site.jsonl");
+    let options = BackfillOptions {
+        output: Some(out_path.to_str().unwrap().to_string()),
+        progress: false,
+        sitemaps: vec![server.url("/")],
+    };
+    let report = runtime()
+        .block_on(topology::backfill(
+            config(cfg.to_str().unwrap(), |_| {}),
+            None,
+            options,
+            CancellationToken::new(),
+        ))
+        .expect("backfill");
+    assert_eq!((report.urls, report.published), (2, 2), "{report}");
+    let records = read_jsonl(&out_path);
+    for r in &records {
+        assert_eq!(r["source"], server.url("/sitemap.xml").as_str());
+    }
+    // A page of a site without feeds: discovery falls back on robots.txt's sitemap.
+    let page = server.url("/news/section-index.html");
+    let out = newsriver(
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "feeds",
+            "discover",
+            &page,
+        ],
+        None,
+    );
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{listed}");
+    assert!(
+        listed.starts_with(&format!("{}\trobots", server.url("/sitemap.xml"))),
+        "{listed}"
+    );
+}
+
+#[test]
 fn articles_outside_the_language_filter_are_done_not_published() {
     let server = FixtureServer::start();
     let dir = tempfile::tempdir().unwrap();

@@ -120,6 +120,11 @@ fn route(
             tiny_http::Response::from_data(b"internal error".to_vec()).with_status_code(500)
         }
         "/feeds/gone.xml" => tiny_http::Response::from_data(b"gone".to_vec()).with_status_code(410),
+        // Lists the site's sitemap index, as most news sites' robots.txt do.
+        "/robots.txt" => tiny_http::Response::from_data(
+            format!("User-agent: *\nAllow: /\n\nSitemap: {base}/sitemap.xml\n").into_bytes(),
+        )
+        .with_header(header("Content-Type", "text/plain")),
         "/feeds/atom.xml" => tiny_http::Response::from_data(feed("atom.xml"))
             .with_header(header("Content-Type", "application/atom+xml")),
         // A sitemap index listing itself, a news sitemap and a child that is missing.

@@ -9,6 +9,7 @@ mod feed_repair;
 mod guard;
 mod robots;
 pub mod sitemap;
+pub mod warc;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -120,6 +121,9 @@ pub struct FetchConfig {
     pub sitemap_max_age: Option<Duration>,
     /// How deep sitemap indexes are followed.
     pub sitemap_max_depth: usize,
+    /// A polled sitemap takes only entries newer than the feed's last successful poll
+    /// ([`Validators::last_success`]) less this much (late indexing, clocks).
+    pub sitemap_overlap: Duration,
 }
 
 impl Default for FetchConfig {
@@ -140,6 +144,7 @@ impl Default for FetchConfig {
             max_crawl_delay: Duration::from_secs(30),
             sitemap_max_age: Some(Duration::from_secs(2 * 86_400)),
             sitemap_max_depth: 3,
+            sitemap_overlap: Duration::from_secs(3600),
         }
     }
 }
@@ -208,11 +213,14 @@ pub struct Page {
     pub encoding: &'static str,
 }
 
-/// Conditional-GET validators remembered between polls.
+/// What a poll remembers of the one before: the conditional-GET validators, and when the
+/// feed last answered (a polled sitemap takes only entries newer than that).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Validators {
     pub etag: Option<String>,
     pub last_modified: Option<String>,
+    /// The feed's last successful poll; not sent, and not given back by a poll.
+    pub last_success: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -264,6 +272,10 @@ pub struct Fetcher {
     page_client: reqwest::Client,
     /// Feeds (configured by the operator): redirects handled by hand to notice moves.
     feed_client: reqwest::Client,
+    /// Archives streamed whole (`backfill --warc URL`, CC-NEWS): no limit on the whole
+    /// response, a gigabyte WARC takes minutes, only on each read; bodies as sent (a
+    /// `.warc.gz` is read member by member, not decoded by the client); guarded as pages.
+    archive_client: reqwest::Client,
     config: FetchConfig,
     hosts: Mutex<HashMap<String, Arc<HostGate>>>,
     robots: robots::RobotsCache,
@@ -290,11 +302,26 @@ impl Fetcher {
                 attempt.follow()
             }
         }));
+        let mut archives = reqwest::Client::builder()
+            .user_agent(config.user_agent.clone())
+            .connect_timeout(config.connect_timeout)
+            .read_timeout(config.timeout)
+            .redirect(reqwest::redirect::Policy::custom(move |attempt| {
+                if attempt.previous().len() > max_redirects {
+                    attempt.error(format!("more than {max_redirects} redirects"))
+                } else if guard && guard::literal_host_blocked(attempt.url()) {
+                    attempt.error(guard::BLOCKED_MARKER)
+                } else {
+                    attempt.follow()
+                }
+            }));
         if guard {
             pages = pages.dns_resolver(Arc::new(guard::PublicOnlyResolver));
+            archives = archives.dns_resolver(Arc::new(guard::PublicOnlyResolver));
         }
         Ok(Fetcher {
             page_client: pages.build().map_err(build_err)?,
+            archive_client: archives.build().map_err(build_err)?,
             feed_client: base()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
@@ -636,9 +663,14 @@ impl Fetcher {
         let content_type = header(CONTENT_TYPE);
         // A sitemap listed among the feeds is recognized by its content.
         let feed = if sitemap::looks_like_sitemap(&resp.body) {
-            let max_age = self.config.sitemap_max_age;
+            let cutoff = sitemap_cutoff(
+                chrono::Utc::now(),
+                self.config.sitemap_max_age,
+                validators.last_success,
+                self.config.sitemap_overlap,
+            );
             let items = self
-                .sitemap_items(&resp.body, &resp.final_url, max_age)
+                .sitemap_items(&resp.body, &resp.final_url, cutoff)
                 .await?;
             ParsedFeed {
                 title: None,
@@ -654,6 +686,7 @@ impl Fetcher {
             validators: Validators {
                 etag: header(ETAG),
                 last_modified: header(LAST_MODIFIED),
+                last_success: None,
             },
             moved_to,
             max_age,
@@ -662,6 +695,96 @@ impl Fetcher {
 }
 
 impl Fetcher {
+    /// A GET whose body is read as it arrives (a WARC file of any size), after its
+    /// status said 200.
+    pub async fn open_archive(&self, url: &str) -> Result<reqwest::Response, FetchError> {
+        let parsed = parse_http_url(url)?;
+        if !self.config.allow_private_networks && guard::literal_host_blocked(&parsed) {
+            return Err(FetchError::blocked(url));
+        }
+        let resp =
+            self.archive_client
+                .get(parsed)
+                .send()
+                .await
+                .map_err(|e| FetchError::Network {
+                    url: url.to_string(),
+                    reason: e.to_string(),
+                })?;
+        if !resp.status().is_success() {
+            return Err(FetchError::Status {
+                url: url.to_string(),
+                status: resp.status().as_u16(),
+                retry_after: None,
+            });
+        }
+        Ok(resp)
+    }
+
+    /// The WARC files of a month of Common Crawl's CC-NEWS (`month` as `YYYY-MM`), as
+    /// URLs under `base` (`https://data.commoncrawl.org/`), from its `warc.paths.gz`.
+    pub async fn cc_news_warcs(&self, base: &str, month: &str) -> Result<Vec<String>, FetchError> {
+        let (year, mm) = month
+            .split_once('-')
+            .ok_or_else(|| FetchError::InvalidUrl {
+                url: month.to_string(),
+                reason: "not a YYYY-MM month".into(),
+            })?;
+        let base = parse_http_url(base)?;
+        let join = |path: &str| {
+            base.join(path).map_err(|e| FetchError::InvalidUrl {
+                url: path.to_string(),
+                reason: e.to_string(),
+            })
+        };
+        let paths_url = join(&format!("crawl-data/CC-NEWS/{year}/{mm}/warc.paths.gz"))?;
+        let resp = self
+            .get(&self.page_client, &paths_url, HeaderMap::new())
+            .await?;
+        // Served as a gzip file; a client or proxy may have decoded it already.
+        let text = if resp.body.starts_with(&[0x1f, 0x8b]) {
+            let mut out = String::new();
+            std::io::Read::read_to_string(
+                &mut flate2::read::MultiGzDecoder::new(&resp.body[..]),
+                &mut out,
+            )
+            .map_err(|e| FetchError::Feed {
+                url: paths_url.to_string(),
+                reason: format!("warc.paths.gz: {e}"),
+            })?;
+            out
+        } else {
+            String::from_utf8_lossy(&resp.body).into_owned()
+        };
+        text.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(|l| join(l).map(|u| u.to_string()))
+            .collect()
+    }
+
+    /// The sitemaps the robots.txt of `url`'s site lists (its `Sitemap:` lines); none
+    /// when it has no robots.txt.
+    pub async fn robots_sitemaps(&self, url: &str) -> Result<Vec<String>, FetchError> {
+        let parsed = parse_http_url(url)?;
+        let robots_url = parsed
+            .join("/robots.txt")
+            .map_err(|e| FetchError::InvalidUrl {
+                url: url.to_string(),
+                reason: e.to_string(),
+            })?;
+        match self
+            .get(&self.page_client, &robots_url, HeaderMap::new())
+            .await
+        {
+            Ok(resp) => Ok(robots::sitemaps(&resp.body)),
+            Err(FetchError::Status { status, .. }) if (400..500).contains(&status) => {
+                Ok(Vec::new())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// The article URLs of the sitemap at `url` (following sitemap indexes), with the
     /// Google News hints; entries older than `max_age` are left out.
     pub async fn read_sitemap(
@@ -673,7 +796,8 @@ impl Fetcher {
         let resp = self
             .get(&self.feed_client, &parsed, HeaderMap::new())
             .await?;
-        self.sitemap_items(&resp.body, &resp.final_url, max_age)
+        let cutoff = sitemap_cutoff(chrono::Utc::now(), max_age, None, Duration::ZERO);
+        self.sitemap_items(&resp.body, &resp.final_url, cutoff)
             .await
     }
 
@@ -685,12 +809,9 @@ impl Fetcher {
         &self,
         body: &[u8],
         url: &str,
-        max_age: Option<Duration>,
+        cutoff: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<Vec<FeedItem>, FetchError> {
         use sitemap::{parse_sitemap, Sitemap};
-        let cutoff = max_age
-            .and_then(|a| chrono::Duration::from_std(a).ok())
-            .map(|a| chrono::Utc::now() - a);
         let too_old = |t: Option<chrono::DateTime<chrono::Utc>>| {
             cutoff.is_some_and(|c| t.is_some_and(|t| t < c))
         };
@@ -766,6 +887,25 @@ impl Fetcher {
     }
 }
 
+/// The oldest time a polled sitemap's entry (or child sitemap) may carry to be taken: the
+/// later of `now - max_age` and the last successful poll less `overlap`, so each poll
+/// takes what appeared since the one before rather than re-listing days of entries.
+/// Entries without a date are always taken (the work queue knows which it has seen).
+pub fn sitemap_cutoff(
+    now: chrono::DateTime<chrono::Utc>,
+    max_age: Option<Duration>,
+    last_success: Option<chrono::DateTime<chrono::Utc>>,
+    overlap: Duration,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    let by_age = max_age
+        .and_then(|a| chrono::Duration::from_std(a).ok())
+        .map(|a| now - a);
+    let overlap = chrono::Duration::from_std(overlap).unwrap_or(chrono::Duration::zero());
+    // A last success in the future (a clock set back) says nothing.
+    let by_poll = last_success.filter(|t| *t <= now).map(|t| t - overlap);
+    by_age.max(by_poll)
+}
+
 /// What both clients share: the agent, the time limits, the encodings. reqwest also
 /// follows the standard proxy variables (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`,
 /// `NO_PROXY`) by default, so every request goes through the proxy they name.
@@ -823,4 +963,36 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         cur = inner.source();
     }
     s
+}
+
+#[cfg(test)]
+mod sitemap_cutoff_tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn the_later_of_max_age_and_the_last_poll_less_the_overlap() {
+        let now = chrono::Utc.with_ymd_and_hms(2024, 9, 27, 12, 0, 0).unwrap();
+        let hour = Duration::from_secs(3600);
+        let two_days = Some(Duration::from_secs(2 * 86_400));
+        let at = |h: i64| now - chrono::Duration::hours(h);
+        assert_eq!(sitemap_cutoff(now, two_days, None, hour), Some(at(48)));
+        assert_eq!(
+            sitemap_cutoff(now, two_days, Some(at(3)), hour),
+            Some(at(4))
+        );
+        // A last poll before the window, or none and no window.
+        assert_eq!(
+            sitemap_cutoff(now, two_days, Some(at(100)), hour),
+            Some(at(48))
+        );
+        assert_eq!(sitemap_cutoff(now, None, None, hour), None);
+        assert_eq!(sitemap_cutoff(now, None, Some(at(2)), hour), Some(at(3)));
+        // A last success ahead of the clock is ignored.
+        let ahead = now + chrono::Duration::hours(5);
+        assert_eq!(
+            sitemap_cutoff(now, two_days, Some(ahead), hour),
+            Some(at(48))
+        );
+    }
 }

@@ -92,9 +92,52 @@ pub(crate) fn parse(agent: &str, body: &[u8]) -> Rules {
     }
 }
 
+/// Most `Sitemap:` lines taken from one robots.txt.
+const MAX_SITEMAPS: usize = 100;
+
+/// The sitemaps a robots.txt lists (`Sitemap:` lines, which belong to no user-agent
+/// group: RFC 9309 section 2.2.4), absolute http(s) URLs in file order, each once.
+pub(crate) fn sitemaps(body: &[u8]) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    for line in String::from_utf8_lossy(body).lines() {
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
+        if !key.trim().eq_ignore_ascii_case("sitemap") {
+            continue;
+        }
+        // A comment may follow; a URL has no space in it.
+        let value = value.split_whitespace().next().unwrap_or_default();
+        let Ok(url) = url::Url::parse(value) else {
+            continue;
+        };
+        if matches!(url.scheme(), "http" | "https") && !found.iter().any(|f| f == value) {
+            found.push(value.to_string());
+            if found.len() == MAX_SITEMAPS {
+                break;
+            }
+        }
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sitemap_lines_are_read_whatever_their_case_and_group() {
+        let body = b"User-agent: *\nDisallow: /private\n\
+            Sitemap: https://a.test/sitemap.xml\n\
+            sitemap:https://a.test/news.xml # the news one\n\
+            SITEMAP: /relative.xml\nSitemap: ftp://a.test/x.xml\n\
+            User-agent: other\nSitemap: https://a.test/sitemap.xml\n";
+        assert_eq!(
+            sitemaps(body),
+            ["https://a.test/sitemap.xml", "https://a.test/news.xml"]
+        );
+        assert!(sitemaps(b"User-agent: *\nAllow: /\n").is_empty());
+    }
 
     #[test]
     fn agent_token_and_rules() {

@@ -474,6 +474,26 @@ async fn a_sitemap_among_the_feeds_is_polled_as_one() {
         .await
         .expect("sitemap read");
     assert_eq!(all.len(), 3);
+    // After a poll an hour ago, only what is dated since (less the hour of overlap):
+    // the three-hour-old entry was there at the last poll; the undated one stays.
+    let polled_at = |hours_ago: i64| Validators {
+        last_success: Some(chrono::Utc::now() - chrono::Duration::hours(hours_ago)),
+        ..Validators::default()
+    };
+    let since = |v: Validators| {
+        let f = &f;
+        let url = s.url("/sitemap_index.xml.gz");
+        async move {
+            let poll = f.poll_feed(&url, &v).await.expect("polled");
+            let items = poll.feed.expect("a document").items;
+            items.into_iter().map(|i| i.url).collect::<Vec<String>>()
+        }
+    };
+    assert_eq!(since(polled_at(1)).await, ["http://x.test/undated"]);
+    assert_eq!(
+        since(polled_at(3)).await,
+        ["http://x.test/fresh", "http://x.test/undated"]
+    );
 }
 
 #[tokio::test]

@@ -106,6 +106,20 @@ pub struct Job {
     pub canonical_url: String,
     /// Failed attempts so far.
     pub attempts: u32,
+    /// The archived response it was read from (`backfill --warc`); `None` for pages
+    /// that are fetched. Boxed: most jobs have none, and jobs travel every channel.
+    pub warc: Option<Box<WarcOrigin>>,
+}
+
+/// Where in a WARC file a page was read from: what a resumed backfill skips by.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WarcOrigin {
+    /// `WARC-Record-ID` (the file and offset when the record has none).
+    pub record_id: String,
+    /// The file as named on the command line ("-" for standard input).
+    pub file: String,
+    /// Where the record (its gzip member) starts in the file.
+    pub offset: u64,
 }
 
 #[cfg(test)]

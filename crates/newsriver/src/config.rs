@@ -25,6 +25,7 @@ pub struct Config {
     pub pipeline: PipelineConfig,
     pub admin: AdminConfig,
     pub sitemaps: SitemapsConfig,
+    pub cc_news: CcNewsConfig,
     pub filter: FilterConfig,
     pub dead_letters: DeadLettersConfig,
 }
@@ -170,6 +171,15 @@ pub struct FilterConfig {
     pub languages: Vec<String>,
 }
 
+/// Common Crawl's CC-NEWS as a source (`backfill --cc-news`); `config/newsriver.toml`
+/// documents it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CcNewsConfig {
+    /// Where `crawl-data/CC-NEWS/YYYY/MM/warc.paths.gz` and the WARC files are.
+    pub base_url: String,
+}
+
 /// Sitemaps as sources; `config/newsriver.toml` documents it.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -178,6 +188,9 @@ pub struct SitemapsConfig {
     pub max_age_days: u32,
     /// How deep sitemap indexes are followed.
     pub max_depth: usize,
+    /// A polled sitemap takes only entries newer than its last successful poll less this
+    /// many minutes.
+    pub overlap_minutes: u32,
 }
 
 /// The admin listener (metrics, health, the feeds API); `config/newsriver.toml`
@@ -343,6 +356,7 @@ impl Config {
             sitemap_max_age: (self.sitemaps.max_age_days > 0)
                 .then(|| Duration::from_secs(u64::from(self.sitemaps.max_age_days) * 86_400)),
             sitemap_max_depth: self.sitemaps.max_depth,
+            sitemap_overlap: Duration::from_secs(u64::from(self.sitemaps.overlap_minutes) * 60),
             ..Default::default()
         }
     }

@@ -1,7 +1,8 @@
 //! Feed discovery (`newsriver feeds discover URL`, `POST /api/feeds` with
 //! `"discover": true`): the feeds a site's page announces with `<link rel="alternate">`
-//! (RSS, Atom, JSON Feed), else those at the paths most sites use. Every candidate is
-//! polled once, so only URLs that answer with a feed are returned.
+//! (RSS, Atom, JSON Feed), else those at the paths most sites use, else the sitemaps its
+//! robots.txt lists. Every candidate is polled once, so only URLs that answer with a feed
+//! (or a sitemap) are returned.
 
 use anyhow::{Context as _, Result};
 use newsriver_fetcher::{Fetcher, Validators};
@@ -35,8 +36,9 @@ const MAX_ANNOUNCED: usize = 10;
 pub struct Found {
     pub url: String,
     pub title: Option<String>,
-    /// `link` (announced by the page), `path` (a common path), or `page` (the URL given
-    /// is a feed itself).
+    /// `link` (announced by the page), `path` (a common path), `robots` (a sitemap the
+    /// site's robots.txt lists, when it has no feed), or `page` (the URL given is a feed
+    /// itself).
     pub how: &'static str,
 }
 
@@ -71,6 +73,23 @@ pub async fn discover(fetcher: &Fetcher, url: &str) -> Result<Vec<Found>> {
                 .map(|u| (u.to_string(), "path")),
         );
     }
+    let mut found = poll_candidates(fetcher, candidates).await;
+    if found.is_empty() {
+        // No feed: the sitemaps robots.txt lists are polled like feeds (recognized by
+        // their content), so a site with a news sitemap and no feed can be followed.
+        match fetcher.robots_sitemaps(page_url.as_str()).await {
+            Ok(sitemaps) => {
+                let candidates = sitemaps.into_iter().map(|u| (u, "robots")).collect();
+                found = poll_candidates(fetcher, candidates).await;
+            }
+            Err(e) => tracing::debug!(error = %e, "no robots.txt to list sitemaps"),
+        }
+    }
+    Ok(found)
+}
+
+/// The candidates that answer with a feed (or a sitemap), polled once each.
+async fn poll_candidates(fetcher: &Fetcher, candidates: Vec<(String, &'static str)>) -> Vec<Found> {
     let mut found = Vec::new();
     for (candidate, how) in candidates {
         match fetcher.poll_feed(&candidate, &Validators::default()).await {
@@ -86,7 +105,7 @@ pub async fn discover(fetcher: &Fetcher, url: &str) -> Result<Vec<Found>> {
             Err(e) => tracing::debug!(candidate, error = %e, "not a feed"),
         }
     }
-    Ok(found)
+    found
 }
 
 /// The feed URLs a page announces, absolute, in page order, each once.

@@ -20,3 +20,4 @@ pub mod stats;
 pub mod status_page;
 pub mod tools;
 pub mod topology;
+pub mod warc_source;

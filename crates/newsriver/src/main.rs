@@ -28,7 +28,8 @@ strips them to clean text and metadata, drops duplicates, and publishes JSON lin
 Configuration: embedded defaults (see config/newsriver.toml), merged with --config FILE, \
 then NEWSRIVER_<SECTION>__<KEY> environment variables. Logs go to stderr; RUST_LOG sets the \
 level (default info).\n\n\
-Exit codes: 0 success; 1 some items failed or the pipeline stopped on an error; \
+Exit codes: 0 success; 1 some items failed (backfill: or a WARC file could not be read \
+to its end) or the pipeline stopped on an error; \
 2 bad usage or configuration; 75 the state file is locked by another run or backfill \
 (nothing was changed); 130 stopped by a second interrupt."
 )]
@@ -62,7 +63,8 @@ enum Command {
         output: Option<String>,
     },
     /// Fetch, strip, dedup and publish a list of article URLs (one per line; blank lines
-    /// and lines starting with # are skipped).
+    /// and lines starting with # are skipped), or with --warc / --cc-news the pages
+    /// archived in WARC files, without fetching them.
     ///
     /// Prints a summary on stderr. Exit 0 when every URL was handled (published, or
     /// recognized as a duplicate), 1 when some failed.
@@ -72,9 +74,27 @@ enum Command {
         #[arg(value_name = "FILE|-")]
         input: Option<String>,
         /// Also backfill every entry of this sitemap (urlset or sitemapindex, followed;
-        /// gzip or not); repeatable.
+        /// gzip or not); repeatable. A site's root (https://site.example/) stands for the
+        /// sitemaps its robots.txt lists.
         #[arg(long, value_name = "URL")]
         sitemap: Vec<String>,
+        /// Instead of URLs, the archived responses of these WARC files (WARC/1.0 or 1.1,
+        /// gzip per record as Common Crawl stores them, or uncompressed; "-" for standard
+        /// input, an http(s) URL to stream): status 200 HTML pages are stripped, deduplicated and published without
+        /// fetching anything. Records done by an earlier run (by WARC-Record-ID) are
+        /// skipped, so an interrupted backfill resumes. Exit 1 when a file could not be
+        /// read to its end (each bad record is logged with its file and offset).
+        #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["input", "sitemap"])]
+        warc: Vec<String>,
+        /// Instead of URLs, the WARC files of a month of Common Crawl's CC-NEWS
+        /// (YYYY-MM), streamed from cc_news.base_url and read as --warc reads files.
+        #[arg(long, value_name = "YYYY-MM", value_parser = parse_month,
+              conflicts_with_all = ["input", "sitemap", "warc"])]
+        cc_news: Option<String>,
+        /// With --cc-news: at most this many of the month's WARC files (in its list's
+        /// order).
+        #[arg(long, value_name = "N", requires = "cc_news")]
+        limit: Option<usize>,
         /// Write JSON lines here instead of the configured output ("-" for stdout).
         #[arg(long, short, value_name = "FILE")]
         output: Option<String>,
@@ -170,7 +190,8 @@ enum FeedsAction {
         /// The feed's URL (http or https), or with --discover a page of the site.
         url: String,
         /// Find the feed the page announces (<link rel="alternate">) or one at a common
-        /// path (/feed, /rss, /atom.xml, /feed.xml, /rss.xml, /index.xml), and add that.
+        /// path (/feed, /rss, /atom.xml, /feed.xml, /rss.xml, /index.xml), else a
+        /// sitemap the site's robots.txt lists, and add that.
         #[arg(long)]
         discover: bool,
         /// Store it paused: not polled until `feeds resume`.
@@ -246,8 +267,9 @@ enum FeedsAction {
         admin: Option<String>,
     },
     /// Print the feeds a site offers, one a line: URL, how it was found (link: announced
-    /// by the page; path: a common path; page: the URL is a feed), title. Changes
-    /// nothing. Exit 0 when one was found, 1 when none was.
+    /// by the page; path: a common path; robots: a sitemap its robots.txt lists, when it
+    /// has no feed; page: the URL is a feed), title. Changes nothing. Exit 0 when one was
+    /// found, 1 when none was.
     Discover {
         /// A page of the site (its home page, an article).
         url: String,
@@ -319,6 +341,19 @@ fn feed_change(action: FeedsAction) -> anyhow::Result<(Option<String>, feeds_cli
     })
 }
 
+/// A `YYYY-MM` month, as CC-NEWS names its folders.
+fn parse_month(s: &str) -> Result<String, String> {
+    let ok = s.len() == 7
+        && s.as_bytes()[4] == b'-'
+        && s[..4].bytes().all(|b| b.is_ascii_digit())
+        && s[5..].parse::<u8>().is_ok_and(|m| (1..=12).contains(&m));
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(format!("{s:?} is not a YYYY-MM month"))
+    }
+}
+
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         // html5ever reports every parse quirk of real-world markup as a warning; refinery
@@ -366,10 +401,45 @@ fn main() -> ExitCode {
                 Ok(ExitCode::SUCCESS)
             }
             Command::Backfill {
+                warc,
+                cc_news,
+                limit,
+                output,
+                no_progress,
+                ..
+            } if !warc.is_empty() || cc_news.is_some() => {
+                let options = BackfillOptions {
+                    output,
+                    progress: !no_progress,
+                    sitemaps: Vec::new(),
+                };
+                let warc = match cc_news {
+                    Some(month) => {
+                        let files = topology::cc_news_warcs(&config, &month).await?;
+                        let files: Vec<String> = files
+                            .into_iter()
+                            .take(limit.unwrap_or(usize::MAX))
+                            .collect();
+                        eprintln!("newsriver: CC-NEWS {month}: {} WARC files", files.len());
+                        files
+                    }
+                    None => warc,
+                };
+                let shutdown = topology::shutdown_on_signals();
+                let report = topology::backfill_warc(config, warc, options, shutdown).await?;
+                eprintln!("{report}");
+                Ok(if report.all_handled() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(EXIT_FAILURES)
+                })
+            }
+            Command::Backfill {
                 input,
                 sitemap,
                 output,
                 no_progress,
+                ..
             } => {
                 let input = match (input, sitemap.is_empty()) {
                     (Some(input), _) => Some(input),

@@ -95,5 +95,6 @@ pub(crate) fn test_job(url: &str) -> Job {
         },
         canonical_url: url.to_string(),
         attempts: 0,
+        warc: None,
     }
 }

@@ -210,6 +210,7 @@ async fn poll_feeds(
                     let validators = Validators {
                         etag: feed.etag.clone(),
                         last_modified: feed.last_modified.clone(),
+                        last_success: feed.last_success_at,
                     };
                     let target = feed.fetch_url.clone().unwrap_or_else(|| feed.url.clone());
                     let request = FeedSettings::of(&feed).request();
@@ -457,6 +458,7 @@ fn record_poll(
                                 },
                                 canonical_url: c.to_string(),
                                 attempts: 0,
+                                warc: None,
                             }),
                             Err(e) => {
                                 tracing::warn!(feed = %feed.url, error = %e, "skipping feed item")
@@ -506,6 +508,14 @@ fn record_poll(
         tracing::info!(feed = %feed.url, listed, new = added, "polled feed");
     }
     Ok(added)
+}
+
+/// Whether `url` names a site rather than a document: an http(s) URL with the path `/`
+/// and no query (`https://site.example/`), whose sitemaps its robots.txt lists.
+pub fn site_root(url: &str) -> bool {
+    url::Url::parse(url.trim()).is_ok_and(|u| {
+        matches!(u.scheme(), "http" | "https") && u.path() == "/" && u.query().is_none()
+    })
 }
 
 /// Outcome of reading a URL list.
@@ -585,6 +595,7 @@ pub fn listed_jobs(
                     },
                     canonical_url: canonical,
                     attempts: 0,
+                    warc: None,
                 });
             }
             Err(e) => {
@@ -599,6 +610,15 @@ pub fn listed_jobs(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_site_root_is_told_from_a_sitemap() {
+        assert!(site_root("https://site.example/"));
+        assert!(site_root("http://site.example"));
+        assert!(!site_root("https://site.example/sitemap.xml"));
+        assert!(!site_root("https://site.example/?page=2"));
+        assert!(!site_root("not a url"));
+    }
 
     #[test]
     fn repaired_feeds_say_so() {

@@ -148,7 +148,7 @@ pub async fn run(config: Config, options: RunOptions, shutdown: CancellationToke
     stages(
         &config,
         parts,
-        jobs_rx,
+        Entry::Jobs(jobs_rx),
         None,
         clock,
         observed.as_deref(),
@@ -245,19 +245,41 @@ pub async fn backfill(
     };
     let parts = Parts::open(&config, options.output.as_deref()).await?;
     let mut pages: Vec<newsriver_model::PageJob> = sources::url_list_pages(lines).collect();
-    for sitemap in &options.sitemaps {
-        // A backfill wants the whole sitemap, not the last days of it.
-        let items = parts
-            .fetcher
-            .read_sitemap(sitemap, None)
-            .await
-            .with_context(|| format!("reading sitemap {sitemap}"))?;
-        tracing::info!(sitemap, entries = items.len(), "sitemap read");
-        pages.extend(items.into_iter().map(|item| newsriver_model::PageJob {
-            url: item.url,
-            source: sitemap.clone(),
-            hints: item.hints,
-        }));
+    for given in &options.sitemaps {
+        // A site's root stands for the sitemaps its robots.txt lists.
+        let (sitemaps, from_robots) = match sources::site_root(given) {
+            true => {
+                let listed = parts
+                    .fetcher
+                    .robots_sitemaps(given)
+                    .await
+                    .with_context(|| format!("reading the robots.txt of {given}"))?;
+                if listed.is_empty() {
+                    anyhow::bail!("the robots.txt of {given} lists no sitemap (Sitemap: lines)");
+                }
+                tracing::info!(site = %given, sitemaps = listed.len(), "sitemaps listed in robots.txt");
+                (listed, true)
+            }
+            false => (vec![given.clone()], false),
+        };
+        for sitemap in &sitemaps {
+            // A backfill wants the whole sitemap, not the last days of it.
+            let items = match parts.fetcher.read_sitemap(sitemap, None).await {
+                Ok(items) => items,
+                // One of several a site lists: the others are still read.
+                Err(e) if from_robots => {
+                    tracing::warn!(sitemap = %sitemap, error = %e, "skipping a sitemap robots.txt lists");
+                    continue;
+                }
+                Err(e) => return Err(e).with_context(|| format!("reading sitemap {sitemap}")),
+            };
+            tracing::info!(sitemap, entries = items.len(), "sitemap read");
+            pages.extend(items.into_iter().map(|item| newsriver_model::PageJob {
+                url: item.url,
+                source: sitemap.clone(),
+                hints: item.hints,
+            }));
+        }
     }
     let (jobs, listed) = sources::listed_jobs(&mut shared::lock(&parts.store), pages)?;
     let bar = progress_bar(options.progress, jobs.len() as u64);
@@ -278,13 +300,185 @@ pub async fn backfill(
     let on_done: Box<dyn Fn() + Send + Sync> = Box::new(move || progress.inc(1));
     // A backfill reads the past: its retention follows what it reads.
     let clock = RetentionClock::Publication;
-    stages(&config, parts, jobs_rx, Some(on_done), clock, None, &kill).await?;
+    stages(
+        &config,
+        parts,
+        Entry::Jobs(jobs_rx),
+        Some(on_done),
+        clock,
+        None,
+        &kill,
+    )
+    .await?;
     source.await?;
     bar.finish_and_clear();
     if let Some(reason) = kill.take_reason() {
         return Err(reason);
     }
     Ok(backfill_report(&stats, &listed))
+}
+
+/// What a WARC backfill did, for its summary line and exit code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WarcReport {
+    /// `response` records read.
+    pub records: u64,
+    /// Responses that are not pages (not status 200, not HTML, too large).
+    pub skipped: u64,
+    /// Done by an earlier run, by `WARC-Record-ID`.
+    pub done_before: u64,
+    pub extracted: u64,
+    pub published: u64,
+    pub duplicates: u64,
+    /// Without an article, or not at a fetchable URL.
+    pub failed: u64,
+    pub no_article: u64,
+    pub filtered: u64,
+    /// Errors reading the files (each logged with its file and offset).
+    pub read_errors: u64,
+    pub files: u64,
+    /// Files not read to their end: not opened, not WARC, bad records inside, or left
+    /// when the run was stopped.
+    pub files_unfinished: u64,
+    /// Pages handed to the pipeline that never finished (stopped by a second signal).
+    pub unfinished: u64,
+}
+
+impl WarcReport {
+    /// Every file was read to its end and every page in it handled.
+    pub fn all_handled(&self) -> bool {
+        self.failed == 0 && self.unfinished == 0 && self.files_unfinished == 0
+    }
+}
+
+impl std::fmt::Display for WarcReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "backfill: {} records, skipped {} (not 200 or not HTML), done before {}, extracted {}, published {}, duplicates {}, failed {} ({} without an article)",
+            self.records,
+            self.skipped,
+            self.done_before,
+            self.extracted,
+            self.published,
+            self.duplicates,
+            self.failed,
+            self.no_article
+        )?;
+        if self.filtered > 0 {
+            write!(f, ", filtered {}", self.filtered)?;
+        }
+        write!(
+            f,
+            "; files {}, unfinished {}, read errors {}",
+            self.files, self.files_unfinished, self.read_errors
+        )
+    }
+}
+
+/// The `response` records of WARC files (`-` for standard input) through the strip,
+/// dedup and publish stages, nothing fetched; records done by an earlier run (by
+/// `WARC-Record-ID`) are skipped, so a stopped backfill resumes. Runs until every file
+/// was read and everything handled, or `shutdown` is cancelled (then what was read is
+/// finished and the rest is left for the next run).
+pub async fn backfill_warc(
+    config: Config,
+    files: Vec<String>,
+    options: BackfillOptions,
+    shutdown: CancellationToken,
+) -> Result<WarcReport> {
+    let _lock = lock::lock_state(&config.state.path, "newsriver backfill")?;
+    let parts = Parts::open(&config, options.output.as_deref()).await?;
+    let bar = records_progress_bar(options.progress);
+    let kill = KillSwitch::new();
+    let stop_source = stop_on_kill(&shutdown, &kill);
+    // Bounded like every channel: the reader waits for the strip workers, so memory stays
+    // flat however many records the files hold.
+    let (pages_tx, pages_rx) = mpsc::channel(config.pipeline.channel_capacity);
+    let counts = Arc::new(crate::warc_source::WarcCounts::default());
+    let reader = crate::warc_source::WarcSource {
+        files,
+        fetcher: parts.fetcher.clone(),
+        max_body: config.fetch.max_body_bytes,
+        store: parts.store.clone(),
+        counts: counts.clone(),
+        progress: bar.clone(),
+    };
+    let source = spawn_stage(&kill, "WARC reader", async move {
+        tokio::task::spawn_blocking(move || reader.run(pages_tx, stop_source))
+            .await
+            .map_err(|e| anyhow!("the WARC reader thread failed: {e}"))?
+    });
+    let stats = parts.stats.clone();
+    let progress = bar.clone();
+    let on_done: Box<dyn Fn() + Send + Sync> = Box::new(move || progress.inc(1));
+    stages(
+        &config,
+        parts,
+        Entry::Pages(pages_rx),
+        Some(on_done),
+        RetentionClock::Publication,
+        None,
+        &kill,
+    )
+    .await?;
+    source.await?;
+    bar.finish_and_clear();
+    if let Some(reason) = kill.take_reason() {
+        return Err(reason);
+    }
+    let s = &stats;
+    let c = &counts;
+    let handled = s.get(&s.published)
+        + s.get(&s.duplicates)
+        + s.get(&s.failed)
+        + s.get(&s.deferred)
+        + s.get(&s.filtered);
+    Ok(WarcReport {
+        records: c.get(&c.records),
+        skipped: c.get(&c.skipped),
+        done_before: c.get(&c.done_before),
+        extracted: s.get(&s.extracted),
+        published: s.get(&s.published),
+        duplicates: s.get(&s.duplicates),
+        failed: s.get(&s.failed) + c.get(&c.invalid),
+        no_article: s.get(&s.no_article),
+        filtered: s.get(&s.filtered),
+        read_errors: c.get(&c.read_errors),
+        files: c.get(&c.files),
+        files_unfinished: c.get(&c.files_unfinished),
+        unfinished: c.get(&c.sent).saturating_sub(handled),
+    })
+}
+
+/// The URLs of a month's CC-NEWS WARC files (`YYYY-MM`), from `cc_news.base_url`.
+pub async fn cc_news_warcs(config: &Config, month: &str) -> Result<Vec<String>> {
+    let fetcher = Fetcher::new(config.fetch_config())?;
+    fetcher
+        .cc_news_warcs(&config.cc_news.base_url, month)
+        .await
+        .with_context(|| format!("listing the CC-NEWS WARC files of {month}"))
+}
+
+/// A bar without an end (records are counted as they are read): records done and their
+/// rate, shown only on a terminal.
+fn records_progress_bar(wanted: bool) -> ProgressBar {
+    if !wanted || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let b = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    b.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {pos} records ({per_sec})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    b
+}
+
+/// Where the pipeline's work comes from: jobs to fetch (feeds, URL lists, sitemaps), or
+/// pages in hand already (a WARC backfill), which skip the fetch stage.
+enum Entry {
+    Jobs(mpsc::Receiver<Job>),
+    Pages(mpsc::Receiver<Fetched>),
 }
 
 fn backfill_report(s: &Stats, listed: &ListSummary) -> BackfillReport {
@@ -379,7 +573,7 @@ impl Parts {
 async fn stages(
     config: &Config,
     parts: Parts,
-    jobs: mpsc::Receiver<Job>,
+    entry: Entry,
     on_done: Option<Box<dyn Fn() + Send + Sync>>,
     clock: RetentionClock,
     observed: Option<&Observed>,
@@ -394,7 +588,6 @@ async fn stages(
         feed_languages,
         feed_requests,
     } = parts;
-    let fetch = FetchStage::new(&config.fetch, fetcher, stats.clone()).feed_requests(feed_requests);
     let strip = StripStage::new(&config.strip, &config.filter, stats.clone())
         .feed_languages(feed_languages);
     let dedup = DedupStage::new(
@@ -406,7 +599,7 @@ async fn stages(
     )?;
     let kafka_output = matches!(sink, Sink::Kafka(_));
     let publish = PublishStage::new(&config.pipeline, sink);
-    let mut completion = CompletionStage::new(&config.fetch, store, in_flight, stats);
+    let mut completion = CompletionStage::new(&config.fetch, store, in_flight, stats.clone());
     // Dead letters follow the articles: to Kafka when they go to Kafka (an `--output`
     // file overrides both), else to the file.
     let dead_letters = if kafka_output {
@@ -420,23 +613,35 @@ async fn stages(
     }
 
     let cap = config.pipeline.channel_capacity;
-    let (fetched_tx, fetched_rx) = mpsc::channel::<Fetched>(cap);
     let (stripped_tx, stripped_rx) = mpsc::channel::<Stripped>(cap);
     let (publish_tx, publish_rx) = mpsc::channel::<Ready>(cap);
     // The acknowledgement path: every stage reports how a job ended here.
     let (done_tx, done_rx) = mpsc::channel::<Done>(cap * 4);
+    // Pages to fetch go through the fetch stage; pages read from an archive are in hand
+    // already and go straight to the strip workers.
+    let (fetch_task, fetched_rx) = match entry {
+        Entry::Jobs(jobs) => {
+            let (fetched_tx, fetched_rx) = mpsc::channel::<Fetched>(cap);
+            if let Some(o) = observed {
+                o.watch_queue("fetched", &fetched_tx);
+            }
+            let fetch =
+                FetchStage::new(&config.fetch, fetcher, stats.clone()).feed_requests(feed_requests);
+            let task = spawn_stage(
+                kill,
+                "fetch",
+                fetch.run(jobs, fetched_tx, done_tx.clone(), kill.clone()),
+            );
+            (Some(task), fetched_rx)
+        }
+        Entry::Pages(pages) => (None, pages),
+    };
     if let Some(o) = observed {
-        o.watch_queue("fetched", &fetched_tx);
         o.watch_queue("stripped", &stripped_tx);
         o.watch_queue("publish", &publish_tx);
         o.watch_queue("done", &done_tx);
     }
     let tasks = [
-        spawn_stage(
-            kill,
-            "fetch",
-            fetch.run(jobs, fetched_tx, done_tx.clone(), kill.clone()),
-        ),
         spawn_stage(
             kill,
             "strip",
@@ -454,7 +659,7 @@ async fn stages(
         ),
         spawn_stage(kill, "completion", completion.run(done_rx)),
     ];
-    for task in tasks {
+    for task in fetch_task.into_iter().chain(tasks) {
         // spawn_stage catches panics: a join error can only be a cancelled runtime.
         if let Err(e) = task.await {
             kill.kill(anyhow!("a stage task was cancelled: {e}"));

@@ -44,7 +44,7 @@ mod work_queue;
 pub use memory::{Listing, Memory, Remembered, StorySummary};
 pub use work_queue::{
     Completion, FeedCounts, FeedOrigin, FeedState, FeedStatus, Outcome, OutcomeCounts, Retrying,
-    WorkQueue,
+    WarcRecordDone, WorkQueue,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -196,6 +196,7 @@ mod tests {
             },
             canonical_url: u.to_string(),
             attempts: 0,
+            warc: None,
         }
     }
 
@@ -405,6 +406,41 @@ mod tests {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(version, migrate::latest_version());
+    }
+
+    #[test]
+    fn warc_records_are_done_with_their_outcome_and_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite");
+        {
+            let mut s = Store::open(&path).unwrap();
+            assert!(!s.queue().is_warc_record_done("<urn:uuid:1>").unwrap());
+            let done = |id, outcome| WarcRecordDone {
+                record_id: id,
+                file: "a.warc.gz",
+                offset: 7,
+                outcome,
+            };
+            s.queue()
+                .complete_all_with_records(
+                    &[Completion {
+                        urls: vec!["http://x/1"],
+                        outcome: Outcome::Duplicate,
+                        article: None,
+                        listing: Listing::default(),
+                    }],
+                    &[
+                        done("<urn:uuid:1>", Outcome::Duplicate),
+                        done("<urn:uuid:2>", Outcome::Failed),
+                    ],
+                )
+                .unwrap();
+        }
+        let mut s = Store::open(&path).unwrap();
+        assert!(s.queue().is_warc_record_done("<urn:uuid:1>").unwrap());
+        assert!(s.queue().is_warc_record_done("<urn:uuid:2>").unwrap());
+        assert!(!s.queue().is_warc_record_done("<urn:uuid:3>").unwrap());
+        assert!(s.queue().is_seen("http://x/1").unwrap());
     }
 
     #[test]

@@ -206,7 +206,7 @@ mod tests {
 
     #[test]
     fn the_latest_version_is_the_highest_file() {
-        assert_eq!(latest_version(), 5);
+        assert_eq!(latest_version(), 6);
     }
 
     #[test]
@@ -237,6 +237,8 @@ mod tests {
             "index pending_order on pending",
             "index seen_at on seen",
             "index articles_stored_at on articles",
+            "table warc_records on warc_records",
+            "  record_id TEXT notnull=0 default=None pk=1",
         ] {
             assert!(all.iter().any(|l| l == expected), "{expected} in {all:#?}");
         }
@@ -301,6 +303,13 @@ mod tests {
                     })
                     .unwrap();
                 assert_eq!((id, origin.as_str(), paused), (1, "config", false));
+            }
+            if version < 6 {
+                // No WARC record was done before version 6.
+                let n: i64 = conn
+                    .query_row("SELECT COUNT(*) FROM warc_records", [], |r| r.get(0))
+                    .unwrap();
+                assert_eq!(n, 0);
             }
             // And once adopted, the next open has nothing to do.
             migrate(&mut conn, "test").unwrap();

@@ -206,6 +206,14 @@ pub struct Completion<'a> {
     pub listing: Listing<'a>,
 }
 
+/// A WARC record a backfill is done with, for [`WorkQueue::complete_all_with_records`].
+pub struct WarcRecordDone<'a> {
+    pub record_id: &'a str,
+    pub file: &'a str,
+    pub offset: u64,
+    pub outcome: Outcome,
+}
+
 /// Feeds by state, from [`WorkQueue::feed_counts`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FeedCounts {
@@ -440,6 +448,7 @@ impl WorkQueue<'_> {
                 },
                 canonical_url: r.get(0)?,
                 attempts: r.get(4)?,
+                warc: None,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -542,9 +551,34 @@ impl WorkQueue<'_> {
     /// remembered for dedup in the same transaction that marks it seen, so a crash
     /// leaves either both or neither.
     pub fn complete_all(&mut self, items: &[Completion<'_>]) -> Result<()> {
+        self.complete_all_with_records(items, &[])
+    }
+
+    /// [`WorkQueue::complete_all`], recording in the same transaction that the WARC
+    /// records `records` are done (so a record is done exactly when its article is).
+    pub fn complete_all_with_records(
+        &mut self,
+        items: &[Completion<'_>],
+        records: &[WarcRecordDone<'_>],
+    ) -> Result<()> {
         let tx = self.conn.transaction()?;
         let now = ts(Utc::now());
         {
+            let mut record = tx.prepare_cached(
+                "INSERT INTO warc_records (record_id, file, record_offset, outcome, done_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(record_id) DO UPDATE SET outcome = excluded.outcome,
+                    done_at = excluded.done_at",
+            )?;
+            for r in records {
+                record.execute(params![
+                    r.record_id,
+                    r.file,
+                    r.offset as i64,
+                    r.outcome.as_str(),
+                    now
+                ])?;
+            }
             let mut seen = tx.prepare_cached(
                 "INSERT INTO seen (canonical_url, article_id, outcome, seen_at) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT(canonical_url) DO UPDATE SET outcome = excluded.outcome,
@@ -569,6 +603,14 @@ impl WorkQueue<'_> {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// Whether the WARC record `record_id` was done by an earlier backfill.
+    pub fn is_warc_record_done(&self, record_id: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM warc_records WHERE record_id = ?1")?
+            .exists([record_id])?)
     }
 
     /// Records a failed attempt; the item stays pending until `retry_at`. Returns its

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use anyhow::{anyhow, Result};
 use chrono::{DateTime, Utc};
 use newsriver_publisher::{Encoded, Pending, Sink, SinkError};
-use newsriver_store::{Completion, Listing, Outcome};
+use newsriver_store::{Completion, Listing, Outcome, WarcRecordDone};
 use tokio::sync::mpsc;
 
 use super::send;
@@ -294,11 +294,31 @@ impl CompletionStage {
                 }
             }
         }
+        // An archived record is done however its page ended (a failure there is no
+        // fetch to retry: reading the record again would end the same way).
+        let records: Vec<WarcRecordDone<'_>> = ended
+            .iter()
+            .filter_map(|done| {
+                let (job, outcome) = match done {
+                    Done::Published(p) => (&p.job, Outcome::Published),
+                    Done::Duplicate { job, .. } => (job, Outcome::Duplicate),
+                    Done::Filtered { job, .. } => (job, Outcome::Filtered),
+                    Done::Failed { job, .. } => (job, Outcome::Failed),
+                };
+                let warc = job.warc.as_ref()?;
+                Some(WarcRecordDone {
+                    record_id: &warc.record_id,
+                    file: &warc.file,
+                    offset: warc.offset,
+                    outcome,
+                })
+            })
+            .collect();
         // On disk before the jobs count as done.
         if let Some(letters) = &mut self.dead_letters {
             letters.write(&dead_letters)?;
         }
-        queue.complete_all(&completions)?;
+        queue.complete_all_with_records(&completions, &records)?;
         Ok(())
     }
 
@@ -347,6 +367,7 @@ mod tests {
                 },
                 canonical_url: u.to_string(),
                 attempts: 0,
+                warc: None,
             })
             .collect();
         let mut feed = FeedState {
