@@ -81,7 +81,8 @@ fn assert_record_shape(r: &serde_json::Value) {
     let id = r["id"].as_str().unwrap();
     assert_eq!(id.len(), 32);
     assert!(id.chars().all(|c| c.is_ascii_hexdigit()));
-    assert_eq!(r["schema_version"], "1.1.0");
+    assert_eq!(r["schema_version"], "1.2.0");
+    assert!(r["keywords"].is_array(), "{r}");
     assert_eq!(r["paywalled"], false);
     assert_eq!(r["language"], "ar");
     assert!(
@@ -819,6 +820,17 @@ fn backfill_reads_a_sitemap_index_and_its_news_sitemap() {
     assert_eq!(fixture_names(&records).len(), 2);
     for r in &records {
         assert_eq!(r["source"], sitemap.as_str());
+        // The news sitemap's keywords reach the record of the entry that has them.
+        let keywords = if r["url"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("sun-coalition")
+        {
+            serde_json::json!(["Iraq", "coalition"])
+        } else {
+            serde_json::json!([])
+        };
+        assert_eq!(r["keywords"], keywords, "{r}");
     }
 }
 

@@ -145,7 +145,8 @@ fn route(
                  <url><loc>{base}/news/sun-coalition.html</loc><news:news>\
                  <news:publication><news:name>Sun</news:name><news:language>ar</news:language></news:publication>\
                  <news:publication_date>2024-09-27T10:30:00Z</news:publication_date>\
-                 <news:title>From the sitemap</news:title></news:news></url>\
+                 <news:title>From the sitemap</news:title>\
+                 <news:keywords>Iraq, coalition</news:keywords></news:news></url>\
                  <url><loc>{base}/news/wsj-withdrawal-steps.html</loc></url></urlset>"
             )
             .into_bytes(),

@@ -136,6 +136,11 @@ pub fn parse_feed_with(
                     .map(|p| p.name)
                     .filter(|n| !n.is_empty())
                     .collect(),
+                // The item's own language only: a channel's <language> is often a CMS's
+                // default ("en-us" on sites in other languages), and detection from the
+                // article's text is the better guess than that.
+                language: entry.language.as_deref().and_then(language_tag),
+                keywords: keywords(&entry.categories),
             },
         });
     }
@@ -255,6 +260,32 @@ pub fn parse_opml(xml: &str) -> Result<Vec<String>, FetchError> {
     Ok(out)
 }
 
+/// A feed's or item's declared language, trimmed, with `_` written as BCP 47's `-`
+/// (`en_GB` -> `en-GB`); `None` when empty or too long to be a tag.
+fn language_tag(raw: &str) -> Option<String> {
+    let tag = raw.trim();
+    // Feeds in the wild write "en_US" as well as "en-us"; BCP 47 uses hyphens.
+    (!tag.is_empty() && tag.len() <= 35).then(|| tag.replace('_', "-"))
+}
+
+/// An item's categories as keywords: the label when there is one, else the term; trimmed,
+/// without empty or repeated ones, at most 32 (a feed listing hundreds of tags per item
+/// is not describing this item).
+fn keywords(categories: &[feed_rs::model::Category]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for c in categories {
+        let word = c.label.as_deref().unwrap_or(&c.term).trim();
+        if word.is_empty() || out.iter().any(|k| k.eq_ignore_ascii_case(word)) {
+            continue;
+        }
+        out.push(word.to_string());
+        if out.len() == 32 {
+            break;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,6 +316,27 @@ mod tests {
             parse_feed(json, "http://x.test/j.json").unwrap().items[0].url,
             "http://x.test/j"
         );
+    }
+
+    #[test]
+    fn categories_are_keywords_and_a_channel_s_language_is_not_an_item_s() {
+        let rss = br#"<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
+            <language>en-us</language>
+            <item><title>A</title><link>http://x.test/a</link>
+              <category>Politics</category><category> politics </category><category>World/Europe</category><category></category></item>
+            <item><title>B</title><link>http://x.test/b</link></item></channel></rss>"#;
+        let f = parse_feed(rss, "http://x.test/feed").unwrap();
+        assert_eq!(f.items[0].hints.keywords, ["Politics", "World/Europe"]);
+        assert!(f.items[1].hints.keywords.is_empty());
+        assert!(f.items.iter().all(|i| i.hints.language.is_none()));
+        // Atom: a category's label before its term.
+        let atom = br#"<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="en"><title>T</title><id>x</id><updated>2024-09-27T10:00:00Z</updated>
+            <entry><id>urn:1</id><title>A</title><updated>2024-09-27T10:00:00Z</updated><link rel="alternate" href="http://x.test/a"/>
+              <category term="pol" label="Politique"/><category term="eu"/></entry></feed>"#;
+        let f = parse_feed(atom, "http://x.test/atom").unwrap();
+        assert_eq!(f.items[0].hints.keywords, ["Politique", "eu"]);
+        assert_eq!(language_tag(" en_GB "), Some("en-GB".into()));
+        assert_eq!(language_tag(""), None);
     }
 
     #[test]

@@ -43,6 +43,8 @@ impl SitemapEntry {
             title: self.title.clone(),
             published_at: self.published_at,
             authors: Vec::new(),
+            language: self.language.clone(),
+            keywords: self.keywords.clone(),
         }
     }
 }
@@ -297,6 +299,9 @@ mod tests {
         assert_eq!(a.title.as_deref(), Some("انتهاء مهمة التحالف"));
         assert_eq!(a.language.as_deref(), Some("ar"));
         assert_eq!(a.keywords, ["Iraq", "coalition"]);
+        let hints = a.hints();
+        assert_eq!(hints.language.as_deref(), Some("ar"));
+        assert_eq!(hints.keywords, ["Iraq", "coalition"]);
         assert_eq!(
             a.published_at.map(|t| t.to_rfc3339()),
             Some("2024-09-27T10:30:00+00:00".into())

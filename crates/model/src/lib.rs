@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 /// Version of the output record schema. Bump the minor part for added fields, the major
 /// part for anything a consumer could trip on (renamed, removed or retyped fields).
-pub const SCHEMA_VERSION: &str = "1.1.0";
+pub const SCHEMA_VERSION: &str = "1.2.0";
 
 /// `source` value for articles that came from a URL list rather than a feed.
 pub const BACKFILL_SOURCE: &str = "backfill";
@@ -47,6 +47,10 @@ pub struct Article {
     /// (Since schema 1.1.0: absent, it reads as false.)
     #[serde(default)]
     pub paywalled: bool,
+    /// Keywords the feed (item categories) or the news sitemap (`news:keywords`) gives.
+    /// (Since schema 1.2.0: absent, it reads as none.)
+    #[serde(default)]
+    pub keywords: Vec<String>,
 }
 
 /// What deduplication decided about an article.
@@ -85,6 +89,14 @@ pub struct ItemHints {
     pub title: Option<String>,
     pub published_at: Option<DateTime<Utc>>,
     pub authors: Vec<String>,
+    /// The language the feed item or the news sitemap entry (`news:language`) declares for
+    /// this article (not a whole channel's `<language>`): used when the page declares
+    /// none, before detecting one from the text. Absent in items stored by older versions.
+    #[serde(default)]
+    pub language: Option<String>,
+    /// The item's categories or the sitemap entry's `news:keywords`.
+    #[serde(default)]
+    pub keywords: Vec<String>,
 }
 
 /// A page to fetch: what flows from the sources (feed poller, URL list) into the fetcher.
@@ -183,6 +195,7 @@ mod schema_tests {
                 story_id: "s".into(),
             },
             paywalled: false,
+            keywords: Vec::new(),
         };
         let value = serde_json::to_value(&article).unwrap();
         let keys = |v: &serde_json::Value| -> Vec<String> {

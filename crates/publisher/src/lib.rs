@@ -252,6 +252,7 @@ mod tests {
                 story_id: id.into(),
             },
             paywalled: false,
+            keywords: Vec::new(),
         }
     }
 

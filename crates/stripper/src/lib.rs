@@ -54,6 +54,10 @@ pub struct Extracted {
     pub canonical_url: Option<String>,
     /// ISO 639-1 code where one exists (ISO 639-3 otherwise).
     pub language: Option<String>,
+    /// `language` was detected from the text: the page does not declare one, so a
+    /// language the feed or sitemap gives is the better guess.
+    #[serde(skip)]
+    pub language_detected: bool,
     pub image: Option<String>,
     pub description: Option<String>,
     pub site_name: Option<String>,
@@ -132,6 +136,7 @@ pub fn extract_with(
     }
     let md = page.md;
     let text = paragraphs.join("\n\n");
+    let language_detected = md.language.is_none();
     let language = md.language.clone().or_else(|| detect_language(&text));
     Ok(Extracted {
         title: md.title,
@@ -141,6 +146,7 @@ pub fn extract_with(
         modified_at: md.modified_at,
         canonical_url: md.canonical_url,
         language,
+        language_detected,
         image: md.image,
         description: md.description,
         site_name: md.site_name,

@@ -57,6 +57,7 @@ fn article(i: usize) -> Article {
             story_id: id,
         },
         paywalled: false,
+        keywords: Vec::new(),
     }
 }
 

@@ -49,7 +49,11 @@ pub enum RetentionClock {
 /// What dedup decided about one page.
 pub enum Decision {
     /// Not published: the same article again (same URL), or a copy under the drop policy.
-    Duplicate { job: Job, article_canonical: String },
+    /// (The job boxed: a feed's hints made it several times the other variant's box.)
+    Duplicate {
+        job: Box<Job>,
+        article_canonical: String,
+    },
     /// On to the sink: a new article, or a copy marked as one under the flag policy.
     Publish(Box<ToPublish>),
 }
@@ -207,7 +211,7 @@ impl DedupStage {
                 self.stats.decided(recent);
             }
             return Decision::Duplicate {
-                job: page.job,
+                job: Box::new(page.job),
                 article_canonical: canonical,
             };
         }
@@ -340,7 +344,7 @@ impl DedupStage {
                     article_canonical,
                 } => {
                     let duplicate = Done::Duplicate {
-                        job,
+                        job: *job,
                         article_canonical,
                     };
                     send(&done, duplicate, "completion").await?
@@ -424,6 +428,7 @@ fn article(page: Stripped, id: String, canonical_url: String, dedup: DedupInfo) 
         },
         language: e.language,
         image: e.image,
+        keywords: hints.keywords.clone(),
         source: job.page.source.clone(),
         fetched_at,
         dedup,
@@ -581,10 +586,12 @@ mod tests {
         let mut p = page("https://a.test/1", TEXT);
         p.job.page.hints.title = Some("From the feed".into());
         p.job.page.hints.authors = vec!["A. Writer".into()];
+        p.job.page.hints.keywords = vec!["Iraq".into(), "coalition".into()];
         p.extracted.published_at = Some(now + chrono::Duration::days(3));
         let out = published(dedup.decide(p, now));
         assert_eq!(out.article.title.as_deref(), Some("From the feed"));
         assert_eq!(out.article.authors, ["A. Writer"]);
+        assert_eq!(out.article.keywords, ["Iraq", "coalition"]);
         assert_eq!(
             out.remembered.expect("remembered").story_at,
             now.timestamp()

@@ -405,6 +405,7 @@ mod tests {
                     story_id: id,
                 },
                 paywalled: false,
+                keywords: Vec::new(),
             },
             remembered: None,
         }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use anyhow::Result;
+use newsriver_model::ItemHints;
 use newsriver_stripper::{Extracted, Options, StripError};
 use tokio::sync::mpsc;
 
@@ -24,6 +25,20 @@ pub struct StripStage {
     /// Each feed's own languages to keep, beside `languages`.
     feed_languages: FeedLanguages,
     stats: Arc<Stats>,
+}
+
+/// The page's own language first, then the one its feed item or news sitemap entry
+/// declares for it, then the one detected from the text: a publisher's declaration for
+/// this article beats a guess from a few sentences (short texts, and languages close to
+/// each other, fool detection).
+fn with_declared_language(extracted: &mut Extracted, hints: &ItemHints) {
+    if extracted.language.is_some() && !extracted.language_detected {
+        return;
+    }
+    if let Some(language) = &hints.language {
+        extracted.language = Some(language.clone());
+        extracted.language_detected = false;
+    }
 }
 
 /// Whether an article in `language` (`en-GB`, `ar`) is kept by the list `keep`.
@@ -86,8 +101,9 @@ impl StripStage {
             transient: false,
         };
         match result {
-            Ok(extracted) if !extracted.text.trim().is_empty() => {
+            Ok(mut extracted) if !extracted.text.trim().is_empty() => {
                 Stats::add(&self.stats.extracted);
+                with_declared_language(&mut extracted, &fetched.job.page.hints);
                 if let Some(reason) = self.filtered_out(&extracted, &fetched.job.page.source) {
                     Stats::add(&self.stats.filtered);
                     metrics::counter!("newsriver_articles_filtered_total", "reason" => "language")
@@ -251,6 +267,29 @@ mod tests {
             _ => panic!("a page without an article must fail"),
         }
         assert_eq!(stage.stats.get(&stage.stats.no_article), 1);
+    }
+
+    #[test]
+    fn a_feed_s_language_stands_in_for_a_detected_one_not_a_declared_one() {
+        let settings = crate::config::Config::load(None).expect("defaults").strip;
+        let stage = StripStage::new(&settings, &FilterConfig::default(), Arc::default());
+        let body = "<body><article><p>Only one paragraph of body text that is long enough \
+                    to be kept by the stripper.</p></article></body></html>";
+        let language = |html: String, hint: Option<&str>| {
+            let mut page = fetched(&html);
+            page.job.page.hints.language = hint.map(String::from);
+            let result = newsriver_stripper::extract_with(&page.page.html, None, &stage.options);
+            let stripped = stage.outcome(page, result).ok().expect("an article");
+            stripped.extracted.language
+        };
+        let undeclared = format!("<html>{body}");
+        assert_eq!(language(undeclared.clone(), None).as_deref(), Some("en"));
+        assert_eq!(
+            language(undeclared, Some("en-GB")).as_deref(),
+            Some("en-GB")
+        );
+        let declared = format!("<html lang=\"fr\">{body}");
+        assert_eq!(language(declared, Some("en-GB")).as_deref(), Some("fr"));
     }
 
     #[test]
