@@ -771,6 +771,17 @@ fn the_admin_listener_serves_metrics_health_and_readiness() {
     assert!(sample(&m, "newsriver_feeds", &[("state", "retired")]) >= Some(1.0));
     assert!(sample(&m, "newsriver_feeds", &[("state", "ok")]) >= Some(2.0));
     assert_eq!(sample(&m, "newsriver_pending_items", &[]), Some(0.0));
+    // Nothing pending: the oldest pending item is 0 s old.
+    assert_eq!(
+        sample(&m, "newsriver_oldest_pending_age_seconds", &[]),
+        Some(0.0)
+    );
+    // Every published article went out in a batch the sink acknowledged.
+    let batches = sample(&m, "newsriver_publish_duration_seconds_count", &[]);
+    assert!(batches >= Some(1.0), "{batches:?}");
+    // A batch is counted when sent and timed when acknowledged.
+    assert!(sample(&m, "newsriver_publish_batch_articles_count", &[]) >= batches);
+    assert!(sample(&m, "newsriver_publish_batch_articles_sum", &[]) >= Some(5.0));
     assert!(sample(&m, "newsriver_dedup_remembered_articles", &[]) >= Some(5.0));
     // The syndicated copy of one article.
     assert!(sample(&m, "newsriver_duplicates_total", &[("reason", "text")]) >= Some(1.0));

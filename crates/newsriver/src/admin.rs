@@ -33,6 +33,8 @@ const SECONDS_BUCKETS: &[f64] = &[
 ];
 /// Buckets for `_bytes` histograms: a short page to the default body limit.
 const BYTES_BUCKETS: &[f64] = &[1e3, 4e3, 16e3, 64e3, 256e3, 1e6, 4e6, 16e6];
+/// Buckets for the articles in a published batch: one to `pipeline.batch_size`'s default.
+const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
 
 /// The process's Prometheus recorder, installed the first time an admin listener starts
 /// (a process has one global recorder; tests may start several topologies).
@@ -41,7 +43,13 @@ fn recorder() -> &'static PrometheusHandle {
     HANDLE.get_or_init(|| {
         let builder = PrometheusBuilder::new()
             .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS_BUCKETS)
-            .and_then(|b| b.set_buckets_for_metric(Matcher::Suffix("_bytes".into()), BYTES_BUCKETS));
+            .and_then(|b| b.set_buckets_for_metric(Matcher::Suffix("_bytes".into()), BYTES_BUCKETS))
+            .and_then(|b| {
+                b.set_buckets_for_metric(
+                    Matcher::Full("newsriver_publish_batch_articles".into()),
+                    BATCH_BUCKETS,
+                )
+            });
         let recorder = match builder {
             Ok(b) => b.build_recorder(),
             // Only an empty bucket list fails, and ours are constants.
@@ -104,6 +112,19 @@ fn describe() {
         "Decoded bytes of article pages fetched."
     );
     describe_histogram!(
+        "newsriver_publish_duration_seconds",
+        Unit::Seconds,
+        "From sending a batch to the sink until the sink acknowledged all of it."
+    );
+    describe_histogram!(
+        "newsriver_publish_batch_articles",
+        "Articles in each batch sent to the sink."
+    );
+    describe_counter!(
+        "newsriver_kafka_delivery_errors_total",
+        "Kafka messages the broker did not take, by kind: transient (sent again) or permanent (the sink stops)."
+    );
+    describe_histogram!(
         "newsriver_fetch_duration_seconds",
         Unit::Seconds,
         "Article page fetch time, by outcome (ok, error)."
@@ -124,6 +145,10 @@ fn describe() {
     describe_gauge!(
         "newsriver_pending_items",
         "Accepted items not finished yet (in the state store)."
+    );
+    describe_gauge!(
+        "newsriver_oldest_pending_age_seconds",
+        "Age of the oldest accepted item not finished yet (0 with none pending)."
     );
     describe_gauge!(
         "newsriver_feeds",
@@ -257,6 +282,12 @@ impl Observed {
             let pending = queue.pending_count();
             if let Ok(n) = &pending {
                 gauge!("newsriver_pending_items").set(*n as f64);
+            }
+            if let Ok(oldest) = queue.oldest_pending_at() {
+                let age = oldest.map_or(0.0, |t| {
+                    (chrono::Utc::now() - t).num_milliseconds().max(0) as f64 / 1000.0
+                });
+                gauge!("newsriver_oldest_pending_age_seconds").set(age);
             }
             // The same query says whether the store answers: readiness needs no second.
             let ready = self.stopping().or_else(|| not_answering(pending)).is_none();

@@ -171,12 +171,16 @@ impl KafkaSink {
                 match report {
                     Report::Delivered => {}
                     Report::Failed(Some(e)) if is_permanent(&e) => {
+                        metrics::counter!("newsriver_kafka_delivery_errors_total", "kind" => "permanent")
+                            .increment(1);
                         return Err(kafka_err(
                             &format!("broker refused article {}", message.id),
                             e,
-                        ))
+                        ));
                     }
                     Report::Failed(Some(e)) => {
+                        metrics::counter!("newsriver_kafka_delivery_errors_total", "kind" => "transient")
+                            .increment(1);
                         tracing::warn!(id = %message.id, error = %e, "delivery failed; will resend");
                         failed.push(message);
                     }

@@ -206,6 +206,7 @@ mod tests {
         let path = dir.path().join("state/newsriver.sqlite");
         {
             let mut s = Store::open(&path).unwrap();
+            assert_eq!(s.queue().oldest_pending_at().unwrap(), None);
             let feed = FeedState {
                 url: "http://f".into(),
                 etag: Some("e1".into()),
@@ -255,6 +256,9 @@ mod tests {
             .unwrap();
         assert!(s.queue().is_seen("http://a").unwrap());
         assert_eq!(s.queue().pending_count().unwrap(), 1);
+        // The one left was accepted in this test, so a moment ago.
+        let oldest = s.queue().oldest_pending_at().unwrap().expect("one pending");
+        assert!((Utc::now() - oldest).num_seconds().abs() <= 5, "{oldest}");
         let feed = s.queue().feed("http://f").unwrap().unwrap();
         assert_eq!(
             s.queue()

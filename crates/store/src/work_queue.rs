@@ -508,6 +508,15 @@ impl WorkQueue<'_> {
         )?)
     }
 
+    /// When the oldest item still pending was accepted; `None` with nothing pending. The
+    /// `pending_order` index answers it without reading the backlog.
+    pub fn oldest_pending_at(&self) -> Result<Option<DateTime<Utc>>> {
+        let at: Option<i64> =
+            self.conn
+                .query_row("SELECT MIN(enqueued_at) FROM pending", [], |r| r.get(0))?;
+        Ok(from_ts(at))
+    }
+
     pub fn pending_count(&self) -> Result<u64> {
         Ok(self
             .conn

@@ -6,6 +6,7 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Instant;
 
 use anyhow::{anyhow, Result};
 use chrono::{DateTime, Utc};
@@ -90,13 +91,13 @@ impl<S: BatchSink> PublishStage<S> {
     ) -> Result<()> {
         let max = self.batch_size;
         // Sent and not yet acknowledged, oldest first, each batch with the items it carries.
-        let mut window: VecDeque<(Vec<Published>, S::Pending)> =
+        let mut window: VecDeque<(Vec<Published>, S::Pending, Instant)> =
             VecDeque::with_capacity(self.in_flight);
         let mut open = true;
         // A failure leaves what was not acknowledged pending in the state store, to be
         // processed again on the next start.
-        let unacked = |window: &VecDeque<(Vec<Published>, S::Pending)>, more: usize| {
-            more + window.iter().map(|(b, _)| b.len()).sum::<usize>()
+        let unacked = |window: &VecDeque<(Vec<Published>, S::Pending, Instant)>, more: usize| {
+            more + window.iter().map(|(b, _, _)| b.len()).sum::<usize>()
         };
         while open || !window.is_empty() {
             let room = open && window.len() < self.in_flight;
@@ -107,7 +108,7 @@ impl<S: BatchSink> PublishStage<S> {
                 () = kill.killed() => return Ok(()),
                 // The oldest batch first: confirming it frees room and lets completion on.
                 () = front_reported::<S>(&mut window), if !window.is_empty() => {
-                    let Some((batch, pending)) = window.pop_front() else { continue };
+                    let Some((batch, pending, sent_at)) = window.pop_front() else { continue };
                     let confirmed = tokio::select! {
                         biased;
                         () = kill.killed() => return Ok(()),
@@ -119,6 +120,8 @@ impl<S: BatchSink> PublishStage<S> {
                             unacked(&window, batch.len())
                         ));
                     }
+                    metrics::histogram!("newsriver_publish_duration_seconds")
+                        .record(sent_at.elapsed());
                     for published in batch {
                         send(&done, Done::Published(Box::new(published)), "completion").await?;
                     }
@@ -138,13 +141,16 @@ impl<S: BatchSink> PublishStage<S> {
                     }
                     let (encoded, batch): (Vec<Encoded>, Vec<Published>) =
                         batch.into_iter().map(|r| (r.encoded, r.published)).unzip();
+                    let sent_at = Instant::now();
                     let sent = tokio::select! {
                         biased;
                         () = kill.killed() => return Ok(()),
                         r = self.sink.send(encoded) => r,
                     };
+                    metrics::histogram!("newsriver_publish_batch_articles")
+                        .record(batch.len() as f64);
                     match sent {
-                        Ok(pending) => window.push_back((batch, pending)),
+                        Ok(pending) => window.push_back((batch, pending, sent_at)),
                         Err(e) => {
                             return Err(anyhow!(
                                 "sink failed, stopping without acknowledging {} articles: {e}",
@@ -161,9 +167,11 @@ impl<S: BatchSink> PublishStage<S> {
 }
 
 /// Resolves once the oldest batch in flight has all its reports (never, with none).
-async fn front_reported<S: BatchSink>(window: &mut VecDeque<(Vec<Published>, S::Pending)>) {
+async fn front_reported<S: BatchSink>(
+    window: &mut VecDeque<(Vec<Published>, S::Pending, Instant)>,
+) {
     match window.front_mut() {
-        Some((_, pending)) => S::reported(pending).await,
+        Some((_, pending, _)) => S::reported(pending).await,
         None => std::future::pending().await,
     }
 }
