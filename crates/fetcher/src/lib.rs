@@ -291,30 +291,13 @@ impl Fetcher {
             reason: format!("cannot build HTTP client: {e}"),
         };
         let base = || client_builder(&config);
-        let max_redirects = config.max_redirects;
         let guard = !config.allow_private_networks;
-        let mut pages = base().redirect(reqwest::redirect::Policy::custom(move |attempt| {
-            if attempt.previous().len() > max_redirects {
-                attempt.error(format!("more than {max_redirects} redirects"))
-            } else if guard && guard::literal_host_blocked(attempt.url()) {
-                attempt.error(guard::BLOCKED_MARKER)
-            } else {
-                attempt.follow()
-            }
-        }));
+        let mut pages = base().redirect(redirect_policy(config.max_redirects, guard));
         let mut archives = reqwest::Client::builder()
             .user_agent(config.user_agent.clone())
             .connect_timeout(config.connect_timeout)
             .read_timeout(config.timeout)
-            .redirect(reqwest::redirect::Policy::custom(move |attempt| {
-                if attempt.previous().len() > max_redirects {
-                    attempt.error(format!("more than {max_redirects} redirects"))
-                } else if guard && guard::literal_host_blocked(attempt.url()) {
-                    attempt.error(guard::BLOCKED_MARKER)
-                } else {
-                    attempt.follow()
-                }
-            }));
+            .redirect(redirect_policy(config.max_redirects, guard));
         if guard {
             pages = pages.dns_resolver(Arc::new(guard::PublicOnlyResolver));
             archives = archives.dns_resolver(Arc::new(guard::PublicOnlyResolver));
@@ -909,6 +892,20 @@ pub fn sitemap_cutoff(
 /// What both clients share: the agent, the time limits, the encodings. reqwest also
 /// follows the standard proxy variables (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`,
 /// `NO_PROXY`) by default, so every request goes through the proxy they name.
+/// Follows at most `max_redirects` redirects, and with `guard` none to a literal private
+/// address (names are checked by the resolver).
+fn redirect_policy(max_redirects: usize, guard: bool) -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(move |attempt| {
+        if attempt.previous().len() > max_redirects {
+            attempt.error(format!("more than {max_redirects} redirects"))
+        } else if guard && guard::literal_host_blocked(attempt.url()) {
+            attempt.error(guard::BLOCKED_MARKER)
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
 fn client_builder(config: &FetchConfig) -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .user_agent(config.user_agent.clone())
