@@ -295,26 +295,7 @@ pub async fn backfill(
         }
         Ok(())
     });
-    let stats = parts.stats.clone();
-    let progress = bar.clone();
-    let on_done: Box<dyn Fn() + Send + Sync> = Box::new(move || progress.inc(1));
-    // A backfill reads the past: its retention follows what it reads.
-    let clock = RetentionClock::Publication;
-    stages(
-        &config,
-        parts,
-        Entry::Jobs(jobs_rx),
-        Some(on_done),
-        clock,
-        None,
-        &kill,
-    )
-    .await?;
-    source.await?;
-    bar.finish_and_clear();
-    if let Some(reason) = kill.take_reason() {
-        return Err(reason);
-    }
+    let stats = backfill_stages(&config, parts, Entry::Jobs(jobs_rx), source, &bar, &kill).await?;
     Ok(backfill_report(&stats, &listed))
 }
 
@@ -409,24 +390,8 @@ pub async fn backfill_warc(
             .await
             .map_err(|e| anyhow!("the WARC reader thread failed: {e}"))?
     });
-    let stats = parts.stats.clone();
-    let progress = bar.clone();
-    let on_done: Box<dyn Fn() + Send + Sync> = Box::new(move || progress.inc(1));
-    stages(
-        &config,
-        parts,
-        Entry::Pages(pages_rx),
-        Some(on_done),
-        RetentionClock::Publication,
-        None,
-        &kill,
-    )
-    .await?;
-    source.await?;
-    bar.finish_and_clear();
-    if let Some(reason) = kill.take_reason() {
-        return Err(reason);
-    }
+    let stats =
+        backfill_stages(&config, parts, Entry::Pages(pages_rx), source, &bar, &kill).await?;
     let s = &stats;
     let c = &counts;
     let handled = s.get(&s.published)
@@ -707,6 +672,39 @@ fn reload_on_hangup(
         let _ = (file, list, store, stop);
         None
     }
+}
+
+/// The stages of a backfill behind its `source` (a URL list or a WARC reader, feeding
+/// `entry`): every item done ticks `bar`; retention follows publication time, since a
+/// backfill reads the past. Returns the counters once everything was handled, or the
+/// reason a stage failed.
+async fn backfill_stages(
+    config: &Config,
+    parts: Parts,
+    entry: Entry,
+    source: JoinHandle<()>,
+    bar: &ProgressBar,
+    kill: &KillSwitch,
+) -> Result<Arc<Stats>> {
+    let stats = parts.stats.clone();
+    let progress = bar.clone();
+    let on_done: Box<dyn Fn() + Send + Sync> = Box::new(move || progress.inc(1));
+    stages(
+        config,
+        parts,
+        entry,
+        Some(on_done),
+        RetentionClock::Publication,
+        None,
+        kill,
+    )
+    .await?;
+    source.await?;
+    bar.finish_and_clear();
+    if let Some(reason) = kill.take_reason() {
+        return Err(reason);
+    }
+    Ok(stats)
 }
 
 /// Runs one stage as its own task; its failure (or panic) pulls the kill switch.
