@@ -37,15 +37,34 @@ fn backfill_in_process(
 ) -> BackfillReport {
     let list = tempfile::NamedTempFile::new().expect("temp file");
     std::fs::write(list.path(), urls).expect("URL list written");
+    backfill_from(
+        config(cfg, tweak),
+        Some(list.path().to_str().expect("utf-8 path")),
+        output,
+        Vec::new(),
+    )
+}
+
+/// `backfill --sitemap` of each of `sitemaps` into `output`, in this process.
+fn backfill_sitemaps_in_process(cfg: &str, output: &str, sitemaps: Vec<String>) -> BackfillReport {
+    backfill_from(config(cfg, |_| {}), None, output, sitemaps)
+}
+
+fn backfill_from(
+    config: Config,
+    list: Option<&str>,
+    output: &str,
+    sitemaps: Vec<String>,
+) -> BackfillReport {
     let options = BackfillOptions {
         output: Some(output.to_string()),
         progress: false,
-        sitemaps: Vec::new(),
+        sitemaps,
     };
     runtime()
         .block_on(topology::backfill(
-            config(cfg, tweak),
-            Some(list.path().to_str().expect("utf-8 path")),
+            config,
+            list,
             options,
             CancellationToken::new(),
         ))
@@ -809,19 +828,11 @@ fn backfill_reads_a_sitemap_index_and_its_news_sitemap() {
     let cfg = write_config(dir.path(), &server);
     let out_path = dir.path().join("sitemap.jsonl");
     let sitemap = server.url("/sitemap.xml");
-    let options = BackfillOptions {
-        output: Some(out_path.to_str().unwrap().to_string()),
-        progress: false,
-        sitemaps: vec![sitemap.clone()],
-    };
-    let report = runtime()
-        .block_on(topology::backfill(
-            config(cfg.to_str().unwrap(), |_| {}),
-            None,
-            options,
-            CancellationToken::new(),
-        ))
-        .expect("backfill");
+    let report = backfill_sitemaps_in_process(
+        cfg.to_str().unwrap(),
+        out_path.to_str().unwrap(),
+        vec![sitemap.clone()],
+    );
     // The index lists itself (read once) and a missing child (skipped): the two
     // articles of the news sitemap remain.
     assert_eq!((report.urls, report.published), (2, 2), "{report}");
@@ -851,19 +862,11 @@ fn a_site_s_root_stands_for_the_sitemaps_its_robots_txt_lists() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(dir.path(), &server);
     let out_path = dir.path().join("site.jsonl");
-    let options = BackfillOptions {
-        output: Some(out_path.to_str().unwrap().to_string()),
-        progress: false,
-        sitemaps: vec![server.url("/")],
-    };
-    let report = runtime()
-        .block_on(topology::backfill(
-            config(cfg.to_str().unwrap(), |_| {}),
-            None,
-            options,
-            CancellationToken::new(),
-        ))
-        .expect("backfill");
+    let report = backfill_sitemaps_in_process(
+        cfg.to_str().unwrap(),
+        out_path.to_str().unwrap(),
+        vec![server.url("/")],
+    );
     assert_eq!((report.urls, report.published), (2, 2), "{report}");
     let records = read_jsonl(&out_path);
     for r in &records {
