@@ -8,6 +8,7 @@ mod canonical;
 mod index;
 mod minhash;
 mod normalize;
+mod postings;
 mod stories;
 
 use std::collections::{HashMap, VecDeque};
