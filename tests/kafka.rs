@@ -303,6 +303,132 @@ fn broker_stopped_mid_run_loses_nothing_and_duplicates_nothing() {
     );
 }
 
+/// Collects a child's standard error on a thread, so a chatty child never blocks on a
+/// full pipe and a failing test can show what it said.
+fn collect_stderr(child: &mut Child) -> std::sync::Arc<std::sync::Mutex<String>> {
+    use std::io::Read;
+    let text = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let mut stderr = child.stderr.take().expect("stderr piped");
+    let sink = text.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stderr.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    text
+}
+
+/// How `child` ended, or None when it still ran after `limit`.
+fn wait_exit(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    None
+}
+
+/// A broker away for longer than `message.timeout.ms`: librdkafka gives the messages up
+/// (delivery reports with errors), the sink counts them as transient delivery errors and
+/// sends them again from a new producer, and once the broker is back every article
+/// arrives; then the daemon drains and exits on SIGTERM. Before, the old producer, which
+/// had bumped its own epoch after the timeouts, sent that epoch to the restarted broker;
+/// tansu 0.6 does not survive it (its storage task panics), every resend came back
+/// "Unknown broker error", and SIGTERM could not drain.
+fn kafka_delivery_errors_are_counted_and_the_messages_sent_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker_at(None, Some(dir.path()));
+    let port: u16 = broker.addr.rsplit(':').next().unwrap().parse().unwrap();
+    let server = FixtureServer::start_with_page_delay(Duration::from_millis(400));
+    let cfg = kafka_config_with(dir.path(), &server, &broker, "outage", "concurrency = 1");
+    let admin = free_loopback_addr();
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    // Messages give up after 1 s, and the client looks for the broker again every 200 ms
+    // at most, so the outage below is four timeouts long and its end is noticed at once.
+    text.push_str(&format!(
+        "\n[kafka.properties]\n\"message.timeout.ms\" = \"1000\"\n\
+         \"reconnect.backoff.max.ms\" = \"200\"\n\n[admin]\nlisten = \"{admin}\"\n"
+    ));
+    std::fs::write(&cfg, text).unwrap();
+    let cfg = cfg.to_str().unwrap().to_string();
+    let mut daemon = spawn_daemon(&cfg);
+    let stderr = collect_stderr(&mut daemon);
+    let metric = |name: &str, labels: &[(&str, &str)]| -> Option<f64> {
+        let (status, body) = http_get(&admin, "/metrics")?;
+        (status == 200).then_some(())?;
+        let scrape = prometheus_parse::Scrape::parse(body.lines().map(|l| Ok(l.to_string())))
+            .expect("metrics in the Prometheus text format");
+        sample(&scrape, name, labels)
+    };
+    assert!(
+        wait_until(Duration::from_secs(30), || page_hits(&server) >= 2),
+        "daemon did not start fetching"
+    );
+    let outage = Instant::now();
+    drop(broker);
+    std::thread::sleep(Duration::from_secs(4));
+    let _broker = start_broker_at(Some(port), Some(dir.path()));
+    let back = Instant::now();
+    let delivered = wait_until(Duration::from_secs(90), || {
+        metric("newsriver_articles_published_total", &[]) >= Some(5.0)
+    });
+    let transient = metric(
+        "newsriver_kafka_delivery_errors_total",
+        &[("kind", "transient")],
+    );
+    if !delivered {
+        let _ = daemon.kill();
+        let _ = daemon.wait();
+        panic!(
+            "not every article was acknowledged 90 s after the broker came back \
+             (published {:?}, transient delivery errors {transient:?}); daemon said:\n{}",
+            metric("newsriver_articles_published_total", &[]),
+            stderr.lock().unwrap()
+        );
+    }
+    eprintln!(
+        "outage of {:?}: all acknowledged {:?} after the broker came back, \
+         {transient:?} transient delivery errors, {:?} producers replaced",
+        back - outage,
+        back.elapsed(),
+        metric("newsriver_kafka_producer_renewals_total", &[]),
+    );
+    assert!(
+        transient > Some(0.0),
+        "the messages timed out during the outage: {transient:?}\n{}",
+        stderr.lock().unwrap()
+    );
+    signal(&daemon, "-TERM");
+    let status = wait_exit(&mut daemon, Duration::from_secs(60));
+    if status.is_none() {
+        let _ = daemon.kill();
+        let _ = daemon.wait();
+    }
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(0),
+        "the daemon did not drain on SIGTERM:\n{}",
+        stderr.lock().unwrap()
+    );
+    // At least once: a message that timed out in flight may have been written too.
+    let all = consume(&cfg, &["--from-beginning", "--idle-timeout", "8"]);
+    let names = fixture_names(&all);
+    assert_eq!(
+        names.len(),
+        5,
+        "lost articles: {names:?} of {} records",
+        all.len()
+    );
+}
+
 fn daemon_killed_mid_run_delivers_everything_at_least_once() {
     let broker = start_broker();
     let server = FixtureServer::start_with_page_delay(Duration::from_millis(300));
@@ -393,7 +519,7 @@ const INSTALL: &str = "cargo install tansu --version 0.6.0 --features dynostore,
 
 fn main() -> std::process::ExitCode {
     let args = libtest_mimic::Arguments::from_args();
-    let tests: [(&str, fn()); 5] = [
+    let tests: [(&str, fn()); 6] = [
         (
             "pipeline_publishes_to_kafka_and_consume_reads_it_back",
             pipeline_publishes_to_kafka_and_consume_reads_it_back,
@@ -405,6 +531,10 @@ fn main() -> std::process::ExitCode {
         (
             "broker_stopped_mid_run_loses_nothing_and_duplicates_nothing",
             broker_stopped_mid_run_loses_nothing_and_duplicates_nothing,
+        ),
+        (
+            "kafka_delivery_errors_are_counted_and_the_messages_sent_again",
+            kafka_delivery_errors_are_counted_and_the_messages_sent_again,
         ),
         (
             "daemon_killed_mid_run_delivers_everything_at_least_once",

@@ -737,28 +737,6 @@ fn a_sink_failure_ends_the_topology_in_process() {
     );
 }
 
-fn scrape(addr: &str) -> prometheus_parse::Scrape {
-    let (status, body) = http_get(addr, "/metrics").expect("metrics answered");
-    assert_eq!(status, 200, "{body}");
-    prometheus_parse::Scrape::parse(body.lines().map(|l| Ok(l.to_string())))
-        .expect("metrics in the Prometheus text format")
-}
-
-/// The value of the sample `name` whose labels include `labels`.
-fn sample(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    use prometheus_parse::Value;
-    scrape
-        .samples
-        .iter()
-        .filter(|s| s.metric == name)
-        .filter(|s| labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
-        .find_map(|s| match &s.value {
-            Value::Counter(v) | Value::Gauge(v) | Value::Untyped(v) => Some(*v),
-            Value::Histogram(buckets) => buckets.last().map(|b| b.count),
-            Value::Summary(_) => None,
-        })
-}
-
 #[test]
 fn the_admin_listener_serves_metrics_health_and_readiness() {
     let server = FixtureServer::start();

@@ -446,6 +446,33 @@ pub fn http_get(addr: &str, path: &str) -> Option<(u16, String)> {
     Some((status, body.to_string()))
 }
 
+/// The admin listener's `/metrics` at `addr`, parsed.
+pub fn scrape(addr: &str) -> prometheus_parse::Scrape {
+    let (status, body) = http_get(addr, "/metrics").expect("metrics answered");
+    assert_eq!(status, 200, "{body}");
+    prometheus_parse::Scrape::parse(body.lines().map(|l| Ok(l.to_string())))
+        .expect("metrics in the Prometheus text format")
+}
+
+/// The value of the sample `name` whose labels include `labels`.
+pub fn sample(
+    scrape: &prometheus_parse::Scrape,
+    name: &str,
+    labels: &[(&str, &str)],
+) -> Option<f64> {
+    use prometheus_parse::Value;
+    scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == name)
+        .filter(|s| labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+        .find_map(|s| match &s.value {
+            Value::Counter(v) | Value::Gauge(v) | Value::Untyped(v) => Some(*v),
+            Value::Histogram(buckets) => buckets.last().map(|b| b.count),
+            Value::Summary(_) => None,
+        })
+}
+
 /// An address on loopback with a port free a moment ago.
 pub fn free_loopback_addr() -> String {
     let port = std::net::TcpListener::bind("127.0.0.1:0")

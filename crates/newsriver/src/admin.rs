@@ -124,6 +124,10 @@ fn describe() {
         "newsriver_kafka_delivery_errors_total",
         "Kafka messages the broker did not take, by kind: transient (sent again) or permanent (the sink stops)."
     );
+    describe_counter!(
+        "newsriver_kafka_producer_renewals_total",
+        "Kafka producers replaced by a new one (new producer id) after message timeouts, a refused producer id or epoch, or a fatal producer error."
+    );
     describe_histogram!(
         "newsriver_fetch_duration_seconds",
         Unit::Seconds,

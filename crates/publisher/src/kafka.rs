@@ -55,6 +55,14 @@ pub struct KafkaSink {
 /// How long opening the sink waits for the producer's id before going on without it.
 const READY_WAIT: Duration = Duration::from_secs(5);
 
+/// How often a producer made to replace one (see [`needs_new_producer`]) that still has no
+/// id is reported while the sink waits for it. Nothing is sent again before it has one: it
+/// is often made while the broker is away, and a message enqueued before the id arrives
+/// spends its `message.timeout.ms` waiting for it; with a short timeout it times out again
+/// (what undid an earlier attempt, which did not wait), and if the id came just before
+/// that, librdkafka would bump the new producer's epoch too.
+const RENEWED_READY_WAIT: Duration = Duration::from_secs(30);
+
 /// How often librdkafka reports its statistics, which is how the sink learns that the
 /// producer has its id (librdkafka has no call for it). A report is a few KB of JSON.
 const STATS_INTERVAL_MS: &str = "100";
@@ -115,27 +123,29 @@ impl KafkaSink {
             context,
             config: config.clone(),
         };
-        sink.wait_ready().await;
+        if !sink.wait_ready(READY_WAIT).await {
+            tracing::warn!(
+                brokers = %config.brokers,
+                "Kafka producer has no producer id yet; the first batch will wait for it"
+            );
+        }
         Ok(sink)
     }
 
-    /// Waits (a few seconds at most) until the producer has its producer id. An
+    /// Waits (`bound` at most) until the producer has its producer id. An
     /// idempotent producer holds every message until it has one, and librdkafka asks for
     /// it on a 500 ms timer once a broker is up (often twice, when the first try finds
     /// the broker not yet connected), so without this the first batch after start
     /// waited 0.5 to 1 s: the p99 stall of kafkabench. A metadata response also makes
     /// librdkafka try again at once, so the wait asks for the topic's metadata until the
-    /// id is there. A broker that is away does not stop the start: after the bound the
-    /// sink opens anyway and the first batch waits, as before.
-    async fn wait_ready(&self) {
+    /// id is there. Returns whether the producer has its id. A broker that is away does
+    /// not stop the start: after the bound the sink opens anyway and the first batch
+    /// waits, as before.
+    async fn wait_ready(&self, bound: Duration) -> bool {
         let start = std::time::Instant::now();
         while !self.context.is_ready() {
-            if start.elapsed() > READY_WAIT {
-                tracing::warn!(
-                    brokers = %self.config.brokers,
-                    "Kafka producer has no producer id yet; the first batch will wait for it"
-                );
-                return;
+            if start.elapsed() > bound {
+                return false;
             }
             let producer = self.producer.clone();
             let topic = self.config.topic.clone();
@@ -150,6 +160,7 @@ impl KafkaSink {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         tracing::debug!(elapsed = ?start.elapsed(), "Kafka producer ready");
+        true
     }
 
     /// Enqueues the batch in librdkafka and returns without waiting for the broker:
@@ -160,13 +171,16 @@ impl KafkaSink {
     }
 
     /// Returns once the broker acknowledged every message of `pending`. Messages that
-    /// failed are sent again (after rebuilding the producer when librdkafka reports a
-    /// fatal error), with a growing pause between rounds; only a permanent refusal by the
-    /// broker is returned as an error.
+    /// failed are sent again, with a growing pause between rounds; when librdkafka
+    /// reports a fatal error, or the failures are ones that only a new producer id cures
+    /// (message timeouts among them, see [`needs_new_producer`]), the producer is
+    /// replaced first. Only a permanent refusal by the broker is returned as an error.
     pub async fn confirm(&mut self, mut pending: KafkaPending) -> Result<(), SinkError> {
         loop {
             pending.reported().await;
             let mut failed = Vec::new();
+            // Why the producer must be replaced before anything is sent again, if it must.
+            let mut renew = None;
             for (message, report) in pending.messages.into_iter().zip(pending.reports) {
                 match report {
                     Report::Delivered => {}
@@ -182,6 +196,9 @@ impl KafkaSink {
                         metrics::counter!("newsriver_kafka_delivery_errors_total", "kind" => "transient")
                             .increment(1);
                         tracing::warn!(id = %message.id, error = %e, "delivery failed; will resend");
+                        if renew.is_none() && needs_new_producer(&e) {
+                            renew = Some(e.to_string());
+                        }
                         failed.push(message);
                     }
                     // The producer went away with the message (it was rebuilt): resend.
@@ -192,13 +209,48 @@ impl KafkaSink {
                 return Ok(());
             }
             if let Some((code, reason)) = self.producer.client().fatal_error() {
-                tracing::error!(?code, %reason, "fatal Kafka producer error; rebuilding the producer");
-                (self.producer, self.context) = Self::producer(&self.config)?;
+                renew = Some(format!("fatal producer error {code:?}: {reason}"));
             }
             let round = pending.round + 1;
-            tokio::time::sleep(Duration::from_millis(200 * u64::from(round.min(25)))).await;
+            match renew {
+                // At once, not after the pause: after a timeout the old producer has to go
+                // before the broker is back and sees its self-bumped epoch. Waiting for
+                // the new producer's id is the pause.
+                Some(reason) => {
+                    tracing::warn!(%reason, round, "replacing the Kafka producer");
+                    self.renew_producer().await?;
+                }
+                None => {
+                    tokio::time::sleep(Duration::from_millis(200 * u64::from(round.min(25)))).await
+                }
+            }
             pending = self.enqueue(failed, round).await?;
         }
+    }
+
+    /// Replaces the producer by a new one and waits for the new one's producer id, however
+    /// long the broker takes to give it (see [`RENEWED_READY_WAIT`]). Dropping the
+    /// old producer purges what it still holds: the other batches in flight get failed
+    /// reports and are sent again when they are confirmed, in the order they were sent (a
+    /// message purged in flight may have been written too: at least once, as after any
+    /// timeout).
+    async fn renew_producer(&mut self) -> Result<(), SinkError> {
+        let (producer, context) = Self::producer(&self.config)?;
+        let old = std::mem::replace(&mut self.producer, producer);
+        self.context = context;
+        // The drop flushes the purged reports for up to 500 ms: not on a runtime thread.
+        let _ = tokio::task::spawn_blocking(move || drop(old)).await;
+        metrics::counter!("newsriver_kafka_producer_renewals_total").increment(1);
+        let start = std::time::Instant::now();
+        while !self.wait_ready(RENEWED_READY_WAIT).await {
+            tracing::warn!(
+                brokers = %self.config.brokers,
+                waited = ?start.elapsed(),
+                "new Kafka producer has no producer id yet; waiting before sending again"
+            );
+        }
+        tracing::info!(elapsed = ?start.elapsed(), "new Kafka producer ready");
+        Ok(())
     }
 
     async fn enqueue(
@@ -308,6 +360,37 @@ fn is_transient(e: &KafkaError) -> bool {
                 | RDKafkaErrorCode::NotCoordinator
                 | RDKafkaErrorCode::CoordinatorLoadInProgress
                 | RDKafkaErrorCode::CoordinatorNotAvailable
+        )
+    )
+}
+
+/// Delivery errors after which the producer is replaced by a new one, with a new producer
+/// id, before anything is sent again.
+///
+/// A message that times out (`message.timeout.ms`) leaves a gap in the idempotent
+/// producer's sequence numbers, and librdkafka closes the gap by bumping the producer's
+/// epoch itself, without asking the broker ("The idempotent producer can bump its own
+/// epoch", rdkafka_idempotence.c), sequences starting again at 0. Apache Kafka takes that
+/// from a non-transactional producer. tansu 0.6 does not: its idempotence check finds no
+/// row for the epoch and panics ("more or less than one row", lite.rs), which ends its
+/// storage task; from then on it answered every produce with UNKNOWN_SERVER_ERROR
+/// ("Unknown broker error") and a new producer got no id from it, so the resends were
+/// refused for ever. A new producer asks the broker for an id and epoch (InitProducerId),
+/// which every broker takes; made as soon as the timeouts are reported, normally while
+/// the broker is still away, it also means the self-bumped epoch is never sent. The broker
+/// codes are what a broker answers a producer id or epoch it does not know or no longer
+/// takes, or a sequence it cannot place: a new producer id cures those too.
+fn needs_new_producer(e: &KafkaError) -> bool {
+    matches!(
+        e.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::MessageTimedOut
+                | RDKafkaErrorCode::Unknown
+                | RDKafkaErrorCode::UnknownProducerId
+                | RDKafkaErrorCode::InvalidProducerEpoch
+                | RDKafkaErrorCode::ProducerFenced
+                | RDKafkaErrorCode::OutOfOrderSequenceNumber
+                | RDKafkaErrorCode::InvalidProducerIdMapping
         )
     )
 }
@@ -472,4 +555,38 @@ fn unique_suffix() -> u128 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn produce_error(code: RDKafkaErrorCode) -> KafkaError {
+        KafkaError::MessageProduction(code)
+    }
+
+    #[test]
+    fn timeouts_and_refused_producer_ids_call_for_a_new_producer() {
+        for code in [
+            RDKafkaErrorCode::MessageTimedOut,
+            RDKafkaErrorCode::Unknown,
+            RDKafkaErrorCode::UnknownProducerId,
+            RDKafkaErrorCode::InvalidProducerEpoch,
+            RDKafkaErrorCode::OutOfOrderSequenceNumber,
+        ] {
+            let e = produce_error(code);
+            assert!(needs_new_producer(&e), "{code:?}");
+            assert!(!is_permanent(&e), "{code:?} is sent again");
+        }
+        // What a broker away, or a producer replaced, answers: sent again as they are.
+        for code in [
+            RDKafkaErrorCode::BrokerTransportFailure,
+            RDKafkaErrorCode::AllBrokersDown,
+            RDKafkaErrorCode::PurgeQueue,
+            RDKafkaErrorCode::PurgeInflight,
+            RDKafkaErrorCode::QueueFull,
+        ] {
+            assert!(!needs_new_producer(&produce_error(code)), "{code:?}");
+        }
+    }
 }
