@@ -150,7 +150,12 @@ mod tests {
             p.push(term, 2, 8);
         }
         p.push(3, 7, 8);
-        p.retain(|term, s| !(term == 0 && s == 1) && !(term == 1) && s != 7);
+        // Story 1 leaves term 0, every story term 1, story 7 everything.
+        p.retain(|term, s| match term {
+            0 => s != 1,
+            1 => false,
+            _ => s != 7,
+        });
         assert_eq!(p.get(0), &[2]);
         assert!(p.get(1).is_empty() && !p.contains(1));
         assert_eq!(p.get(2), &[1, 2]);

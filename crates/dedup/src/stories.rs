@@ -761,8 +761,8 @@ impl StoryIndex {
             *list = l;
             // Both ends of the part the walk reads (it may span two cache lines).
             let from = l.len().saturating_sub(POSTINGS_PER_TERM);
-            touched ^= l.last().copied().unwrap_or_default()
-                ^ l.get(from).copied().unwrap_or_default();
+            touched ^=
+                l.last().copied().unwrap_or_default() ^ l.get(from).copied().unwrap_or_default();
         }
         // Only the loads matter; this keeps the compiler from dropping them.
         std::hint::black_box(touched);
@@ -1055,7 +1055,10 @@ mod tests {
             let got: Vec<(Term, f32)> = c.iter().collect();
             for ((k, w), (gk, gw)) in terms.iter().zip(&got) {
                 assert_eq!(k, gk);
-                assert!((w - gw).abs() <= 0.5 / WEIGHT_ONE + f32::EPSILON, "{w} {gw}");
+                assert!(
+                    (w - gw).abs() <= 0.5 / WEIGHT_ONE + f32::EPSILON,
+                    "{w} {gw}"
+                );
                 assert_eq!(c.weight(*k), Some(*gw));
             }
             assert_eq!(c.weight(1), None);
