@@ -22,7 +22,9 @@ use newsriver_bench::sets::{self, EvalPage, Output, PageScore, SetName, SetScore
 use newsriver_bench::Scorer;
 
 #[derive(Parser)]
-#[command(about = "Extraction accuracy on the dev sets, newsriver and a peer side by side")]
+#[command(
+    about = "Extraction accuracy and speed on the dev sets, newsriver and its peers side by side"
+)]
 struct Args {
     /// Folder holding aeb/, readability/ and trafilatura/.
     #[arg(long, default_value = "../shared/eval")]
