@@ -5,7 +5,7 @@ CONFIG ?=
 RUN_ARGS ?=
 
 
-.PHONY: deps all build run once test lint fmt eval eval-cv eval-stories train bench-compare bench-feeds bench-e2e bench-warc bench-soak bench-stress fuzz clean
+.PHONY: deps all build run once test lint fmt eval eval-peers eval-cv eval-stories train bench-compare bench-feeds bench-e2e bench-warc bench-soak bench-stress fuzz clean
 
 # The development sets (see ../shared/eval/*/README.md), where `make eval` keeps its
 # outputs, and the venv of the peer extractors it compares against.
@@ -49,19 +49,34 @@ lint:
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 	$(CARGO) clippy -p newsriver --features clearurls --all-targets --locked -- -D warnings
 
-## Stripper accuracy on the three dev sets of $(EVAL) (aeb, readability, trafilatura), newsriver
-## and trafilatura 2.0.0 side by side in one run, one core: P/R/F1, empty extractions, the
-## worst pages, metadata per field, speed. trafilatura comes from PyPI into $(EVAL_VENV).
-eval: deps
+## The peers' outputs for `eval` and `bench-compare`: resiliparse 2.0.0 and trafilatura 2.0.0
+## (from PyPI into $(EVAL_VENV)) over the three dev sets into $(EVAL_OUT), one core, each
+## timed by the rule newsriver is: from bytes (charset decoding included), total wall time
+## of a loop over a set's pages, best of three loops.
+EVAL_PEERS = --peer $(EVAL_OUT)/resiliparse-2.0.0.jsonl --peer-name resiliparse \
+  --peer $(EVAL_OUT)/trafilatura-2.0.0.jsonl --peer-name trafilatura
+eval-peers: deps
 	$(CARGO) build --release --locked -p newsriver-bench --bin eval
 	mkdir -p $(EVAL_OUT)
+	taskset -c 0 $$(scripts/eval-venv.sh $(EVAL_VENV)) crates/bench/scripts/resiliparse_eval.py \
+	  --eval $(EVAL) --out $(EVAL_OUT)/resiliparse-2.0.0.jsonl
 	taskset -c 0 $$(scripts/eval-venv.sh $(EVAL_VENV)) crates/bench/scripts/trafilatura_eval.py \
 	  --eval $(EVAL) --out $(EVAL_OUT)/trafilatura-2.0.0.jsonl
-	taskset -c 0 $${CARGO_TARGET_DIR:-target}/release/eval --eval $(EVAL) \
-	  --peer $(EVAL_OUT)/trafilatura-2.0.0.jsonl --worst 10 $(EVAL_ARGS)
 
-## Deprecated: `make eval` now runs trafilatura beside newsriver.
-bench-compare: eval
+## Stripper accuracy on the three dev sets of $(EVAL) (aeb, readability, trafilatura), newsriver,
+## resiliparse 2.0.0 and trafilatura 2.0.0 side by side in one run, one core: P/R/F1, empty
+## extractions, the worst pages, metadata per field, speed, a summary line per set.
+eval: eval-peers
+	taskset -c 0 $${CARGO_TARGET_DIR:-target}/release/eval --eval $(EVAL) $(EVAL_PEERS) \
+	  --worst 10 $(EVAL_ARGS)
+
+## Speed and F1 of newsriver, resiliparse 2.0.0 and trafilatura 2.0.0 on the same pages, one
+## core (taskset -c 0), one rule on every side: from bytes, total wall time over all pages of
+## a set, best of three loops. The same run as `make eval` without the worst pages; it ends
+## with one line per set: F1 and pages/s of each.
+bench-compare: eval-peers
+	taskset -c 0 $${CARGO_TARGET_DIR:-target}/release/eval --eval $(EVAL) $(EVAL_PEERS) \
+	  --worst 0 $(EVAL_ARGS)
 
 ## The stripper's block classifier: export features and labels from the dev sets, train
 ## (scikit-learn, in $(EVAL_VENV)) and write crates/stripper/model/blocks.json. Deterministic.
