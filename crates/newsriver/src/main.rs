@@ -25,8 +25,16 @@ fn tune_malloc() {
     const MMAP_THRESHOLD: libc::c_int = 128 * 1024;
     const TRIM_THRESHOLD: libc::c_int = 64 * 1024 * 1024;
     for (name, param, value) in [
-        ("MALLOC_MMAP_THRESHOLD_", libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD),
-        ("MALLOC_TRIM_THRESHOLD_", libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD),
+        (
+            "MALLOC_MMAP_THRESHOLD_",
+            libc::M_MMAP_THRESHOLD,
+            MMAP_THRESHOLD,
+        ),
+        (
+            "MALLOC_TRIM_THRESHOLD_",
+            libc::M_TRIM_THRESHOLD,
+            TRIM_THRESHOLD,
+        ),
     ] {
         if std::env::var_os(name).is_none() {
             // SAFETY: mallopt only sets malloc's parameters; it is called first thing in
