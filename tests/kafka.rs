@@ -362,11 +362,7 @@ fn kafka_delivery_errors_are_counted_and_the_messages_sent_again() {
     let mut daemon = spawn_daemon(&cfg);
     let stderr = collect_stderr(&mut daemon);
     let metric = |name: &str, labels: &[(&str, &str)]| -> Option<f64> {
-        let (status, body) = http_get(&admin, "/metrics")?;
-        (status == 200).then_some(())?;
-        let scrape = prometheus_parse::Scrape::parse(body.lines().map(|l| Ok(l.to_string())))
-            .expect("metrics in the Prometheus text format");
-        sample(&scrape, name, labels)
+        sample(&try_scrape(&admin)?, name, labels)
     };
     assert!(
         wait_until(Duration::from_secs(30), || page_hits(&server) >= 2),

@@ -450,6 +450,17 @@ pub fn http_get(addr: &str, path: &str) -> Option<(u16, String)> {
 pub fn scrape(addr: &str) -> prometheus_parse::Scrape {
     let (status, body) = http_get(addr, "/metrics").expect("metrics answered");
     assert_eq!(status, 200, "{body}");
+    parse_metrics(&body)
+}
+
+/// [`scrape`] for a daemon that may not answer yet (or any more): `None` until it answers
+/// 200.
+pub fn try_scrape(addr: &str) -> Option<prometheus_parse::Scrape> {
+    let (status, body) = http_get(addr, "/metrics")?;
+    (status == 200).then(|| parse_metrics(&body))
+}
+
+fn parse_metrics(body: &str) -> prometheus_parse::Scrape {
     prometheus_parse::Scrape::parse(body.lines().map(|l| Ok(l.to_string())))
         .expect("metrics in the Prometheus text format")
 }

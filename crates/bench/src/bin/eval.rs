@@ -151,8 +151,9 @@ fn main() -> Result<()> {
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    // With one peer the rows read as before ("the other"); with several, name who.
-    let (any_peer, newsriver) = if peers.len() > 1 {
+    // Who "the other" is in the rows' empty-page counts: with one peer the rows read as
+    // before; with several, name who.
+    let (other_than_ours, other_than_a_peer) = if peers.len() > 1 {
         ("a peer", "newsriver")
     } else {
         ("the other", "the other")
@@ -230,7 +231,7 @@ fn main() -> Result<()> {
             "newsriver",
             &our_set,
             (!peers.is_empty()).then_some(starved_ours),
-            any_peer,
+            other_than_ours,
         );
         let mut peer_results = Vec::new();
         for (i, peer) in peers.iter().enumerate() {
@@ -257,7 +258,7 @@ fn main() -> Result<()> {
                 .iter()
                 .filter(|(r, o, _)| o.words() == 0 && r.ours.words() >= 50)
                 .count();
-            print_row(&peer.name, &peer_set, Some(starved_peer), newsriver);
+            print_row(&peer.name, &peer_set, Some(starved_peer), other_than_a_peer);
             println!(
                 "  F1 difference newsriver - {}: {:+.4}",
                 peer.name,
@@ -347,7 +348,8 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-/// Peers that give metadata at all (resiliparse's html2text gives text only).
+/// Metadata per field, newsriver's and that of each peer giving any (resiliparse's
+/// html2text gives text only: it is named as giving none).
 fn print_metadata(rows: &[Scored], peers: &[Peer], misses: bool) {
     let ours: Vec<_> = rows
         .iter()
@@ -498,7 +500,7 @@ fn time_set(
         };
         let mut sorted = peer_ms.clone();
         sorted.sort_by(f64::total_cmp);
-        let rate = n / (sorted.iter().sum::<f64>() / 1e3);
+        let rate = pages_per_second(&sorted);
         println!(
             "    {}: {rate:.0} pages/s, median {:.2} ms, p99 {:.2} ms (its best loop, its own \
              timer); newsriver is {:.2}x",
@@ -509,6 +511,12 @@ fn time_set(
         );
     }
     ours
+}
+
+/// A peer's pages/s from its per-page times in ms (of its best loop): the speed section and
+/// the summary give the same figure.
+fn pages_per_second(ms: &[f64]) -> f64 {
+    ms.len() as f64 / (ms.iter().sum::<f64>() / 1e3)
 }
 
 /// One line per set: F1 and pages/s of newsriver and of each peer.
@@ -533,9 +541,7 @@ fn print_summary(results: &[SetResult], peers: &[Peer]) {
             .peers
             .iter()
             .map(|(f1, ms)| {
-                let rate = ms
-                    .as_ref()
-                    .map(|ms| ms.len() as f64 / (ms.iter().sum::<f64>() / 1e3));
+                let rate = ms.as_ref().map(|ms| pages_per_second(ms));
                 format!("   {:<26}", cell(*f1, rate))
             })
             .collect();
