@@ -206,7 +206,6 @@ fn strip_worker(
         };
         let Some(f) = next else { return };
         let started = std::time::Instant::now();
-        let url = f.job.page.url.clone();
         let extracted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             newsriver_stripper::extract_with(&f.page.html, Some(&f.page.final_url), options)
         }));
@@ -220,7 +219,7 @@ fn strip_worker(
             }
             // A panic in the stripper is a bug, on one page: that job is lost from this
             // run only (it stays pending), and the other pages go on.
-            Err(_) => tracing::error!(%url, "stripper panicked on this page"),
+            Err(_) => tracing::error!(url = %f.job.page.url, "stripper panicked on this page"),
         }
     }
 }
