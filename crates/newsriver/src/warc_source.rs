@@ -106,41 +106,35 @@ impl WarcSource {
         stop: &CancellationToken,
     ) -> Result<FileEnd> {
         let c = &self.counts;
-        let input: Box<dyn BufRead + Send> =
+        let opened: Result<Box<dyn std::io::Read + Send>, String> =
             if file.starts_with("http://") || file.starts_with("https://") {
                 // This thread is the runtime's (spawn_blocking): its handle drives the stream.
                 let handle = tokio::runtime::Handle::current();
                 match handle.block_on(self.fetcher.open_archive(file)) {
-                    Ok(response) => Box::new(std::io::BufReader::with_capacity(
-                        256 * 1024,
-                        HttpBody {
-                            handle,
-                            response,
-                            chunk: Vec::new(),
-                            at: 0,
-                        },
-                    )),
-                    Err(e) => {
-                        WarcCounts::add(&c.read_errors);
-                        tracing::error!("{file}: cannot open: {e}");
-                        return Ok(FileEnd::WithErrors(1));
-                    }
+                    Ok(response) => Ok(Box::new(HttpBody {
+                        handle,
+                        response,
+                        chunk: Vec::new(),
+                        at: 0,
+                    })),
+                    Err(e) => Err(e.to_string()),
                 }
             } else if file == "-" {
-                Box::new(std::io::BufReader::with_capacity(
-                    256 * 1024,
-                    std::io::stdin(),
-                ))
+                Ok(Box::new(std::io::stdin()))
             } else {
                 match std::fs::File::open(file) {
-                    Ok(f) => Box::new(std::io::BufReader::with_capacity(256 * 1024, f)),
-                    Err(e) => {
-                        WarcCounts::add(&c.read_errors);
-                        tracing::error!("{file}: cannot open: {e}");
-                        return Ok(FileEnd::WithErrors(1));
-                    }
+                    Ok(f) => Ok(Box::new(f)),
+                    Err(e) => Err(e.to_string()),
                 }
             };
+        let input: Box<dyn BufRead + Send> = match opened {
+            Ok(raw) => Box::new(std::io::BufReader::with_capacity(256 * 1024, raw)),
+            Err(e) => {
+                WarcCounts::add(&c.read_errors);
+                tracing::error!("{file}: cannot open: {e}");
+                return Ok(FileEnd::WithErrors(1));
+            }
+        };
         let mut reader = WarcReader::new(file, input, self.max_body as u64 + HTTP_HEADER_ROOM);
         let mut errors = 0;
         loop {
